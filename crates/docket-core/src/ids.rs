@@ -1,0 +1,77 @@
+use std::fmt;
+use std::str::FromStr;
+
+use crate::CoreError;
+
+/// A job id: `job_` followed by a UUIDv7 in simple form, so ids sort by creation time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(String);
+
+impl JobId {
+    pub fn generate() -> JobId {
+        JobId(format!("job_{}", uuid::Uuid::now_v7().simple()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for JobId {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ok = s.len() == 36
+            && s.starts_with("job_")
+            && s[4..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        if ok {
+            Ok(JobId(s.to_string()))
+        } else {
+            Err(CoreError::MalformedId(s.to_string()))
+        }
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An item id. Items are stored under a 64-bit integer key (cheap to insert by the million);
+/// the public form is `itm_` and that number in hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemId(pub i64);
+
+impl fmt::Display for ItemId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "itm_{:x}", self.0)
+    }
+}
+
+impl FromStr for ItemId {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.strip_prefix("itm_")
+            .filter(|h| !h.is_empty() && h.len() <= 16)
+            .and_then(|h| i64::from_str_radix(h, 16).ok())
+            .map(ItemId)
+            .ok_or_else(|| CoreError::MalformedId(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip() {
+        let j = JobId::generate();
+        assert_eq!(j.as_str().parse::<JobId>().ok(), Some(j));
+        assert_eq!("itm_ff".parse::<ItemId>().ok(), Some(ItemId(255)));
+        assert_eq!(ItemId(255).to_string(), "itm_ff");
+        assert!("job_x".parse::<JobId>().is_err());
+        assert!("itm_".parse::<ItemId>().is_err());
+        assert!("itm_zz".parse::<ItemId>().is_err());
+    }
+}

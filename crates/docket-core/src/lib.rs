@@ -1,0 +1,34 @@
+//! Docket's domain: jobs, items, their state machines and the bookkeeping rules that every
+//! storage backend applies. Nothing here knows about SQL, HTTP or async runtimes.
+
+mod book;
+mod error;
+mod ids;
+mod options;
+mod outcome;
+mod resource;
+mod retry;
+mod stage;
+mod state;
+
+pub use book::{Counts, JobBook, Settled};
+pub use error::CoreError;
+pub use ids::{ItemId, JobId};
+pub use options::JobOptions;
+pub use outcome::{decide, AttemptError, ItemTarget, Outcome};
+pub use resource::{Item, Job};
+pub use retry::RetryPolicy;
+pub use stage::Stage;
+pub use state::{ItemState, JobKind, JobState, PauseReason};
+
+/// Milliseconds since the Unix epoch: the one time representation shared by every backend.
+pub type Millis = i64;
+
+/// The current time in [`Millis`].
+pub fn now_millis() -> Millis {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,119 @@
+use serde::{Deserialize, Serialize};
+
+use crate::CoreError;
+
+/// Submit options (SPEC §5). Unknown fields are rejected, not ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobOptions {
+    /// At most this many items of the job run at once, across every worker. `None`: no limit
+    /// beyond the worker pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_workers: Option<u32>,
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+    /// 0 turns auto-pause off.
+    #[serde(default = "default_auto_pause_after")]
+    pub auto_pause_after: u32,
+    #[serde(default = "default_item_timeout_seconds")]
+    pub item_timeout_seconds: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<OcrOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OcrOptions {
+    #[serde(default)]
+    pub languages: Vec<String>,
+}
+
+fn default_max_retries() -> u32 {
+    3
+}
+fn default_auto_pause_after() -> u32 {
+    5
+}
+fn default_item_timeout_seconds() -> u64 {
+    600
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        JobOptions {
+            max_workers: None,
+            max_retries: default_max_retries(),
+            auto_pause_after: default_auto_pause_after(),
+            item_timeout_seconds: default_item_timeout_seconds(),
+            deadline_seconds: None,
+            ocr: None,
+            notify_url: None,
+        }
+    }
+}
+
+impl JobOptions {
+    /// Parses and validates options given as JSON (an absent or `null` value means defaults).
+    pub fn from_json(value: &serde_json::Value) -> Result<JobOptions, CoreError> {
+        if value.is_null() {
+            return Ok(JobOptions::default());
+        }
+        let options: JobOptions = serde_json::from_value(value.clone())
+            .map_err(|e| CoreError::InvalidOption(e.to_string()))?;
+        options.validate()?;
+        Ok(options)
+    }
+
+    pub fn validate(&self) -> Result<(), CoreError> {
+        if self.max_workers == Some(0) {
+            return Err(CoreError::InvalidOption(
+                "max_workers must be at least 1".into(),
+            ));
+        }
+        if self.max_retries > 100 {
+            return Err(CoreError::InvalidOption(
+                "max_retries must be at most 100".into(),
+            ));
+        }
+        if self.item_timeout_seconds == 0 {
+            return Err(CoreError::InvalidOption(
+                "item_timeout_seconds must be at least 1".into(),
+            ));
+        }
+        if self.deadline_seconds == Some(0) {
+            return Err(CoreError::InvalidOption(
+                "deadline_seconds must be at least 1".into(),
+            ));
+        }
+        if let Some(url) = &self.notify_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(CoreError::InvalidOption(
+                    "notify_url must be an http(s) URL".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_and_unknown_fields() {
+        let o = JobOptions::from_json(&json!({})).unwrap();
+        assert_eq!(o, JobOptions::default());
+        assert_eq!(o.max_retries, 3);
+        assert_eq!(o.auto_pause_after, 5);
+        let e = JobOptions::from_json(&json!({"max_wrokers": 3})).unwrap_err();
+        assert!(e.to_string().contains("max_wrokers"), "{e}");
+        assert!(JobOptions::from_json(&json!({"max_workers": 0})).is_err());
+        assert!(JobOptions::from_json(&json!({"max_workers": "x"})).is_err());
+    }
+}

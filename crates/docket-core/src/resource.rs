@@ -1,0 +1,72 @@
+//! The resources as users see them (SPEC §5 "Resources": field names are part of the contract).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AttemptError, Counts, ItemState, JobKind, JobOptions, JobState, Millis, PauseReason};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub user: String,
+    pub kind: JobKind,
+    pub state: JobState,
+    pub pause_reason: Option<PauseReason>,
+    /// True while a pause is requested but items are still finishing their stage.
+    pub pause_requested: bool,
+    pub created_at: Millis,
+    pub started_at: Option<Millis>,
+    pub updated_at: Millis,
+    pub finished_at: Option<Millis>,
+    pub counts: Counts,
+    pub progress: f64,
+    pub items_per_second: f64,
+    pub eta_seconds: Option<i64>,
+    pub current_items: Vec<String>,
+    pub consecutive_failures: u32,
+    pub options: JobOptions,
+    pub error: Option<String>,
+    pub result: Option<serde_json::Value>,
+}
+
+impl Job {
+    /// Fills `progress`, `items_per_second` and `eta_seconds` from the counters and the
+    /// progress of the items in flight: never from a scan of all items.
+    pub fn compute_progress(&mut self, in_flight_progress_sum: f64, now: Millis) {
+        let c = &self.counts;
+        self.progress = if c.total == 0 {
+            100.0
+        } else {
+            let done = 100.0 * c.finished() as f64;
+            ((done + in_flight_progress_sum) / c.total as f64 * 10.0).round() / 10.0
+        };
+        let end = self.finished_at.unwrap_or(now);
+        self.items_per_second = match self.started_at {
+            Some(start) if end > start => {
+                let rate = c.finished() as f64 / ((end - start) as f64 / 1000.0);
+                (rate * 100.0).round() / 100.0
+            }
+            _ => 0.0,
+        };
+        self.eta_seconds = if self.state.is_finished() {
+            Some(0)
+        } else if self.items_per_second > 0.0 {
+            Some((c.unfinished() as f64 / self.items_per_second).ceil() as i64)
+        } else {
+            None
+        };
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: String,
+    pub job_id: String,
+    pub name: String,
+    pub state: ItemState,
+    pub stage: String,
+    pub progress: f64,
+    pub attempts: u32,
+    pub document_id: Option<String>,
+    pub next_attempt_at: Option<Millis>,
+    pub errors: Vec<AttemptError>,
+}

@@ -1,0 +1,735 @@
+//! The conformance suite every backend must pass. A backend's test file instantiates it with
+//! [`conformance_suite!`](crate::conformance_suite) and a function that opens a fresh, empty store.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use docket_core::{
+    decide, ItemState, ItemTarget, JobKind, JobOptions, JobState, Outcome, PauseReason,
+    RetryPolicy, Stage,
+};
+use serde_json::json;
+
+use crate::{Claimed, Completion, ItemQuery, JobQuery, NewItem, NewJob, Store, StoreError};
+
+/// Generates one `#[tokio::test]` per conformance case, each on a fresh store from `$open`.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($open:path) => {
+        $crate::conformance_suite!(@cases $open;
+            schema_refuses_exactly_the_illegal_transitions,
+            claim_complete_keeps_counters_and_one_result_per_item,
+            completing_twice_is_idempotent_and_lost_items_are_skipped,
+            transient_failures_retry_then_permanent_fail,
+            consecutive_failures_pause_and_resume_requeues_that_streak,
+            pause_waits_for_in_flight_then_resume_continues,
+            cancel_keeps_finished_and_cancels_the_rest,
+            expired_leases_are_rescued,
+            fair_shares_and_max_workers,
+            idempotency_key_returns_the_first_job,
+            pagination_and_filters,
+            deadlines_fail_jobs_and_retention_purges_them,
+            illegal_controls_are_refused,
+        );
+    };
+    (@cases $open:path; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store = $open().await;
+                $crate::conformance::$case(store).await;
+            }
+        )+
+    };
+}
+
+const W: &str = "worker-a";
+const LEASE: i64 = 60_000;
+
+fn new_job(user: &str, n: usize, options: JobOptions) -> NewJob {
+    NewJob {
+        user: user.into(),
+        kind: JobKind::Noop,
+        options,
+        idempotency_key: None,
+        items: (0..n)
+            .map(|i| NewItem {
+                name: format!("item-{i:05}"),
+                payload: json!({"n": i}),
+            })
+            .collect(),
+    }
+}
+
+fn succeed(c: &Claimed) -> Completion {
+    Completion {
+        item_id: c.item_id,
+        job_id: c.job_id.clone(),
+        target: ItemTarget::Succeeded {
+            output: json!({"item": c.name}),
+        },
+    }
+}
+
+fn fail(c: &Claimed, transient: bool, now: i64) -> Completion {
+    Completion {
+        item_id: c.item_id,
+        job_id: c.job_id.clone(),
+        target: decide(
+            Outcome::Failed {
+                message: format!("boom {}", c.name),
+                transient,
+            },
+            c.attempts,
+            c.max_retries,
+            &RetryPolicy {
+                base_ms: 100,
+                factor: 2.0,
+                cap_ms: 1_000,
+            },
+            now,
+        ),
+    }
+}
+
+async fn job(store: &Arc<dyn Store>, id: &str) -> docket_core::Job {
+    store.get_job(id, 0).await.unwrap().expect("job exists")
+}
+
+pub async fn schema_refuses_exactly_the_illegal_transitions(store: Arc<dyn Store>) {
+    for from in JobState::ALL {
+        for to in JobState::ALL.iter().filter(|t| *t != from) {
+            let accepted = store.probe_job_transition(*from, *to).await.unwrap();
+            assert_eq!(accepted, from.can_transition_to(*to), "job {from} -> {to}");
+        }
+    }
+    for from in ItemState::ALL {
+        for to in ItemState::ALL.iter().filter(|t| *t != from) {
+            let accepted = store.probe_item_transition(*from, *to).await.unwrap();
+            assert_eq!(accepted, from.can_transition_to(*to), "item {from} -> {to}");
+        }
+    }
+}
+
+pub async fn claim_complete_keeps_counters_and_one_result_per_item(store: Arc<dyn Store>) {
+    let created = store
+        .create_job(new_job("u", 25, JobOptions::default()), 1_000)
+        .await
+        .unwrap();
+    assert!(created.created);
+    let id = created.job.id.clone();
+    assert_eq!(created.job.state, JobState::Queued);
+    assert_eq!(created.job.counts.pending, 25);
+    assert!(created.job.finished_at.is_none());
+
+    let claimed = store.claim(W, 10, 1_000 + LEASE, 1_000).await.unwrap();
+    assert_eq!(claimed.len(), 10);
+    assert!(claimed.iter().all(|c| c.attempts == 1 && c.job_id == id));
+    assert_eq!(
+        claimed[0].name, "item-00000",
+        "items are claimed in submit order"
+    );
+    let j = job(&store, &id).await;
+    assert_eq!(j.state, JobState::Running);
+    assert_eq!((j.counts.pending, j.counts.running), (15, 10));
+    assert!(j.started_at.is_some());
+    assert_eq!(j.current_items.len(), 8);
+
+    let report = store
+        .complete(W, claimed.iter().map(succeed).collect(), 2_000)
+        .await
+        .unwrap();
+    assert_eq!(report.applied, 10);
+    let j = job(&store, &id).await;
+    assert_eq!((j.counts.running, j.counts.succeeded), (0, 10));
+    assert_eq!(j.progress, 40.0);
+
+    loop {
+        let c = store.claim(W, 7, 3_000 + LEASE, 3_000).await.unwrap();
+        if c.is_empty() {
+            break;
+        }
+        store
+            .complete(W, c.iter().map(succeed).collect(), 3_000)
+            .await
+            .unwrap();
+    }
+    let j = job(&store, &id).await;
+    assert_eq!(j.state, JobState::Completed);
+    assert_eq!(j.counts.succeeded, 25);
+    assert_eq!(j.progress, 100.0);
+    assert_eq!(j.finished_at, Some(3_000));
+    let results = store.results(&id, 0, 1000).await.unwrap();
+    assert_eq!(results.len(), 25);
+    let names: HashSet<_> = results.iter().map(|r| r.name.clone()).collect();
+    assert_eq!(names.len(), 25);
+    assert_eq!(results[3].output, json!({"item": "item-00003"}));
+}
+
+pub async fn completing_twice_is_idempotent_and_lost_items_are_skipped(store: Arc<dyn Store>) {
+    let id = store
+        .create_job(new_job("u", 3, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let claimed = store.claim(W, 3, LEASE, 0).await.unwrap();
+    let first = store
+        .complete(W, vec![succeed(&claimed[0])], 1)
+        .await
+        .unwrap();
+    assert_eq!((first.applied, first.lost), (1, 0));
+    // The same completion again (a retried flush), and one from a worker that does not hold it.
+    let again = store
+        .complete(W, vec![succeed(&claimed[0])], 2)
+        .await
+        .unwrap();
+    assert_eq!((again.applied, again.lost), (0, 1));
+    let other = store
+        .complete("worker-b", vec![succeed(&claimed[1])], 2)
+        .await
+        .unwrap();
+    assert_eq!((other.applied, other.lost), (0, 1));
+    let j = job(&store, &id).await;
+    assert_eq!((j.counts.succeeded, j.counts.running), (1, 2));
+    assert_eq!(store.results(&id, 0, 10).await.unwrap().len(), 1);
+    // Heartbeats only extend what the worker still holds.
+    let held = store
+        .heartbeat(
+            W,
+            &claimed
+                .iter()
+                .map(|c| crate::ProgressUpdate {
+                    item_id: c.item_id,
+                    stage: Stage::Extracting,
+                    progress: 42.0,
+                })
+                .collect::<Vec<_>>(),
+            2 * LEASE,
+            5,
+        )
+        .await
+        .unwrap();
+    let mut held = held;
+    held.sort();
+    assert_eq!(held, vec![claimed[1].item_id, claimed[2].item_id]);
+    let items = store
+        .list_items(
+            &id,
+            &ItemQuery {
+                state: Some(ItemState::Running),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(items
+        .items
+        .iter()
+        .all(|i| i.stage == "extracting" && i.progress == 42.0));
+}
+
+pub async fn transient_failures_retry_then_permanent_fail(store: Arc<dyn Store>) {
+    let options = JobOptions {
+        max_retries: 2,
+        auto_pause_after: 0,
+        ..JobOptions::default()
+    };
+    let id = store
+        .create_job(new_job("u", 2, options), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let mut now = 0;
+    let c = store.claim(W, 2, now + LEASE, now).await.unwrap();
+    // Item 0 fails transiently, item 1 permanently.
+    store
+        .complete(
+            W,
+            vec![fail(&c[0], true, now), fail(&c[1], false, now)],
+            now,
+        )
+        .await
+        .unwrap();
+    let j = job(&store, &id).await;
+    assert_eq!((j.counts.retrying, j.counts.failed), (1, 1));
+    // Not due yet: nothing to claim.
+    assert!(store
+        .claim(W, 2, now + LEASE, now)
+        .await
+        .unwrap()
+        .is_empty());
+    for attempt in 2..=3 {
+        now += 10_000;
+        let c = store.claim(W, 2, now + LEASE, now).await.unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].attempts, attempt);
+        store
+            .complete(W, vec![fail(&c[0], true, now)], now)
+            .await
+            .unwrap();
+    }
+    let j = job(&store, &id).await;
+    assert_eq!(
+        j.state,
+        JobState::Completed,
+        "retry budget of 2 is spent after 3 attempts"
+    );
+    assert_eq!(j.counts.failed, 2);
+    let items = store
+        .list_items(&id, &ItemQuery::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(items[0].errors.len(), 3);
+    assert!(items[0].errors.iter().all(|e| e.transient));
+    assert_eq!(
+        items[0]
+            .errors
+            .iter()
+            .map(|e| e.attempt)
+            .collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(items[1].errors.len(), 1);
+    assert!(!items[1].errors[0].transient);
+    assert!(items[1].errors[0].message.contains("boom"));
+}
+
+pub async fn consecutive_failures_pause_and_resume_requeues_that_streak(store: Arc<dyn Store>) {
+    let options = JobOptions {
+        max_retries: 0,
+        auto_pause_after: 3,
+        ..JobOptions::default()
+    };
+    let id = store
+        .create_job(new_job("u", 10, options), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let c = store.claim(W, 5, LEASE, 0).await.unwrap();
+    // One success, then three failures in a row, one item still running.
+    store
+        .complete(
+            W,
+            vec![
+                succeed(&c[0]),
+                fail(&c[1], false, 1),
+                fail(&c[2], false, 1),
+                fail(&c[3], false, 1),
+            ],
+            1,
+        )
+        .await
+        .unwrap();
+    let j = job(&store, &id).await;
+    assert_eq!(
+        j.state,
+        JobState::Running,
+        "pause lands once nothing is in flight"
+    );
+    assert!(j.pause_requested);
+    assert!(
+        store.claim(W, 5, LEASE, 2).await.unwrap().is_empty(),
+        "no new items start"
+    );
+    store.complete(W, vec![succeed(&c[4])], 3).await.unwrap();
+    let j = job(&store, &id).await;
+    assert_eq!(j.state, JobState::Paused);
+    assert_eq!(j.pause_reason, Some(PauseReason::ConsecutiveFailures));
+    assert_eq!(j.counts.failed, 3);
+
+    let j = store.resume_job(&id, 4).await.unwrap();
+    assert_eq!(j.state, JobState::Running);
+    assert_eq!(j.consecutive_failures, 0);
+    assert_eq!(
+        (j.counts.failed, j.counts.pending),
+        (0, 8),
+        "exactly the streak went back"
+    );
+    let again = store.claim(W, 3, LEASE, 5).await.unwrap();
+    let names: Vec<_> = again.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, vec!["item-00001", "item-00002", "item-00003"]);
+}
+
+pub async fn pause_waits_for_in_flight_then_resume_continues(store: Arc<dyn Store>) {
+    let id = store
+        .create_job(new_job("u", 6, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let c = store.claim(W, 2, LEASE, 0).await.unwrap();
+    let j = store.pause_job(&id, PauseReason::User, 1).await.unwrap();
+    assert_eq!(j.state, JobState::Running);
+    assert!(j.pause_requested);
+    assert!(store.claim(W, 4, LEASE, 1).await.unwrap().is_empty());
+    // One finishes its stage and stops there; one completes.
+    let interrupted = Completion {
+        item_id: c[0].item_id,
+        job_id: id.clone(),
+        target: decide(
+            Outcome::Interrupted {
+                stage: Stage::Classifying,
+                progress: 60.0,
+                checkpoint: Some(json!({"text": "x"})),
+            },
+            1,
+            3,
+            &RetryPolicy::default(),
+            2,
+        ),
+    };
+    store
+        .complete(W, vec![interrupted, succeed(&c[1])], 2)
+        .await
+        .unwrap();
+    let j = job(&store, &id).await;
+    assert_eq!(j.state, JobState::Paused);
+    assert_eq!(j.pause_reason, Some(PauseReason::User));
+    assert_eq!((j.counts.pending, j.counts.succeeded), (5, 1));
+
+    let j = store.resume_job(&id, 3).await.unwrap();
+    assert_eq!(j.state, JobState::Running);
+    let mut seen = HashSet::new();
+    loop {
+        let c = store.claim(W, 10, LEASE, 4).await.unwrap();
+        if c.is_empty() {
+            break;
+        }
+        for x in &c {
+            if x.item_id == interrupted_id(&c, x) {
+                assert_eq!(x.stage, Stage::Classifying);
+                assert_eq!(x.checkpoint, Some(json!({"text": "x"})));
+                assert_eq!(x.attempts, 1, "an interrupted attempt does not count");
+            }
+            assert!(seen.insert(x.item_id), "claimed twice");
+        }
+        store
+            .complete(W, c.iter().map(succeed).collect(), 5)
+            .await
+            .unwrap();
+    }
+    assert_eq!(seen.len(), 5);
+    let j = job(&store, &id).await;
+    assert_eq!(j.state, JobState::Completed);
+    assert_eq!(store.results(&id, 0, 100).await.unwrap().len(), 6);
+
+    fn interrupted_id(_: &[Claimed], x: &Claimed) -> i64 {
+        if x.name == "item-00000" {
+            x.item_id
+        } else {
+            -1
+        }
+    }
+}
+
+pub async fn cancel_keeps_finished_and_cancels_the_rest(store: Arc<dyn Store>) {
+    let id = store
+        .create_job(new_job("u", 10, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let c = store.claim(W, 4, LEASE, 0).await.unwrap();
+    store
+        .complete(W, vec![succeed(&c[0]), fail(&c[1], true, 0)], 1)
+        .await
+        .unwrap();
+    let j = store.cancel_job(&id, 2).await.unwrap();
+    assert_eq!(j.state, JobState::Cancelled);
+    assert_eq!(j.finished_at, Some(2));
+    assert_eq!(
+        (j.counts.succeeded, j.counts.running, j.counts.cancelled),
+        (1, 2, 7)
+    );
+    // In-flight items report: one success is kept, an interrupted one is cancelled.
+    store
+        .complete(
+            W,
+            vec![
+                succeed(&c[2]),
+                Completion {
+                    item_id: c[3].item_id,
+                    job_id: id.clone(),
+                    target: ItemTarget::Cancelled,
+                },
+            ],
+            3,
+        )
+        .await
+        .unwrap();
+    let j = job(&store, &id).await;
+    assert_eq!(j.state, JobState::Cancelled);
+    assert_eq!(
+        (j.counts.succeeded, j.counts.running, j.counts.cancelled),
+        (2, 0, 8)
+    );
+    assert_eq!(j.finished_at, Some(2), "a finished job never changes");
+    assert_eq!(store.results(&id, 0, 100).await.unwrap().len(), 2);
+    assert!(store.claim(W, 10, LEASE, 4).await.unwrap().is_empty());
+}
+
+pub async fn expired_leases_are_rescued(store: Arc<dyn Store>) {
+    let id = store
+        .create_job(
+            new_job(
+                "u",
+                3,
+                JobOptions {
+                    max_retries: 1,
+                    ..JobOptions::default()
+                },
+            ),
+            0,
+        )
+        .await
+        .unwrap()
+        .job
+        .id;
+    let c = store.claim("dead", 3, 1_000, 0).await.unwrap();
+    assert_eq!(
+        store.rescue_expired(500).await.unwrap(),
+        0,
+        "leases still valid"
+    );
+    assert_eq!(store.rescue_expired(1_001).await.unwrap(), 3);
+    let j = job(&store, &id).await;
+    assert_eq!((j.counts.pending, j.counts.running), (3, 0));
+    // The dead worker's late completion is refused.
+    let late = store
+        .complete("dead", c.iter().map(succeed).collect(), 1_002)
+        .await
+        .unwrap();
+    assert_eq!(late.lost, 3);
+    let c2 = store.claim("alive", 3, 10_000, 1_003).await.unwrap();
+    assert_eq!(c2.len(), 3);
+    assert!(c2.iter().all(|c| c.attempts == 2));
+    // The retry budget (1) is now spent: losing them again fails them.
+    assert_eq!(store.rescue_expired(20_000).await.unwrap(), 3);
+    let j = job(&store, &id).await;
+    assert_eq!(j.state, JobState::Completed);
+    assert_eq!(j.counts.failed, 3);
+    let items = store
+        .list_items(&id, &ItemQuery::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(items[0].errors.len(), 2);
+    assert!(items[0].errors[0].message.contains("lease"));
+}
+
+pub async fn fair_shares_and_max_workers(store: Arc<dyn Store>) {
+    let big = store
+        .create_job(new_job("u", 1_000, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let small = store
+        .create_job(new_job("u", 5, JobOptions::default()), 1)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let capped = store
+        .create_job(
+            new_job(
+                "u",
+                50,
+                JobOptions {
+                    max_workers: Some(2),
+                    ..JobOptions::default()
+                },
+            ),
+            2,
+        )
+        .await
+        .unwrap()
+        .job
+        .id;
+    let c = store.claim(W, 20, LEASE, 10).await.unwrap();
+    let of = |id: &str| c.iter().filter(|x| x.job_id == id).count();
+    assert_eq!(of(&small), 5, "a small job is not starved by a big one");
+    assert_eq!(of(&capped), 2, "max_workers caps a job across claims");
+    assert_eq!(of(&big), 13);
+    let more = store.claim(W, 20, LEASE, 11).await.unwrap();
+    assert_eq!(more.iter().filter(|x| x.job_id == capped).count(), 0);
+}
+
+pub async fn idempotency_key_returns_the_first_job(store: Arc<dyn Store>) {
+    let mut a = new_job("alice", 2, JobOptions::default());
+    a.idempotency_key = Some("k1".into());
+    let first = store.create_job(a.clone(), 0).await.unwrap();
+    let second = store.create_job(a.clone(), 1).await.unwrap();
+    assert!(first.created && !second.created);
+    assert_eq!(first.job.id, second.job.id);
+    a.user = "bob".into();
+    let bobs = store.create_job(a, 2).await.unwrap();
+    assert!(bobs.created, "keys are per user");
+    assert_ne!(bobs.job.id, first.job.id);
+    let empty = store
+        .create_job(new_job("u", 0, JobOptions::default()), 0)
+        .await;
+    assert!(matches!(empty, Err(StoreError::Invalid(_))));
+}
+
+pub async fn pagination_and_filters(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            store
+                .create_job(
+                    new_job(if i % 2 == 0 { "a" } else { "b" }, 3, JobOptions::default()),
+                    i,
+                )
+                .await
+                .unwrap()
+                .job
+                .id,
+        );
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_jobs(
+                &JobQuery {
+                    user: Some("a".into()),
+                    limit: 2,
+                    cursor: cursor.clone(),
+                    ..Default::default()
+                },
+                10,
+            )
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|j| j.id.clone()));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![ids[4].clone(), ids[2].clone(), ids[0].clone()],
+        "newest first, user a only"
+    );
+    store.cancel_job(&ids[0], 20).await.unwrap();
+    let cancelled = store
+        .list_jobs(
+            &JobQuery {
+                state: Some(JobState::Cancelled),
+                ..Default::default()
+            },
+            30,
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled.items.len(), 1);
+    let page1 = store
+        .list_items(
+            &ids[1],
+            &ItemQuery {
+                limit: 2,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page1.items.len(), 2);
+    let after: i64 = page1.next_cursor.expect("more").parse().unwrap();
+    let page2 = store
+        .list_items(
+            &ids[1],
+            &ItemQuery {
+                limit: 2,
+                after: Some(after),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page2.items.len(), 1);
+    assert!(page2.next_cursor.is_none());
+    assert!(store
+        .get_job("job_00000000000000000000000000000000", 0)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn deadlines_fail_jobs_and_retention_purges_them(store: Arc<dyn Store>) {
+    let id = store
+        .create_job(
+            new_job(
+                "u",
+                4,
+                JobOptions {
+                    deadline_seconds: Some(1),
+                    ..JobOptions::default()
+                },
+            ),
+            0,
+        )
+        .await
+        .unwrap()
+        .job
+        .id;
+    let keep = store
+        .create_job(new_job("u", 1, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    store.claim(W, 1, LEASE, 0).await.unwrap();
+    assert_eq!(store.expire_deadlines(999).await.unwrap(), 0);
+    assert_eq!(store.expire_deadlines(1_001).await.unwrap(), 1);
+    let j = job(&store, &id).await;
+    assert_eq!(j.state, JobState::Failed);
+    assert_eq!(j.error.as_deref(), Some("deadline exceeded"));
+    assert_eq!(j.counts.cancelled + j.counts.running, 4);
+    assert_eq!(
+        store.purge_finished(1_000).await.unwrap(),
+        0,
+        "finished at 1001, not before 1000"
+    );
+    assert_eq!(store.purge_finished(2_000).await.unwrap(), 1);
+    assert!(store.get_job(&id, 0).await.unwrap().is_none());
+    assert!(
+        store.get_job(&keep, 0).await.unwrap().is_some(),
+        "unfinished jobs are kept"
+    );
+}
+
+pub async fn illegal_controls_are_refused(store: Arc<dyn Store>) {
+    let id = store
+        .create_job(new_job("u", 1, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    assert!(
+        matches!(store.resume_job(&id, 1).await, Err(StoreError::Rule(_))),
+        "resume a queued job"
+    );
+    assert!(
+        matches!(store.delete_job(&id).await, Err(StoreError::Rule(_))),
+        "delete an unfinished job"
+    );
+    store.cancel_job(&id, 2).await.unwrap();
+    for r in [
+        store.pause_job(&id, PauseReason::User, 3).await,
+        store.resume_job(&id, 3).await,
+        store.cancel_job(&id, 3).await,
+    ] {
+        assert!(matches!(r, Err(StoreError::Rule(_))));
+    }
+    store.delete_job(&id).await.unwrap();
+    assert!(matches!(
+        store.cancel_job(&id, 4).await,
+        Err(StoreError::NotFound)
+    ));
+}

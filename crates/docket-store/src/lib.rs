@@ -1,0 +1,118 @@
+//! Durable storage for jobs, items and results behind one trait, [`Store`], with two backends:
+//! SQLite (the embedded default) and PostgreSQL (for many worker processes). Both run the same
+//! conformance suite ([`conformance`]).
+
+pub mod conformance;
+mod error;
+mod plan;
+pub mod postgres;
+mod row;
+pub mod sqlite;
+mod types;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use docket_core::{Item, Job, JobState, Millis, PauseReason};
+
+pub use error::StoreError;
+pub use types::*;
+
+/// Everything the engine and the API need from a database. Every method is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    /// Creates a job and all its items. With an idempotency key that this user already used, the
+    /// first job is returned instead and nothing is created (`created == false`).
+    async fn create_job(&self, new: NewJob, now: Millis) -> Result<Created, StoreError>;
+
+    async fn get_job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError>;
+    async fn list_jobs(&self, query: &JobQuery, now: Millis) -> Result<Page<Job>, StoreError>;
+    async fn list_items(&self, job_id: &str, query: &ItemQuery) -> Result<Page<Item>, StoreError>;
+
+    async fn pause_job(
+        &self,
+        id: &str,
+        reason: PauseReason,
+        now: Millis,
+    ) -> Result<Job, StoreError>;
+    async fn resume_job(&self, id: &str, now: Millis) -> Result<Job, StoreError>;
+    async fn cancel_job(&self, id: &str, now: Millis) -> Result<Job, StoreError>;
+    /// Deletes a finished job with its items and results.
+    async fn delete_job(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Claims up to `limit` runnable items for `worker`, shared fairly between running jobs and
+    /// within each job's `max_workers`, under a lease that ends at `lease_until`.
+    async fn claim(
+        &self,
+        worker: &str,
+        limit: usize,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Vec<Claimed>, StoreError>;
+
+    /// Applies the decided targets of items this worker holds. Items it no longer holds (their
+    /// lease expired and someone else took them) are skipped and reported as `lost`.
+    async fn complete(
+        &self,
+        worker: &str,
+        done: Vec<Completion>,
+        now: Millis,
+    ) -> Result<CompleteReport, StoreError>;
+
+    /// Extends the leases of the items this worker holds and records their progress. Returns the
+    /// ids it still holds.
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        held: &[ProgressUpdate],
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Vec<i64>, StoreError>;
+
+    /// Takes back items whose lease expired: their worker died. Each counts as a failed,
+    /// transient attempt. Returns how many were taken back.
+    async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError>;
+
+    /// The control state of these jobs, for workers watching for pause, cancel and deadlines.
+    async fn job_controls(&self, ids: &[String]) -> Result<Vec<JobControl>, StoreError>;
+
+    /// Fails every unfinished job whose deadline has passed. Returns how many.
+    async fn expire_deadlines(&self, now: Millis) -> Result<u64, StoreError>;
+
+    /// Deletes jobs that finished before `before`. Returns how many.
+    async fn purge_finished(&self, before: Millis) -> Result<u64, StoreError>;
+
+    /// Results of a job in item order, after the item id `after`.
+    async fn results(
+        &self,
+        job_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<ResultRow>, StoreError>;
+
+    /// Writes `state` straight into the schema, bypassing the bookkeeping, to prove that the
+    /// schema itself refuses illegal transitions. Returns whether the database accepted it.
+    /// Used by the conformance suite only.
+    async fn probe_job_transition(&self, from: JobState, to: JobState) -> Result<bool, StoreError>;
+    async fn probe_item_transition(
+        &self,
+        from: docket_core::ItemState,
+        to: docket_core::ItemState,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Opens (and migrates) the store named by a database URL: `sqlite://PATH` or `postgres://…`.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::Config(format!(
+            "unsupported database URL `{url}`: use sqlite://PATH or postgres://…"
+        )))
+    }
+}

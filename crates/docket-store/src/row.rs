@@ -1,0 +1,183 @@
+//! Row shapes shared by both backends (each selects JSON columns as text) and their mapping to
+//! domain types.
+
+use docket_core::{
+    AttemptError, Counts, Item, ItemId, ItemState, Job, JobBook, JobKind, JobOptions, JobState,
+    Millis, PauseReason,
+};
+
+use crate::StoreError;
+
+/// The columns of `jobs` that every query selects, in this order.
+pub(crate) const JOB_COLUMNS: &str = "id, user_id, kind, state, pause_requested, pause_reason, \
+    created_at, started_at, updated_at, finished_at, total, pending, running, retrying, \
+    succeeded, failed, cancelled, consecutive_failures, failure_streak, auto_pause_after, \
+    error";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct JobRow {
+    pub id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub state: String,
+    pub pause_requested: bool,
+    pub pause_reason: Option<String>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+    pub total: i64,
+    pub pending: i64,
+    pub running: i64,
+    pub retrying: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+    pub consecutive_failures: i64,
+    pub failure_streak: i64,
+    pub auto_pause_after: i64,
+    pub error: Option<String>,
+}
+
+/// The extra text columns the job resource needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct JobDetail {
+    pub options: String,
+    pub result: Option<String>,
+}
+
+impl JobRow {
+    pub fn book(&self) -> Result<JobBook, StoreError> {
+        Ok(JobBook {
+            state: self.state.parse()?,
+            pause_requested: self.pause_requested,
+            pause_reason: self.pause_reason.as_deref().map(str::parse).transpose()?,
+            counts: self.counts(),
+            consecutive_failures: self.consecutive_failures.max(0) as u32,
+            failure_streak: self.failure_streak,
+            auto_pause_after: self.auto_pause_after.max(0) as u32,
+            error: self.error.clone(),
+        })
+    }
+
+    fn counts(&self) -> Counts {
+        Counts {
+            total: self.total,
+            pending: self.pending,
+            running: self.running,
+            retrying: self.retrying,
+            succeeded: self.succeeded,
+            failed: self.failed,
+            cancelled: self.cancelled,
+        }
+    }
+
+    pub fn into_job(
+        self,
+        detail: JobDetail,
+        current: Vec<(String, f64)>,
+        now: Millis,
+    ) -> Result<Job, StoreError> {
+        let in_flight: f64 = current.iter().map(|(_, p)| p).sum();
+        let kind: JobKind = self.kind.parse()?;
+        let state: JobState = self.state.parse()?;
+        let pause_reason: Option<PauseReason> =
+            self.pause_reason.as_deref().map(str::parse).transpose()?;
+        let options: JobOptions = serde_json::from_str(&detail.options)?;
+        let result = detail
+            .result
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()?;
+        let mut job = Job {
+            counts: self.counts(),
+            id: self.id,
+            user: self.user_id,
+            kind,
+            state,
+            pause_reason,
+            pause_requested: self.pause_requested,
+            created_at: self.created_at,
+            started_at: self.started_at,
+            updated_at: self.updated_at,
+            finished_at: self.finished_at,
+            progress: 0.0,
+            items_per_second: 0.0,
+            eta_seconds: None,
+            current_items: current
+                .into_iter()
+                .take(CURRENT_ITEMS)
+                .map(|(n, _)| n)
+                .collect(),
+            consecutive_failures: self.consecutive_failures.max(0) as u32,
+            options,
+            error: self.error,
+            result,
+        };
+        job.compute_progress(in_flight, now);
+        Ok(job)
+    }
+}
+
+/// How many in-flight item names a job resource shows.
+pub(crate) const CURRENT_ITEMS: usize = 8;
+
+pub(crate) const ITEM_COLUMNS: &str =
+    "id, job_id, name, state, stage, progress, attempts, document_id, next_attempt_at";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct ItemRow {
+    pub id: i64,
+    pub job_id: String,
+    pub name: String,
+    pub state: String,
+    pub stage: String,
+    pub progress: f64,
+    pub attempts: i64,
+    pub document_id: Option<String>,
+    pub next_attempt_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct ErrorRow {
+    pub item_id: i64,
+    pub attempt: i64,
+    pub at: i64,
+    pub message: String,
+    pub transient: bool,
+}
+
+impl ItemRow {
+    pub fn into_item(self, errors: &[ErrorRow]) -> Result<Item, StoreError> {
+        let state: ItemState = self.state.parse()?;
+        Ok(Item {
+            id: ItemId(self.id).to_string(),
+            job_id: self.job_id,
+            name: self.name,
+            state,
+            stage: self.stage,
+            progress: self.progress,
+            attempts: self.attempts.max(0) as u32,
+            document_id: self.document_id,
+            next_attempt_at: self.next_attempt_at,
+            errors: errors
+                .iter()
+                .filter(|e| e.item_id == self.id)
+                .map(|e| AttemptError {
+                    attempt: e.attempt.max(0) as u32,
+                    at: e.at,
+                    message: e.message.clone(),
+                    transient: e.transient,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// The page size used when a query asks for none, and the largest one allowed.
+pub(crate) fn page_limit(asked: usize) -> usize {
+    match asked {
+        0 => 50,
+        n => n.min(1000),
+    }
+}

@@ -1,0 +1,886 @@
+//! The embedded backend: one SQLite file in WAL mode. All writes go through a single
+//! connection (SQLite has one writer anyway) with `BEGIN IMMEDIATE`, so writers queue in
+//! process instead of failing with SQLITE_BUSY; reads use a small pool of their own.
+//! Batches cross the boundary as one JSON array bound to a single statement (`json_each`), so
+//! a claim or a completion of a thousand items costs a handful of statements, not thousands.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use docket_core::{Item, ItemState, Job, JobBook, JobId, JobState, Millis, PauseReason, Stage};
+use serde_json::json;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use crate::plan::{fair_shares, plan_completions, rescue_target, ClaimCandidate};
+use crate::row::{page_limit, ErrorRow, ItemRow, JobDetail, JobRow, ITEM_COLUMNS, JOB_COLUMNS};
+use crate::{
+    Claimed, CompleteReport, Completion, Created, ItemQuery, JobControl, JobQuery, NewJob, Page,
+    ProgressUpdate, ResultRow, Store, StoreError,
+};
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+type Tx = Transaction<'static, Sqlite>;
+
+/// Items per INSERT statement when creating a job: bounds the size of one bound JSON value.
+const INSERT_CHUNK: usize = 20_000;
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30))
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        if let Some(dir) = std::path::Path::new(options.get_filename()).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Config(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options)
+            .await?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    async fn load_book(tx: &mut Tx, id: &str) -> Result<Option<(JobRow, JobBook)>, StoreError> {
+        let row: Option<JobRow> =
+            sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        row.map(|r| r.book().map(|b| (r, b))).transpose()
+    }
+
+    async fn write_book(tx: &mut Tx, id: &str, b: &JobBook, now: Millis) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET state = ?1, pause_requested = ?2, pause_reason = ?3, pending = ?4, \
+             running = ?5, retrying = ?6, succeeded = ?7, failed = ?8, cancelled = ?9, \
+             consecutive_failures = ?10, failure_streak = ?11, error = ?12, updated_at = ?13, \
+             started_at = COALESCE(started_at, CASE WHEN ?1 = 'running' THEN ?13 END), \
+             finished_at = CASE WHEN ?1 IN ('completed', 'failed', 'cancelled') \
+                                THEN COALESCE(finished_at, ?13) END \
+             WHERE id = ?14",
+        )
+        .bind(b.state.as_str())
+        .bind(b.pause_requested)
+        .bind(b.pause_reason.map(PauseReason::as_str))
+        .bind(b.counts.pending)
+        .bind(b.counts.running)
+        .bind(b.counts.retrying)
+        .bind(b.counts.succeeded)
+        .bind(b.counts.failed)
+        .bind(b.counts.cancelled)
+        .bind(b.consecutive_failures as i64)
+        .bind(b.failure_streak)
+        .bind(b.error.as_deref())
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Moves every not-yet-started item of a job to `cancelled`.
+    async fn cancel_unstarted(tx: &mut Tx, id: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE items SET state = 'cancelled' WHERE id IN \
+             (SELECT id FROM items INDEXED BY items_pending WHERE job_id = ? AND state = 'pending')",
+        )
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "UPDATE items SET state = 'cancelled', next_attempt_at = NULL WHERE id IN \
+             (SELECT id FROM items INDEXED BY items_retrying WHERE job_id = ? AND state = 'retrying')",
+        )
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn job_on<'e, E>(executor: E, id: &str, now: Millis) -> Result<Option<Job>, StoreError>
+    where
+        E: sqlx::Executor<'e, Database = Sqlite> + Copy,
+    {
+        let row = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS}, options, result FROM jobs WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(executor)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Self::finish_job(executor, &row, now).await?))
+    }
+
+    async fn finish_job<'e, E>(
+        executor: E,
+        row: &sqlx::sqlite::SqliteRow,
+        now: Millis,
+    ) -> Result<Job, StoreError>
+    where
+        E: sqlx::Executor<'e, Database = Sqlite>,
+    {
+        use sqlx::FromRow;
+        let job = JobRow::from_row(row)?;
+        let detail = JobDetail::from_row(row)?;
+        let current: Vec<(String, f64)> = if job.running > 0 {
+            sqlx::query_as(
+                "SELECT name, progress FROM items INDEXED BY items_running \
+                 WHERE job_id = ? AND state = 'running' ORDER BY id",
+            )
+            .bind(&job.id)
+            .fetch_all(executor)
+            .await?
+        } else {
+            Vec::new()
+        };
+        job.into_job(detail, current, now)
+    }
+
+    async fn control(
+        &self,
+        id: &str,
+        now: Millis,
+        apply: impl FnOnce(&mut JobBook) -> Result<ControlEffect, StoreError> + Send,
+    ) -> Result<Job, StoreError> {
+        let mut tx = self.begin().await?;
+        let (_, mut book) = Self::load_book(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        match apply(&mut book)? {
+            ControlEffect::None => {}
+            ControlEffect::CancelUnstarted => {
+                Self::cancel_unstarted(&mut tx, id).await?;
+                book.on_unstarted_cancelled();
+            }
+            ControlEffect::Requeue(streak) => {
+                let n = sqlx::query(
+                    "UPDATE items SET state = 'pending', failure_streak = NULL, attempts = 0, \
+                     stage = 'queued', progress = 0 WHERE id IN (SELECT id FROM items \
+                     INDEXED BY items_failed_streak WHERE job_id = ? AND state = 'failed' \
+                     AND failure_streak = ?)",
+                )
+                .bind(id)
+                .bind(streak)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                book.on_requeued_failed(n as i64);
+                book.settle();
+            }
+        }
+        Self::write_book(&mut tx, id, &book, now).await?;
+        tx.commit().await?;
+        Self::job_on(&self.reader, id, now)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+}
+
+enum ControlEffect {
+    None,
+    CancelUnstarted,
+    Requeue(i64),
+}
+
+fn ids_json(ids: impl IntoIterator<Item = i64>) -> String {
+    serde_json::Value::from(ids.into_iter().collect::<Vec<_>>()).to_string()
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimJobRow {
+    #[sqlx(flatten)]
+    job: JobRow,
+    max_workers: Option<i64>,
+    max_retries: i64,
+    item_timeout_ms: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    id: i64,
+    name: String,
+    payload: String,
+    attempts: i64,
+    stage: String,
+    checkpoint: Option<String>,
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn create_job(&self, new: NewJob, now: Millis) -> Result<Created, StoreError> {
+        if new.items.is_empty() {
+            return Err(StoreError::Invalid("a job needs at least one item".into()));
+        }
+        new.options.validate()?;
+        let mut tx = self.begin().await?;
+        if let Some(key) = &new.idempotency_key {
+            let existing: Option<String> =
+                sqlx::query_scalar("SELECT id FROM jobs WHERE user_id = ? AND idempotency_key = ?")
+                    .bind(&new.user)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(id) = existing {
+                tx.rollback().await?;
+                let job = Self::job_on(&self.reader, &id, now)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                return Ok(Created {
+                    job,
+                    created: false,
+                });
+            }
+        }
+        let id = JobId::generate().to_string();
+        let total = new.items.len() as i64;
+        let o = &new.options;
+        sqlx::query(
+            "INSERT INTO jobs (id, user_id, kind, state, created_at, updated_at, deadline_at, \
+             total, pending, running, retrying, succeeded, failed, cancelled, max_workers, \
+             max_retries, auto_pause_after, item_timeout_ms, options, idempotency_key) \
+             VALUES (?1, ?2, ?3, 'queued', ?4, ?4, ?5, ?6, ?6, 0, 0, 0, 0, 0, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .bind(&id)
+        .bind(&new.user)
+        .bind(new.kind.as_str())
+        .bind(now)
+        .bind(o.deadline_seconds.map(|s| now + (s as i64) * 1000))
+        .bind(total)
+        .bind(o.max_workers.map(i64::from))
+        .bind(o.max_retries as i64)
+        .bind(o.auto_pause_after as i64)
+        .bind((o.item_timeout_seconds as i64).saturating_mul(1000))
+        .bind(serde_json::to_string(o)?)
+        .bind(new.idempotency_key.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        for chunk in new.items.chunks(INSERT_CHUNK) {
+            let batch: Vec<serde_json::Value> =
+                chunk.iter().map(|i| json!([i.name, i.payload])).collect();
+            sqlx::query(
+                "INSERT INTO items (job_id, name, payload, state) \
+                 SELECT ?1, value ->> '$[0]', value -> '$[1]', 'pending' FROM json_each(?2)",
+            )
+            .bind(&id)
+            .bind(serde_json::Value::Array(batch).to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        let job = Self::job_on(&self.reader, &id, now)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(Created { job, created: true })
+    }
+
+    async fn get_job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError> {
+        Self::job_on(&self.reader, id, now).await
+    }
+
+    async fn list_jobs(&self, q: &JobQuery, now: Millis) -> Result<Page<Job>, StoreError> {
+        let limit = page_limit(q.limit);
+        let rows = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS}, options, result FROM jobs \
+             WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR state = ?2) \
+             AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR id < ?4) \
+             ORDER BY id DESC LIMIT ?5"
+        ))
+        .bind(q.user.as_deref())
+        .bind(q.state.map(JobState::as_str))
+        .bind(q.kind.map(|k| k.as_str()))
+        .bind(q.cursor.as_deref())
+        .bind(limit as i64 + 1)
+        .fetch_all(&self.reader)
+        .await?;
+        let more = rows.len() > limit;
+        let mut jobs = Vec::with_capacity(limit);
+        for row in rows.iter().take(limit) {
+            jobs.push(Self::finish_job(&self.reader, row, now).await?);
+        }
+        let next_cursor = if more {
+            jobs.last().map(|j| j.id.clone())
+        } else {
+            None
+        };
+        Ok(Page {
+            items: jobs,
+            next_cursor,
+        })
+    }
+
+    async fn list_items(&self, job_id: &str, q: &ItemQuery) -> Result<Page<Item>, StoreError> {
+        let limit = page_limit(q.limit);
+        let rows: Vec<ItemRow> = sqlx::query_as(&format!(
+            "SELECT {ITEM_COLUMNS} FROM items INDEXED BY items_by_job \
+             WHERE job_id = ?1 AND (?2 IS NULL OR state = ?2) AND id > ?3 ORDER BY id LIMIT ?4"
+        ))
+        .bind(job_id)
+        .bind(q.state.map(ItemState::as_str))
+        .bind(q.after.unwrap_or(0))
+        .bind(limit as i64 + 1)
+        .fetch_all(&self.reader)
+        .await?;
+        let more = rows.len() > limit;
+        let rows: Vec<ItemRow> = rows.into_iter().take(limit).collect();
+        let errors: Vec<ErrorRow> = sqlx::query_as(
+            "SELECT item_id, attempt, at, message, transient FROM item_errors \
+             WHERE item_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        )
+        .bind(ids_json(rows.iter().map(|r| r.id)))
+        .fetch_all(&self.reader)
+        .await?;
+        let next_cursor = if more {
+            rows.last().map(|r| r.id.to_string())
+        } else {
+            None
+        };
+        let items = rows
+            .into_iter()
+            .map(|r| r.into_item(&errors))
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn pause_job(
+        &self,
+        id: &str,
+        reason: PauseReason,
+        now: Millis,
+    ) -> Result<Job, StoreError> {
+        self.control(id, now, |b| {
+            b.request_pause(reason)?;
+            Ok(ControlEffect::None)
+        })
+        .await
+    }
+
+    async fn resume_job(&self, id: &str, now: Millis) -> Result<Job, StoreError> {
+        self.control(id, now, |b| {
+            Ok(match b.resume()? {
+                Some(streak) => ControlEffect::Requeue(streak),
+                None => ControlEffect::None,
+            })
+        })
+        .await
+    }
+
+    async fn cancel_job(&self, id: &str, now: Millis) -> Result<Job, StoreError> {
+        self.control(id, now, |b| {
+            b.finish_early(JobState::Cancelled, None)?;
+            Ok(ControlEffect::CancelUnstarted)
+        })
+        .await
+    }
+
+    async fn delete_job(&self, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let (_, book) = Self::load_book(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if !book.state.is_finished() {
+            return Err(docket_core::CoreError::IllegalControl {
+                action: "delete",
+                state: book.state,
+            }
+            .into());
+        }
+        sqlx::query("DELETE FROM jobs WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        worker: &str,
+        limit: usize,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin().await?;
+        let jobs: Vec<ClaimJobRow> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS}, max_workers, max_retries, item_timeout_ms \
+             FROM jobs INDEXED BY jobs_runnable \
+             WHERE state IN ('queued', 'running') AND pause_requested = 0 \
+             ORDER BY last_claim_at LIMIT 64"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        let candidates: Vec<ClaimCandidate> = jobs
+            .iter()
+            .map(|j| ClaimCandidate {
+                headroom: j.max_workers.map_or(i64::MAX, |m| m - j.job.running),
+                waiting: j.job.pending + j.job.retrying,
+            })
+            .collect();
+        let shares = fair_shares(&candidates, limit);
+        let mut claimed = Vec::new();
+        for (j, share) in jobs.iter().zip(shares) {
+            if share == 0 {
+                continue;
+            }
+            let kind = j.job.kind.parse()?;
+            let mut got_retrying = 0;
+            let mut rows: Vec<ClaimedRow> = Vec::new();
+            if j.job.retrying > 0 {
+                rows = sqlx::query_as(
+                    "UPDATE items SET state = 'running', attempts = attempts + 1, worker_id = ?1, \
+                     lease_until = ?2, next_attempt_at = NULL WHERE id IN (SELECT id FROM items \
+                     INDEXED BY items_retrying WHERE job_id = ?3 AND state = 'retrying' \
+                     AND next_attempt_at <= ?4 ORDER BY next_attempt_at LIMIT ?5) \
+                     RETURNING id, name, payload, attempts, stage, checkpoint",
+                )
+                .bind(worker)
+                .bind(lease_until)
+                .bind(&j.job.id)
+                .bind(now)
+                .bind(share as i64)
+                .fetch_all(&mut *tx)
+                .await?;
+                got_retrying = rows.len();
+            }
+            let mut got_pending = 0;
+            if rows.len() < share && j.job.pending > 0 {
+                let pending: Vec<ClaimedRow> = sqlx::query_as(
+                    "UPDATE items SET state = 'running', attempts = attempts + 1, worker_id = ?1, \
+                     lease_until = ?2 WHERE id IN (SELECT id FROM items INDEXED BY items_pending \
+                     WHERE job_id = ?3 AND state = 'pending' ORDER BY id LIMIT ?4) \
+                     RETURNING id, name, payload, attempts, stage, checkpoint",
+                )
+                .bind(worker)
+                .bind(lease_until)
+                .bind(&j.job.id)
+                .bind((share - rows.len()) as i64)
+                .fetch_all(&mut *tx)
+                .await?;
+                got_pending = pending.len();
+                rows.extend(pending);
+            }
+            if rows.is_empty() {
+                continue;
+            }
+            let mut book = j.job.book()?;
+            book.on_claimed(got_pending as i64, got_retrying as i64);
+            Self::write_book(&mut tx, &j.job.id, &book, now).await?;
+            sqlx::query("UPDATE jobs SET last_claim_at = ? WHERE id = ?")
+                .bind(now)
+                .bind(&j.job.id)
+                .execute(&mut *tx)
+                .await?;
+            rows.sort_by_key(|r| r.id);
+            for r in rows {
+                claimed.push(Claimed {
+                    item_id: r.id,
+                    job_id: j.job.id.clone(),
+                    kind,
+                    name: r.name,
+                    payload: serde_json::from_str(&r.payload)?,
+                    attempts: r.attempts.max(0) as u32,
+                    max_retries: j.max_retries.max(0) as u32,
+                    timeout_ms: j.item_timeout_ms,
+                    stage: Stage::parse(&r.stage).unwrap_or(Stage::Queued),
+                    checkpoint: r
+                        .checkpoint
+                        .as_deref()
+                        .map(serde_json::from_str)
+                        .transpose()?,
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn complete(
+        &self,
+        worker: &str,
+        done: Vec<Completion>,
+        now: Millis,
+    ) -> Result<CompleteReport, StoreError> {
+        if done.is_empty() {
+            return Ok(CompleteReport::default());
+        }
+        let mut tx = self.begin().await?;
+        let mut job_ids: Vec<String> = done.iter().map(|c| c.job_id.clone()).collect();
+        job_ids.sort();
+        job_ids.dedup();
+        let mut books = HashMap::new();
+        for id in &job_ids {
+            if let Some((_, book)) = Self::load_book(&mut tx, id).await? {
+                books.insert(id.clone(), book);
+            }
+        }
+        let held: HashSet<i64> = sqlx::query_scalar(
+            "SELECT id FROM items WHERE id IN (SELECT value FROM json_each(?1)) \
+             AND state = 'running' AND worker_id = ?2",
+        )
+        .bind(ids_json(done.iter().map(|c| c.item_id)))
+        .bind(worker)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let plan = plan_completions(done, &held, &mut books);
+        if !plan.succeeded.is_empty() {
+            sqlx::query(
+                "UPDATE items SET state = 'succeeded', stage = 'done', progress = 100, \
+                 worker_id = NULL, lease_until = NULL, checkpoint = NULL \
+                 WHERE id IN (SELECT value FROM json_each(?))",
+            )
+            .bind(ids_json(plan.succeeded.iter().map(|s| s.item_id)))
+            .execute(&mut *tx)
+            .await?;
+            let rows: Vec<serde_json::Value> = plan
+                .succeeded
+                .iter()
+                .map(|s| json!([s.item_id, s.job_id, s.output]))
+                .collect();
+            sqlx::query(
+                "INSERT INTO results (item_id, job_id, output, created_at) \
+                 SELECT value ->> '$[0]', value ->> '$[1]', value -> '$[2]', ?1 \
+                 FROM json_each(?2) WHERE true \
+                 ON CONFLICT (item_id) DO UPDATE SET output = excluded.output",
+            )
+            .bind(now)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !plan.cancelled.is_empty() {
+            sqlx::query(
+                "UPDATE items SET state = 'cancelled', worker_id = NULL, lease_until = NULL \
+                 WHERE id IN (SELECT value FROM json_each(?))",
+            )
+            .bind(ids_json(plan.cancelled.iter().copied()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for f in &plan.failed {
+            sqlx::query(
+                "UPDATE items SET state = 'failed', worker_id = NULL, lease_until = NULL, \
+                 failure_streak = ? WHERE id = ?",
+            )
+            .bind(f.streak)
+            .bind(f.item_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for r in &plan.retrying {
+            sqlx::query(
+                "UPDATE items SET state = 'retrying', worker_id = NULL, lease_until = NULL, \
+                 next_attempt_at = ? WHERE id = ?",
+            )
+            .bind(r.next_attempt_at)
+            .bind(r.item_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for r in &plan.requeued {
+            sqlx::query(
+                "UPDATE items SET state = 'pending', worker_id = NULL, lease_until = NULL, \
+                 stage = ?, progress = ?, checkpoint = ?, attempts = max(attempts - ?, 0) \
+                 WHERE id = ?",
+            )
+            .bind(r.stage.as_str())
+            .bind(r.progress)
+            .bind(r.checkpoint.as_ref().map(|c| c.to_string()))
+            .bind(i64::from(r.refund_attempt))
+            .bind(r.item_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (item_id, e) in &plan.errors {
+            sqlx::query(
+                "INSERT INTO item_errors (item_id, attempt, at, message, transient) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(item_id)
+            .bind(e.attempt as i64)
+            .bind(e.at)
+            .bind(&e.message)
+            .bind(e.transient)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (id, book) in books.iter_mut() {
+            book.settle();
+            Self::write_book(&mut tx, id, book, now).await?;
+        }
+        tx.commit().await?;
+        Ok(plan.report)
+    }
+
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        held: &[ProgressUpdate],
+        lease_until: Millis,
+        _now: Millis,
+    ) -> Result<Vec<i64>, StoreError> {
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let updates: Vec<serde_json::Value> = held
+            .iter()
+            .map(|u| json!([u.item_id, u.stage.as_str(), u.progress.clamp(0.0, 100.0)]))
+            .collect();
+        let mut tx = self.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "UPDATE items SET lease_until = ?1, stage = u.stage, progress = u.progress \
+             FROM (SELECT value ->> '$[0]' AS id, value ->> '$[1]' AS stage, \
+                          value ->> '$[2]' AS progress FROM json_each(?2)) AS u \
+             WHERE items.id = u.id AND items.state = 'running' AND items.worker_id = ?3 \
+             RETURNING items.id",
+        )
+        .bind(lease_until)
+        .bind(serde_json::Value::Array(updates).to_string())
+        .bind(worker)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let expired: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+            "SELECT i.id, i.job_id, i.attempts, j.max_retries FROM items AS i \
+             INDEXED BY items_running JOIN jobs AS j ON j.id = i.job_id \
+             WHERE i.state = 'running' AND i.lease_until < ? ORDER BY i.id",
+        )
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        let workers: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT worker_id FROM items INDEXED BY items_running \
+             WHERE state = 'running' AND lease_until < ?",
+        )
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.rollback().await?;
+        // Each lost worker's items are completed on its behalf, through the same bookkeeping.
+        let mut rescued = 0;
+        for w in workers {
+            let done: Vec<Completion> = expired
+                .iter()
+                .map(|(id, job, attempts, max_retries)| Completion {
+                    item_id: *id,
+                    job_id: job.clone(),
+                    target: rescue_target(*attempts as u32, *max_retries as u32, now),
+                })
+                .collect();
+            let mut tx = self.begin().await?;
+            let still: HashSet<i64> = sqlx::query_scalar(
+                "SELECT id FROM items WHERE id IN (SELECT value FROM json_each(?1)) \
+                 AND state = 'running' AND worker_id = ?2 AND lease_until < ?3",
+            )
+            .bind(ids_json(done.iter().map(|c| c.item_id)))
+            .bind(&w)
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+            tx.rollback().await?;
+            let mine: Vec<Completion> = done
+                .into_iter()
+                .filter(|c| still.contains(&c.item_id))
+                .collect();
+            rescued += self.complete(&w, mine, now).await?.applied as u64;
+        }
+        Ok(rescued)
+    }
+
+    async fn job_controls(&self, ids: &[String]) -> Result<Vec<JobControl>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String, bool)> = sqlx::query_as(
+            "SELECT id, state, pause_requested FROM jobs WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(serde_json::to_string(ids)?)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|(id, state, pause_requested)| {
+                Ok(JobControl {
+                    id,
+                    state: state.parse()?,
+                    pause_requested,
+                })
+            })
+            .collect()
+    }
+
+    async fn expire_deadlines(&self, now: Millis) -> Result<u64, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE finished_at IS NULL AND deadline_at IS NOT NULL \
+             AND deadline_at < ?",
+        )
+        .bind(now)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut n = 0;
+        for id in ids {
+            let failed = self
+                .control(&id, now, |b| {
+                    b.finish_early(JobState::Failed, Some("deadline exceeded".into()))?;
+                    Ok(ControlEffect::CancelUnstarted)
+                })
+                .await;
+            match failed {
+                Ok(_) => n += 1,
+                // Finished meanwhile: nothing to do.
+                Err(StoreError::Rule(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
+    async fn purge_finished(&self, before: Millis) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn results(
+        &self,
+        job_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<ResultRow>, StoreError> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT r.item_id, i.name, r.output FROM results AS r JOIN items AS i ON i.id = r.item_id \
+             WHERE r.job_id = ? AND r.item_id > ? ORDER BY r.item_id LIMIT ?",
+        )
+        .bind(job_id)
+        .bind(after)
+        .bind(limit.max(1) as i64)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|(item_id, name, output)| {
+                Ok(ResultRow {
+                    item_id,
+                    name,
+                    output: serde_json::from_str(&output)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn probe_job_transition(&self, from: JobState, to: JobState) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let id = JobId::generate().to_string();
+        sqlx::query(
+            "INSERT INTO jobs (id, user_id, kind, state, pause_reason, created_at, updated_at, \
+             finished_at, total, pending, running, retrying, succeeded, failed, cancelled, \
+             max_retries, auto_pause_after, item_timeout_ms, options) \
+             VALUES (?1, 'probe', 'noop', ?2, CASE WHEN ?2 = 'paused' THEN 'user' END, 0, 0, \
+             CASE WHEN ?2 IN ('completed', 'failed', 'cancelled') THEN 0 END, \
+             0, 0, 0, 0, 0, 0, 0, 0, 0, 1, '{}')",
+        )
+        .bind(&id)
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let accepted = sqlx::query(
+            "UPDATE jobs SET state = ?1, pause_reason = CASE WHEN ?1 = 'paused' THEN 'user' END, \
+             finished_at = CASE WHEN ?1 IN ('completed', 'failed', 'cancelled') THEN 1 END \
+             WHERE id = ?2",
+        )
+        .bind(to.as_str())
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .is_ok();
+        tx.rollback().await?;
+        Ok(accepted)
+    }
+
+    async fn probe_item_transition(
+        &self,
+        from: ItemState,
+        to: ItemState,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let id = JobId::generate().to_string();
+        sqlx::query(
+            "INSERT INTO jobs (id, user_id, kind, state, created_at, updated_at, total, pending, \
+             running, retrying, succeeded, failed, cancelled, max_retries, auto_pause_after, \
+             item_timeout_ms, options) \
+             VALUES (?1, 'probe', 'noop', 'running', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, '{}')",
+        )
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+        let item: i64 = sqlx::query_scalar(
+            "INSERT INTO items (job_id, name, state, worker_id, lease_until, next_attempt_at) \
+             VALUES (?1, 'probe', ?2, CASE WHEN ?2 = 'running' THEN 'w' END, \
+             CASE WHEN ?2 = 'running' THEN 1 END, CASE WHEN ?2 = 'retrying' THEN 1 END) RETURNING id",
+        )
+        .bind(&id)
+        .bind(from.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        let accepted = sqlx::query(
+            "UPDATE items SET state = ?1, worker_id = CASE WHEN ?1 = 'running' THEN 'w' END, \
+             lease_until = CASE WHEN ?1 = 'running' THEN 1 END, \
+             next_attempt_at = CASE WHEN ?1 = 'retrying' THEN 1 END WHERE id = ?2",
+        )
+        .bind(to.as_str())
+        .bind(item)
+        .execute(&mut *tx)
+        .await
+        .is_ok();
+        tx.rollback().await?;
+        Ok(accepted)
+    }
+}

@@ -1,0 +1,100 @@
+use docket_core::{ItemTarget, JobKind, JobOptions, JobState, Stage};
+use serde::{Deserialize, Serialize};
+
+/// A job to create, with its items.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub user: String,
+    pub kind: JobKind,
+    pub options: JobOptions,
+    pub idempotency_key: Option<String>,
+    pub items: Vec<NewItem>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub name: String,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub job: docket_core::Job,
+    /// False when an earlier submit with the same idempotency key is returned.
+    pub created: bool,
+}
+
+/// An item a worker now holds under a lease.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub item_id: i64,
+    pub job_id: String,
+    pub kind: JobKind,
+    pub name: String,
+    pub payload: serde_json::Value,
+    /// Including this attempt.
+    pub attempts: u32,
+    pub max_retries: u32,
+    pub timeout_ms: i64,
+    /// Where an earlier, paused attempt stopped.
+    pub stage: Stage,
+    pub checkpoint: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub item_id: i64,
+    pub job_id: String,
+    pub target: ItemTarget,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompleteReport {
+    pub applied: usize,
+    pub lost: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressUpdate {
+    pub item_id: i64,
+    pub stage: Stage,
+    pub progress: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobControl {
+    pub id: String,
+    pub state: JobState,
+    pub pause_requested: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct JobQuery {
+    pub user: Option<String>,
+    pub state: Option<JobState>,
+    pub kind: Option<JobKind>,
+    pub limit: usize,
+    /// The id of the last job of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ItemQuery {
+    pub state: Option<docket_core::ItemState>,
+    pub limit: usize,
+    /// The numeric id of the last item of the previous page.
+    pub after: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    pub item_id: i64,
+    pub name: String,
+    pub output: serde_json::Value,
+}
