@@ -1,1 +1,16 @@
+//! The engine: a pool of workers that claim items in batches under leases, run them through
+//! [`Handler`]s, and report outcomes back in batches; plus the background duties that keep jobs
+//! honest (lease renewal, rescue of dead workers' items, pause/cancel/deadline watching,
+//! retention). It knows nothing of HTTP.
 
+mod config;
+mod engine;
+mod error;
+mod handler;
+mod held;
+mod tasks;
+
+pub use config::EngineConfig;
+pub use engine::{Engine, EngineHandle};
+pub use error::EngineError;
+pub use handler::{Handler, HandlerError, ItemContext, NoopHandler};

@@ -1,0 +1,306 @@
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use docket_core::{decide, now_millis, JobKind, Outcome};
+use docket_store::{Claimed, Completion, Store};
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+
+use crate::handler::{Handler, HandlerError, ItemContext};
+use crate::held::Registry;
+use crate::{tasks, EngineConfig, EngineError};
+
+/// A worker pool bound to a store. Build it, add handlers, then [`Engine::run`] it.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    handlers: HashMap<JobKind, Arc<dyn Handler>>,
+    config: EngineConfig,
+    wake: Arc<Notify>,
+}
+
+/// Wakes an idle engine at once (new job, resume) instead of at its next poll.
+#[derive(Clone)]
+pub struct EngineHandle {
+    wake: Arc<Notify>,
+}
+
+impl EngineHandle {
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+pub(crate) struct Shared {
+    pub store: Arc<dyn Store>,
+    pub handlers: HashMap<JobKind, Arc<dyn Handler>>,
+    pub config: EngineConfig,
+    pub registry: Registry,
+    pub wake: Arc<Notify>,
+    /// Wakes the dispatcher when the local queue has room again.
+    pub drained: Notify,
+    /// Asks the control loop to look at job states now (after outcomes were written).
+    pub check_controls: Notify,
+    /// Set on graceful shutdown: nothing new starts, running items stop at a stage boundary.
+    pub draining: Arc<AtomicBool>,
+    /// Fired when the shutdown grace is over: running items are handed back as they are.
+    pub abort: CancellationToken,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, config: EngineConfig) -> Engine {
+        Engine {
+            store,
+            handlers: HashMap::new(),
+            config,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn with_handler(mut self, kind: JobKind, handler: Arc<dyn Handler>) -> Engine {
+        self.handlers.insert(kind, handler);
+        self
+    }
+
+    pub fn handle(&self) -> EngineHandle {
+        EngineHandle {
+            wake: self.wake.clone(),
+        }
+    }
+
+    /// Runs until `shutdown` fires, then stops gracefully: no new items start, running ones
+    /// finish their stage (or are handed back after the grace period), and every outcome is
+    /// written before this returns.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
+        self.config.validate()?;
+        let shared = Arc::new(Shared {
+            store: self.store,
+            handlers: self.handlers,
+            registry: Registry::default(),
+            wake: self.wake,
+            drained: Notify::new(),
+            check_controls: Notify::new(),
+            draining: Arc::new(AtomicBool::new(false)),
+            abort: CancellationToken::new(),
+            config: self.config,
+        });
+        let (done_tx, done_rx) = mpsc::unbounded_channel::<Completion>();
+        let (work_tx, work_rx) = async_channel::bounded::<Claimed>(shared.config.prefetch.max(1));
+        let background = CancellationToken::new();
+
+        let completer = tokio::spawn(tasks::complete_loop(shared.clone(), done_rx));
+        let heartbeat = tokio::spawn(tasks::heartbeat_loop(shared.clone(), background.clone()));
+        let control = tokio::spawn(tasks::control_loop(shared.clone(), background.clone()));
+        let maintenance = tokio::spawn(tasks::maintenance_loop(shared.clone(), background.clone()));
+        let mut workers = Vec::with_capacity(shared.config.workers);
+        for _ in 0..shared.config.workers {
+            workers.push(tokio::spawn(worker_loop(
+                shared.clone(),
+                work_rx.clone(),
+                done_tx.clone(),
+            )));
+        }
+        drop(done_tx);
+        drop(work_rx);
+
+        dispatch_loop(&shared, &work_tx, &shutdown).await;
+
+        // Graceful stop: queued items are handed back by the workers, running ones get the
+        // grace period to reach a stage boundary.
+        shared.draining.store(true, Ordering::Release);
+        work_tx.close();
+        let all_workers = futures_join(workers);
+        tokio::pin!(all_workers);
+        if tokio::time::timeout(shared.config.shutdown_grace, &mut all_workers)
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown grace over: handing back the items still running");
+            shared.abort.cancel();
+            all_workers.await;
+        }
+        // Workers are gone, so the completion channel closes and the completer drains it.
+        if let Err(e) = completer.await {
+            tracing::error!("completer task failed: {e}");
+        }
+        background.cancel();
+        for t in [heartbeat, control, maintenance] {
+            let _ = t.await;
+        }
+        Ok(())
+    }
+}
+
+async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for h in handles {
+        if let Err(e) = h.await {
+            tracing::error!("worker task failed: {e}");
+        }
+    }
+}
+
+async fn dispatch_loop(
+    shared: &Arc<Shared>,
+    work_tx: &async_channel::Sender<Claimed>,
+    shutdown: &CancellationToken,
+) {
+    let c = &shared.config;
+    let capacity = c.prefetch.max(1);
+    let mut failures: u32 = 0;
+    while !shutdown.is_cancelled() {
+        let free = capacity.saturating_sub(work_tx.len());
+        let want = free.min(c.claim_batch);
+        // Claim in worthwhile batches: wait until the local queue has drained by half.
+        if want == 0 || (want < capacity.min(c.claim_batch) / 2 && !work_tx.is_empty()) {
+            tokio::select! {
+                _ = shared.drained.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                _ = shutdown.cancelled() => {}
+            }
+            continue;
+        }
+        let now = now_millis();
+        let lease_until = now + c.lease.as_millis() as i64;
+        match shared
+            .store
+            .claim(&c.worker_id, want, lease_until, now)
+            .await
+        {
+            Ok(items) if !items.is_empty() => {
+                failures = 0;
+                for item in items {
+                    shared.registry.hold(&item);
+                    // Room was checked above and only this task sends, so this never waits long.
+                    if work_tx.send(item).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Ok(_) => {
+                failures = 0;
+                tokio::select! {
+                    _ = shared.wake.notified() => {}
+                    _ = tokio::time::sleep(c.idle_poll) => {}
+                    _ = shutdown.cancelled() => {}
+                }
+            }
+            Err(e) => {
+                // The database is down or busy: progress pauses and the claim is retried.
+                failures += 1;
+                let backoff = Duration::from_millis((100u64 << failures.min(6)).min(5_000));
+                tracing::warn!(error = %e, ?backoff, "claim failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.cancelled() => {}
+                }
+            }
+        }
+    }
+}
+
+async fn worker_loop(
+    shared: Arc<Shared>,
+    work_rx: async_channel::Receiver<Claimed>,
+    done_tx: mpsc::UnboundedSender<Completion>,
+) {
+    let half = shared.config.prefetch / 2;
+    while let Ok(item) = work_rx.recv().await {
+        if work_rx.len() <= half {
+            shared.drained.notify_one();
+        }
+        let outcome = run_item(&shared, &item).await;
+        let target = decide(
+            outcome,
+            item.attempts,
+            item.max_retries,
+            &shared.config.retry,
+            now_millis(),
+        );
+        let completion = Completion {
+            item_id: item.item_id,
+            job_id: item.job_id,
+            target,
+        };
+        if done_tx.send(completion).is_err() {
+            tracing::error!("completer is gone; outcome dropped, the lease will expire");
+        }
+    }
+}
+
+async fn run_item(shared: &Arc<Shared>, item: &Claimed) -> Outcome {
+    let Some((progress, stop, job)) = shared.registry.lookup(item.item_id) else {
+        return Outcome::Cancelled;
+    };
+    let hand_back = || Outcome::Interrupted {
+        stage: item.stage,
+        progress: item.stage.progress(),
+        checkpoint: item.checkpoint.clone(),
+    };
+    if job.cancel.is_cancelled() || stop.is_cancelled() {
+        return Outcome::Cancelled;
+    }
+    if job.pausing.load(Ordering::Acquire) || shared.draining.load(Ordering::Acquire) {
+        return hand_back();
+    }
+    let Some(handler) = shared.handlers.get(&item.kind).cloned() else {
+        return Outcome::Failed {
+            message: format!("this worker has no handler for `{}` jobs", item.kind),
+            transient: false,
+        };
+    };
+    let ctx = Arc::new(ItemContext {
+        item: item.clone(),
+        progress,
+        checkpoint: Mutex::new(None),
+        stopped_before: Mutex::new(None),
+        job,
+        draining: shared.draining.clone(),
+    });
+    // The handler runs in its own task so that a panic is contained to this item.
+    let task = tokio::spawn({
+        let ctx = ctx.clone();
+        async move { handler.run(&ctx).await }
+    });
+    let abort = task.abort_handle();
+    let timeout = Duration::from_millis(item.timeout_ms.max(1) as u64);
+    let outcome = tokio::select! {
+        joined = task => match joined {
+            Ok(Ok(output)) => Outcome::Succeeded { output },
+            Ok(Err(HandlerError::Transient(message))) => Outcome::Failed { message, transient: true },
+            Ok(Err(HandlerError::Permanent(message))) => Outcome::Failed { message, transient: false },
+            Ok(Err(HandlerError::Interrupted)) => ctx.interrupted(),
+            Err(e) if e.is_panic() => Outcome::Failed {
+                message: format!("the handler crashed: {}", panic_message(e.into_panic())),
+                transient: false,
+            },
+            Err(_) => Outcome::Cancelled,
+        },
+        _ = tokio::time::sleep(timeout) => {
+            abort.abort();
+            Outcome::Failed {
+                message: format!("timed out after {} s", timeout.as_secs_f64()),
+                transient: true,
+            }
+        }
+        _ = stop.cancelled() => {
+            abort.abort();
+            Outcome::Cancelled
+        }
+        _ = shared.abort.cancelled() => {
+            abort.abort();
+            ctx.interrupted()
+        }
+    };
+    outcome
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_string()
+    }
+}

@@ -1,0 +1,158 @@
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use docket_core::Stage;
+use docket_store::Claimed;
+use tokio_util::sync::CancellationToken;
+
+/// Runs one item. Implementations call [`ItemContext::enter_stage`] at each stage boundary, which
+/// is where a pausing job stops them (the `?` propagates [`HandlerError::Interrupted`]).
+///
+/// A handler must write whatever it produces idempotently, keyed by the item: an item may run
+/// again after a crash or a lost lease, and must not leave a duplicate behind.
+#[async_trait]
+pub trait Handler: Send + Sync + 'static {
+    async fn run(&self, ctx: &ItemContext) -> Result<serde_json::Value, HandlerError>;
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum HandlerError {
+    /// Worth retrying later: network, timeouts, a busy resource, a 5xx from a remote.
+    #[error("{0}")]
+    Transient(String),
+    /// Retrying cannot help: corrupt or unsupported input.
+    #[error("{0}")]
+    Permanent(String),
+    /// Stopped at a stage boundary because the job is pausing or the worker shutting down.
+    #[error("interrupted at a stage boundary")]
+    Interrupted,
+}
+
+/// Signals shared by every item of one job in this process.
+#[derive(Debug, Default)]
+pub(crate) struct JobSignal {
+    pub cancel: CancellationToken,
+    pub pausing: AtomicBool,
+}
+
+/// The stage and progress of an item in flight, read by the heartbeat.
+#[derive(Debug)]
+pub(crate) struct ProgressCell(Mutex<(Stage, f64)>);
+
+impl ProgressCell {
+    pub fn new(stage: Stage) -> ProgressCell {
+        ProgressCell(Mutex::new((stage, stage.progress())))
+    }
+    pub fn get(&self) -> (Stage, f64) {
+        match self.0.lock() {
+            Ok(g) => *g,
+            Err(poisoned) => *poisoned.into_inner(),
+        }
+    }
+    pub fn set(&self, stage: Stage, progress: f64) {
+        let mut g = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *g = (stage, progress.clamp(0.0, 100.0));
+    }
+}
+
+/// What a handler knows about the item it runs, and how it reports back.
+pub struct ItemContext {
+    pub(crate) item: Claimed,
+    pub(crate) progress: Arc<ProgressCell>,
+    pub(crate) checkpoint: Mutex<Option<serde_json::Value>>,
+    /// The stage an interrupted handler was about to enter: where the item resumes.
+    pub(crate) stopped_before: Mutex<Option<Stage>>,
+    pub(crate) job: Arc<JobSignal>,
+    pub(crate) draining: Arc<AtomicBool>,
+}
+
+impl ItemContext {
+    pub fn item(&self) -> &Claimed {
+        &self.item
+    }
+
+    /// The stage an earlier, paused attempt stopped before; `Queued` for a fresh item.
+    pub fn resume_stage(&self) -> Stage {
+        self.item.stage
+    }
+
+    /// What the handler saved with [`ItemContext::save_checkpoint`] in an earlier attempt.
+    pub fn checkpoint(&self) -> Option<serde_json::Value> {
+        self.item.checkpoint.clone()
+    }
+
+    /// Whether the item should stop at the next stage boundary.
+    pub fn should_stop(&self) -> bool {
+        self.job.pausing.load(Ordering::Acquire)
+            || self.draining.load(Ordering::Acquire)
+            || self.job.cancel.is_cancelled()
+    }
+
+    /// Crosses a stage boundary: stops here if the job is pausing, else records the stage.
+    pub fn enter_stage(&self, stage: Stage) -> Result<(), HandlerError> {
+        if self.should_stop() {
+            if let Ok(mut g) = self.stopped_before.lock() {
+                *g = Some(stage);
+            }
+            return Err(HandlerError::Interrupted);
+        }
+        self.progress.set(stage, stage.progress());
+        Ok(())
+    }
+
+    /// Progress within the current stage (0–100 for the whole item).
+    pub fn set_progress(&self, progress: f64) {
+        let (stage, _) = self.progress.get();
+        self.progress.set(stage, progress);
+    }
+
+    pub fn stage(&self) -> (Stage, f64) {
+        self.progress.get()
+    }
+
+    /// State to continue from if the item is interrupted after this point.
+    pub fn save_checkpoint(&self, value: serde_json::Value) {
+        if let Ok(mut g) = self.checkpoint.lock() {
+            *g = Some(value);
+        }
+    }
+
+    /// The outcome of an item stopped before finishing: it resumes at the stage it stopped
+    /// before (or, if cut off mid-stage, at the stage it was in) from its last checkpoint.
+    pub(crate) fn interrupted(&self) -> docket_core::Outcome {
+        let stopped_before = self.stopped_before.lock().ok().and_then(|g| *g);
+        let stage = stopped_before.unwrap_or_else(|| self.progress.get().0);
+        docket_core::Outcome::Interrupted {
+            stage,
+            progress: stage.progress(),
+            checkpoint: self.take_checkpoint(),
+        }
+    }
+
+    pub(crate) fn take_checkpoint(&self) -> Option<serde_json::Value> {
+        self.checkpoint
+            .lock()
+            .ok()
+            .and_then(|mut g| g.take())
+            .or_else(|| self.item.checkpoint.clone())
+    }
+
+    /// Resolves when the item's job is cancelled; for handlers waiting on slow I/O.
+    pub async fn cancelled(&self) {
+        self.job.cancel.cancelled().await
+    }
+}
+
+/// Does nothing and succeeds: for `noop` jobs, benchmarks and smoke tests of the engine itself.
+pub struct NoopHandler;
+
+#[async_trait]
+impl Handler for NoopHandler {
+    async fn run(&self, _ctx: &ItemContext) -> Result<serde_json::Value, HandlerError> {
+        Ok(serde_json::Value::Null)
+    }
+}

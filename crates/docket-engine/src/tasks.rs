@@ -1,0 +1,174 @@
+//! The engine's background duties: writing outcomes in batches, renewing leases, watching for
+//! pause/cancel/deadlines, rescuing dead workers' items, and retention.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use docket_core::{now_millis, JobState};
+use docket_store::Completion;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Shared;
+
+/// Collects outcomes and writes them in one transaction per batch. A failed write is retried
+/// (with backoff) until it lands: finished work is never dropped because the database blinked.
+pub(crate) async fn complete_loop(
+    shared: Arc<Shared>,
+    mut rx: mpsc::UnboundedReceiver<Completion>,
+) {
+    let c = &shared.config;
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + c.flush_every;
+        while batch.len() < c.flush_max {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(done)) => batch.push(done),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let ids: Vec<i64> = batch.iter().map(|d| d.item_id).collect();
+        let mut failures: u32 = 0;
+        loop {
+            match shared
+                .store
+                .complete(&c.worker_id, batch.clone(), now_millis())
+                .await
+            {
+                Ok(report) => {
+                    if report.lost > 0 {
+                        tracing::info!(
+                            lost = report.lost,
+                            "outcomes of items taken over by another worker were dropped"
+                        );
+                    }
+                    break;
+                }
+                Err(e) => {
+                    failures += 1;
+                    let backoff = Duration::from_millis((100u64 << failures.min(6)).min(5_000));
+                    tracing::warn!(error = %e, ?backoff, items = batch.len(), "writing outcomes failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+        }
+        shared.registry.release(ids);
+        // A job may have finished or paused; others may now have room under max_workers.
+        shared.wake.notify_one();
+        shared.check_controls.notify_one();
+    }
+}
+
+pub(crate) async fn heartbeat_loop(shared: Arc<Shared>, stop: CancellationToken) {
+    let c = &shared.config;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(c.heartbeat_every) => {}
+            _ = stop.cancelled() => return,
+        }
+        let held = shared.registry.snapshot();
+        if held.is_empty() {
+            continue;
+        }
+        let now = now_millis();
+        match shared
+            .store
+            .heartbeat(&c.worker_id, &held, now + c.lease.as_millis() as i64, now)
+            .await
+        {
+            Ok(still) => {
+                let still: HashSet<i64> = still.into_iter().collect();
+                let lost = shared.registry.stop_lost(&held, &still);
+                if lost > 0 {
+                    tracing::warn!(lost, "leases lost (another worker took these items over)");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "heartbeat failed; leases may expire"),
+        }
+    }
+}
+
+/// Mirrors the database's pause and cancel decisions onto the items running here.
+pub(crate) async fn control_loop(shared: Arc<Shared>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(shared.config.control_every) => {}
+            _ = shared.check_controls.notified() => {}
+            _ = stop.cancelled() => return,
+        }
+        let ids = shared.registry.job_ids();
+        if ids.is_empty() {
+            continue;
+        }
+        let controls = match shared.store.job_controls(&ids).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading job controls failed");
+                continue;
+            }
+        };
+        let known: HashSet<&str> = controls.iter().map(|c| c.id.as_str()).collect();
+        for id in &ids {
+            if !known.contains(id.as_str()) {
+                // Deleted under us.
+                if let Some(signal) = shared.registry.signal(id) {
+                    signal.cancel.cancel();
+                }
+            }
+        }
+        for control in controls {
+            let Some(signal) = shared.registry.signal(&control.id) else {
+                continue;
+            };
+            if control.state.is_finished() {
+                signal.cancel.cancel();
+            }
+            let pausing = control.pause_requested || control.state == JobState::Paused;
+            signal.pausing.store(pausing, Ordering::Release);
+        }
+    }
+}
+
+pub(crate) async fn maintenance_loop(shared: Arc<Shared>, stop: CancellationToken) {
+    let c = &shared.config;
+    let mut last_purge: Option<Instant> = None;
+    loop {
+        let now = now_millis();
+        match shared.store.rescue_expired(now).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::warn!(
+                    items = n,
+                    "took back items whose worker stopped renewing its lease"
+                );
+                shared.wake.notify_one();
+            }
+            Err(e) => tracing::warn!(error = %e, "rescue failed"),
+        }
+        match shared.store.expire_deadlines(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "jobs failed at their deadline"),
+            Err(e) => tracing::warn!(error = %e, "deadline check failed"),
+        }
+        if let Some(retention) = c.retention {
+            if last_purge.is_none_or(|t| t.elapsed() >= c.retention_every) {
+                last_purge = Some(Instant::now());
+                match shared
+                    .store
+                    .purge_finished(now - retention.as_millis() as i64)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(jobs = n, "deleted finished jobs past retention"),
+                    Err(e) => tracing::warn!(error = %e, "retention cleanup failed"),
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(c.rescue_every) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
+}
