@@ -147,12 +147,18 @@ impl ItemContext {
     }
 }
 
-/// Does nothing and succeeds: for `noop` jobs, benchmarks and smoke tests of the engine itself.
+/// Does nothing and succeeds: for `noop` jobs, benchmarks and fault tests of the engine itself.
+/// A payload of `{"sleep_ms": N}` makes each item take N ms (in one stage), to stand in for
+/// real work when a test needs items to be in flight.
 pub struct NoopHandler;
 
 #[async_trait]
 impl Handler for NoopHandler {
-    async fn run(&self, _ctx: &ItemContext) -> Result<serde_json::Value, HandlerError> {
+    async fn run(&self, ctx: &ItemContext) -> Result<serde_json::Value, HandlerError> {
+        if let Some(ms) = ctx.item().payload.get("sleep_ms").and_then(|v| v.as_u64()) {
+            ctx.enter_stage(Stage::Extracting)?;
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
         Ok(serde_json::Value::Null)
     }
 }

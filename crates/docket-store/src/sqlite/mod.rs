@@ -223,15 +223,8 @@ struct ClaimJobRow {
     item_timeout_ms: i64,
 }
 
-#[derive(sqlx::FromRow)]
-struct ClaimedRow {
-    id: i64,
-    name: String,
-    payload: String,
-    attempts: i64,
-    stage: String,
-    checkpoint: Option<String>,
-}
+/// id, name, payload, attempts, stage, checkpoint.
+type ClaimedRow = (i64, String, serde_json::Value, i64, String, Option<serde_json::Value>);
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -457,42 +450,59 @@ impl Store for SqliteStore {
                 continue;
             }
             let kind = j.job.kind.parse()?;
+            // Rows cross from SQLite's thread one by one, which is slow in bulk, so each step
+            // answers a single JSON row instead: ids to take, then the taken items.
             let mut got_retrying = 0;
-            let mut rows: Vec<ClaimedRow> = Vec::new();
+            let mut ids: Vec<i64> = Vec::new();
             if j.job.retrying > 0 {
-                rows = sqlx::query_as(
-                    "UPDATE items SET state = 'running', attempts = attempts + 1, worker_id = ?1, \
-                     lease_until = ?2, next_attempt_at = NULL WHERE id IN (SELECT id FROM items \
-                     INDEXED BY items_retrying WHERE job_id = ?3 AND state = 'retrying' \
-                     AND next_attempt_at <= ?4 ORDER BY next_attempt_at LIMIT ?5) \
-                     RETURNING id, name, payload, attempts, stage, checkpoint",
+                let due: String = sqlx::query_scalar(
+                    "SELECT json_group_array(id) FROM (SELECT id FROM items INDEXED BY items_retrying \
+                     WHERE job_id = ?1 AND state = 'retrying' AND next_attempt_at <= ?2 \
+                     ORDER BY next_attempt_at LIMIT ?3)",
                 )
-                .bind(worker)
-                .bind(lease_until)
                 .bind(&j.job.id)
                 .bind(now)
                 .bind(share as i64)
-                .fetch_all(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
-                got_retrying = rows.len();
+                ids = serde_json::from_str(&due)?;
+                got_retrying = ids.len();
             }
             let mut got_pending = 0;
-            if rows.len() < share && j.job.pending > 0 {
-                let pending: Vec<ClaimedRow> = sqlx::query_as(
-                    "UPDATE items SET state = 'running', attempts = attempts + 1, worker_id = ?1, \
-                     lease_until = ?2 WHERE id IN (SELECT id FROM items INDEXED BY items_pending \
-                     WHERE job_id = ?3 AND state = 'pending' ORDER BY id LIMIT ?4) \
-                     RETURNING id, name, payload, attempts, stage, checkpoint",
+            if ids.len() < share && j.job.pending > 0 {
+                let pending: String = sqlx::query_scalar(
+                    "SELECT json_group_array(id) FROM (SELECT id FROM items INDEXED BY items_pending \
+                     WHERE job_id = ?1 AND state = 'pending' ORDER BY id LIMIT ?2)",
                 )
-                .bind(worker)
-                .bind(lease_until)
                 .bind(&j.job.id)
-                .bind((share - rows.len()) as i64)
-                .fetch_all(&mut *tx)
+                .bind((share - ids.len()) as i64)
+                .fetch_one(&mut *tx)
                 .await?;
+                let pending: Vec<i64> = serde_json::from_str(&pending)?;
                 got_pending = pending.len();
-                rows.extend(pending);
+                ids.extend(pending);
             }
+            if ids.is_empty() {
+                continue;
+            }
+            let ids_text = ids_json(ids.iter().copied());
+            sqlx::query(
+                "UPDATE items SET state = 'running', attempts = attempts + 1, worker_id = ?1, \
+                 lease_until = ?2, next_attempt_at = NULL WHERE id IN (SELECT value FROM json_each(?3))",
+            )
+            .bind(worker)
+            .bind(lease_until)
+            .bind(&ids_text)
+            .execute(&mut *tx)
+            .await?;
+            let taken: String = sqlx::query_scalar(
+                "SELECT json_group_array(json_array(id, name, json(payload), attempts, stage, \
+                 json(checkpoint))) FROM items WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            )
+            .bind(&ids_text)
+            .fetch_one(&mut *tx)
+            .await?;
+            let rows: Vec<ClaimedRow> = serde_json::from_str(&taken)?;
             if rows.is_empty() {
                 continue;
             }
@@ -504,23 +514,20 @@ impl Store for SqliteStore {
                 .bind(&j.job.id)
                 .execute(&mut *tx)
                 .await?;
-            rows.sort_by_key(|r| r.id);
-            for r in rows {
+            let mut rows = rows;
+            rows.sort_by_key(|r| r.0);
+            for (id, name, payload, attempts, stage, checkpoint) in rows {
                 claimed.push(Claimed {
-                    item_id: r.id,
+                    item_id: id,
                     job_id: j.job.id.clone(),
                     kind,
-                    name: r.name,
-                    payload: serde_json::from_str(&r.payload)?,
-                    attempts: r.attempts.max(0) as u32,
+                    name,
+                    payload,
+                    attempts: attempts.max(0) as u32,
                     max_retries: j.max_retries.max(0) as u32,
                     timeout_ms: j.item_timeout_ms,
-                    stage: Stage::parse(&r.stage).unwrap_or(Stage::Queued),
-                    checkpoint: r
-                        .checkpoint
-                        .as_deref()
-                        .map(serde_json::from_str)
-                        .transpose()?,
+                    stage: Stage::parse(&stage).unwrap_or(Stage::Queued),
+                    checkpoint,
                 });
             }
         }
@@ -547,16 +554,15 @@ impl Store for SqliteStore {
                 books.insert(id.clone(), book);
             }
         }
-        let held: HashSet<i64> = sqlx::query_scalar(
-            "SELECT id FROM items WHERE id IN (SELECT value FROM json_each(?1)) \
+        let held: String = sqlx::query_scalar(
+            "SELECT json_group_array(id) FROM items WHERE id IN (SELECT value FROM json_each(?1)) \
              AND state = 'running' AND worker_id = ?2",
         )
         .bind(ids_json(done.iter().map(|c| c.item_id)))
         .bind(worker)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
+        .fetch_one(&mut *tx)
+        .await?;
+        let held: HashSet<i64> = serde_json::from_str::<Vec<i64>>(&held)?.into_iter().collect();
         let plan = plan_completions(done, &held, &mut books);
         if !plan.succeeded.is_empty() {
             sqlx::query(

@@ -1,0 +1,151 @@
+//! `docket.toml` with every key overridable by a `DOCKET_*` environment variable.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use docket_core::RetryPolicy;
+use docket_engine::EngineConfig;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: String,
+    /// A directory, or `s3://bucket/prefix`.
+    pub blobs: String,
+    pub bind: String,
+    /// Worker pool size of this process; 0 runs the API only. Default: number of cores.
+    pub workers: Option<usize>,
+    /// Directories a folder source may lie under (`:`-separated in the environment).
+    pub allowed_roots: Vec<PathBuf>,
+    pub server: String,
+    pub token: Option<String>,
+    pub lease_seconds: u64,
+    pub retry_base_ms: i64,
+    pub retry_cap_ms: i64,
+    pub retention_days: f64,
+    pub upload_limit_bytes: u64,
+    pub ocr_languages: Vec<String>,
+}
+
+/// Keys read from `DOCKET_*` variables by name (lists are split by hand below). Other
+/// `DOCKET_*` variables (`DOCKET_LOG`, `DOCKET_CONFIG`) belong to the command line.
+const ENV_KEYS: &[&str] = &[
+    "database_url",
+    "blobs",
+    "bind",
+    "workers",
+    "server",
+    "token",
+    "lease_seconds",
+    "retry_base_ms",
+    "retry_cap_ms",
+    "retention_days",
+    "upload_limit_bytes",
+];
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://./data/docket.db".into(),
+            blobs: "./data/blobs".into(),
+            bind: "127.0.0.1:8080".into(),
+            workers: None,
+            allowed_roots: Vec::new(),
+            server: "http://127.0.0.1:8080".into(),
+            token: None,
+            lease_seconds: 30,
+            retry_base_ms: 2_000,
+            retry_cap_ms: 30_000,
+            retention_days: 7.0,
+            upload_limit_bytes: 10 * 1024 * 1024 * 1024,
+            ocr_languages: vec!["eng".into()],
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `docket.toml` (or `path`), then `DOCKET_*` variables.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let file = path
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("docket.toml"));
+        if path.is_some() && !file.exists() {
+            anyhow::bail!("config file {} does not exist", file.display());
+        }
+        let mut figment = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("DOCKET_").only(ENV_KEYS));
+        if let Ok(roots) = std::env::var("DOCKET_ALLOWED_ROOTS") {
+            let roots: Vec<PathBuf> = roots
+                .split(':')
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect();
+            figment = figment.merge(Serialized::default("allowed_roots", roots));
+        }
+        if let Ok(langs) = std::env::var("DOCKET_OCR_LANGUAGES") {
+            let langs: Vec<String> = langs.split(['+', ',']).map(str::to_string).collect();
+            figment = figment.merge(Serialized::default("ocr_languages", langs));
+        }
+        figment
+            .extract()
+            .with_context(|| format!("reading configuration ({})", file.display()))
+    }
+
+    pub fn engine(&self) -> EngineConfig {
+        let defaults = EngineConfig::default();
+        let lease = Duration::from_secs(self.lease_seconds.max(1));
+        EngineConfig {
+            workers: self.workers.unwrap_or(defaults.workers).max(1),
+            lease,
+            heartbeat_every: lease / 3,
+            retry: RetryPolicy {
+                base_ms: self.retry_base_ms,
+                factor: 2.0,
+                cap_ms: self.retry_cap_ms,
+            },
+            retention: (self.retention_days > 0.0)
+                .then(|| Duration::from_secs_f64(self.retention_days * 86_400.0)),
+            rescue_every: (lease / 4).max(Duration::from_millis(250)),
+            ..defaults
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("docket.toml", "workers = 3\nbind = \"0.0.0.0:9000\"")?;
+            jail.set_env("DOCKET_WORKERS", "5");
+            jail.set_env("DOCKET_LOG", "debug");
+            jail.set_env("DOCKET_ALLOWED_ROOTS", "/srv/a:/srv/b");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.workers, Some(5));
+            assert_eq!(c.bind, "0.0.0.0:9000");
+            assert_eq!(
+                c.allowed_roots,
+                vec![PathBuf::from("/srv/a"), PathBuf::from("/srv/b")]
+            );
+            assert_eq!(c.database_url, "sqlite://./data/docket.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("docket.toml", "wrokers = 3")?;
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+}
