@@ -224,7 +224,14 @@ struct ClaimJobRow {
 }
 
 /// id, name, payload, attempts, stage, checkpoint.
-type ClaimedRow = (i64, String, serde_json::Value, i64, String, Option<serde_json::Value>);
+type ClaimedRow = (
+    i64,
+    String,
+    serde_json::Value,
+    i64,
+    String,
+    Option<serde_json::Value>,
+);
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -562,7 +569,9 @@ impl Store for SqliteStore {
         .bind(worker)
         .fetch_one(&mut *tx)
         .await?;
-        let held: HashSet<i64> = serde_json::from_str::<Vec<i64>>(&held)?.into_iter().collect();
+        let held: HashSet<i64> = serde_json::from_str::<Vec<i64>>(&held)?
+            .into_iter()
+            .collect();
         let plan = plan_completions(done, &held, &mut books);
         if !plan.succeeded.is_empty() {
             sqlx::query(

@@ -1,0 +1,450 @@
+//! The conformance suite on PostgreSQL: a fresh database per test.
+//!
+//! The server comes from `DOCKET_TEST_POSTGRES_URL` (an account allowed to create databases),
+//! by default `postgres://postgres@127.0.0.1:5432/postgres`. An unreachable server fails the
+//! tests: they are never skipped. Each test creates `docket_t_<unix seconds>_<uuid>`; databases
+//! of this shape older than an hour are dropped when a test starts, so runs clean up after
+//! the ones before them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use docket_core::{AttemptError, ItemTarget, JobKind, JobOptions, JobState, Stage};
+use docket_store::{postgres::PgStore, Completion, NewItem, NewJob, ProgressUpdate, Store};
+use sqlx::{Connection, PgConnection};
+
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const PREFIX: &str = "docket_t_";
+const STALE_AFTER_SECS: u64 = 3600;
+
+fn admin_url() -> String {
+    std::env::var("DOCKET_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string())
+}
+
+/// The admin URL with its database replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[authority_start..].find('/') {
+        Some(i) => &base[..authority_start + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{db}?{q}"),
+        None => format!("{root}/{db}"),
+    }
+}
+
+fn unix_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Drops test databases left by runs more than an hour ago. Failures are ignored: another
+/// test process may be dropping the same one.
+async fn drop_stale(admin: &mut PgConnection) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'docket\\_t\\_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    let now = unix_secs();
+    for name in names {
+        let created = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse::<u64>().ok());
+        if created.is_some_and(|c| c + STALE_AFTER_SECS < now) {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut *admin)
+                .await;
+        }
+    }
+}
+
+/// Creates a fresh database and returns its URL.
+async fn fresh_database() -> String {
+    let admin_url = admin_url();
+    let connecting = PgConnection::connect(&admin_url);
+    let mut admin = match tokio::time::timeout(Duration::from_secs(30), connecting).await {
+        Ok(Ok(c)) => c,
+        Err(_) => panic!("cannot reach PostgreSQL at {admin_url}: no answer within 30s"),
+        Ok(Err(e)) => panic!(
+            "cannot reach PostgreSQL at {admin_url} (set DOCKET_TEST_POSTGRES_URL to a server \
+             where this account may create databases): {e}"
+        ),
+    };
+    drop_stale(&mut admin).await;
+    let name = format!("{PREFIX}{}_{}", unix_secs(), uuid::Uuid::now_v7().simple());
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create test database {name} at {admin_url}: {e}"));
+    let _ = admin.close().await;
+    with_database(&admin_url, &name)
+}
+
+async fn open() -> Arc<dyn Store> {
+    let url = fresh_database().await;
+    match PgStore::connect(&url).await {
+        Ok(store) => Arc::new(store),
+        Err(e) => panic!("cannot open the postgres store at {url}: {e}"),
+    }
+}
+
+docket_store::conformance_suite!(open);
+
+#[test]
+fn database_urls_are_rewritten() {
+    assert_eq!(
+        with_database("postgres://u@h:5432/postgres", "x"),
+        "postgres://u@h:5432/x"
+    );
+    assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    assert_eq!(
+        with_database("postgresql://u:p@h/db?sslmode=disable", "x"),
+        "postgresql://u:p@h/x?sslmode=disable"
+    );
+}
+
+/// Many workers of one database at once: every item is applied exactly once, heartbeats race
+/// completions of the same worker, a dead worker's items are rescued while others claim, and
+/// nothing deadlocks (a deadlock would surface as an error and fail the test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_workers_apply_each_item_once() {
+    let store = open().await;
+    let options = JobOptions {
+        max_retries: 5,
+        auto_pause_after: 0,
+        ..JobOptions::default()
+    };
+    let mut jobs = Vec::new();
+    for n in [1_500usize, 300, 40] {
+        let items = (0..n)
+            .map(|i| NewItem {
+                name: format!("item-{i}"),
+                payload: serde_json::json!({"n": i}),
+            })
+            .collect();
+        let job = NewJob {
+            user: "u".into(),
+            kind: JobKind::Noop,
+            options: options.clone(),
+            idempotency_key: None,
+            items,
+        };
+        jobs.push(store.create_job(job, 0).await.unwrap().job);
+    }
+    // A worker that dies holding 60 items under a short lease.
+    let dead = store.claim("dead", 60, 5, 0).await.unwrap();
+    assert_eq!(dead.len(), 60);
+
+    let rescuer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut rescued = 0;
+            while rescued < 60 {
+                rescued += store.rescue_expired(10).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            rescued
+        })
+    };
+    let workers: Vec<_> = (0..6)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let worker = format!("w{w}");
+                let mut applied = 0;
+                let mut empty = 0;
+                let mut round = 0u64;
+                while empty < 20 {
+                    let claimed = store.claim(&worker, 37, 1_000_000, 20).await.unwrap();
+                    if claimed.is_empty() {
+                        empty += 1;
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
+                    empty = 0;
+                    round += 1;
+                    let progress: Vec<ProgressUpdate> = claimed
+                        .iter()
+                        .map(|c| ProgressUpdate {
+                            item_id: c.item_id,
+                            stage: Stage::Extracting,
+                            progress: 50.0,
+                        })
+                        .collect();
+                    let done: Vec<Completion> = claimed
+                        .iter()
+                        .map(|c| Completion {
+                            item_id: c.item_id,
+                            job_id: c.job_id.clone(),
+                            // Every third item of every other batch fails transiently once.
+                            target: if round.is_multiple_of(2)
+                                && c.item_id % 3 == 0
+                                && c.attempts == 1
+                            {
+                                ItemTarget::Retrying {
+                                    next_attempt_at: 0,
+                                    error: AttemptError {
+                                        attempt: c.attempts,
+                                        at: 20,
+                                        message: "flaky".into(),
+                                        transient: true,
+                                    },
+                                }
+                            } else {
+                                ItemTarget::Succeeded {
+                                    output: serde_json::json!({"by": worker}),
+                                }
+                            },
+                        })
+                        .collect();
+                    // The heartbeat races the completion of the same items.
+                    let (held, report) = tokio::join!(
+                        store.heartbeat(&worker, &progress, 2_000_000, 20),
+                        store.complete(&worker, done, 20)
+                    );
+                    held.unwrap();
+                    let report = report.unwrap();
+                    assert_eq!(report.lost, 0);
+                    applied += report.applied;
+                }
+                applied
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    assert_eq!(rescuer.await.unwrap(), 60);
+    for job in jobs {
+        let j = store.get_job(&job.id, 0).await.unwrap().unwrap();
+        assert_eq!(j.state, JobState::Completed, "{:?}", j.counts);
+        assert_eq!(j.counts.succeeded, j.counts.total);
+        let results = store.results(&job.id, 0, 10_000).await.unwrap();
+        assert_eq!(results.len() as i64, j.counts.total);
+    }
+}
+
+/// Submits with the same idempotency key racing each other create one job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_duplicate_submits_create_one_job() {
+    let store = open().await;
+    let job = NewJob {
+        user: "u".into(),
+        kind: JobKind::Noop,
+        options: JobOptions::default(),
+        idempotency_key: Some("same".into()),
+        items: (0..2_000)
+            .map(|i| NewItem {
+                name: format!("item-{i}"),
+                payload: serde_json::json!(i),
+            })
+            .collect(),
+    };
+    let submits: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, job) = (store.clone(), job.clone());
+            tokio::spawn(async move { store.create_job(job, 0).await.unwrap() })
+        })
+        .collect();
+    let mut created = 0;
+    let mut ids = std::collections::HashSet::new();
+    for s in submits {
+        let c = s.await.unwrap();
+        created += usize::from(c.created);
+        ids.insert(c.job.id);
+    }
+    assert_eq!(created, 1);
+    assert_eq!(ids.len(), 1);
+}
+
+/// PostgreSQL text cannot hold U+0000: a submit with one is refused cleanly, and one in what a
+/// worker reports is replaced instead of failing the batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_characters() {
+    let store = open().await;
+    let job = |name: &str, payload: serde_json::Value| NewJob {
+        user: "u".into(),
+        kind: JobKind::Noop,
+        options: JobOptions {
+            max_retries: 3,
+            ..JobOptions::default()
+        },
+        idempotency_key: None,
+        items: vec![NewItem {
+            name: name.into(),
+            payload,
+        }],
+    };
+    for bad in [
+        job("a\0b", serde_json::json!(null)),
+        job("a", serde_json::json!({"t": "x\u{0}"})),
+    ] {
+        assert!(matches!(
+            store.create_job(bad, 0).await,
+            Err(docket_store::StoreError::Invalid(_))
+        ));
+    }
+    let mut two = job("a", serde_json::json!({"t": "\\u0000 is not a NUL"}));
+    two.items.push(NewItem {
+        name: "b".into(),
+        payload: serde_json::json!(1),
+    });
+    let id = store.create_job(two, 0).await.unwrap().job.id;
+    let c = store.claim("w", 2, 1_000, 0).await.unwrap();
+    assert_eq!(
+        c[0].payload,
+        serde_json::json!({"t": "\\u0000 is not a NUL"})
+    );
+    let report = store
+        .complete(
+            "w",
+            vec![
+                Completion {
+                    item_id: c[0].item_id,
+                    job_id: id.clone(),
+                    target: ItemTarget::Succeeded {
+                        output: serde_json::json!({"text": "a\u{0}b"}),
+                    },
+                },
+                Completion {
+                    item_id: c[1].item_id,
+                    job_id: id.clone(),
+                    target: ItemTarget::Retrying {
+                        next_attempt_at: 0,
+                        error: AttemptError {
+                            attempt: 1,
+                            at: 0,
+                            message: "bad \u{0} byte".into(),
+                            transient: true,
+                        },
+                    },
+                },
+            ],
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.applied, 2);
+    let results = store.results(&id, 0, 10).await.unwrap();
+    assert_eq!(results[0].output, serde_json::json!({"text": "a\u{fffd}b"}));
+}
+
+/// A rough throughput check, run by hand:
+/// `cargo test --release -p docket-store --test postgres throughput -- --ignored --nocapture`.
+/// It prints numbers and asserts nothing about them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput() {
+    const N: usize = 100_000;
+    const BATCH: usize = 500;
+    let store = open().await;
+    let items: Vec<NewItem> = (0..N)
+        .map(|i| NewItem {
+            name: format!("docs/folder-{:03}/document-{i:06}.pdf", i % 1000),
+            payload: serde_json::json!({"n": i, "path": format!("s3://bucket/doc-{i}.pdf")}),
+        })
+        .collect();
+    let job = NewJob {
+        user: "bench".into(),
+        kind: JobKind::Noop,
+        options: JobOptions::default(),
+        idempotency_key: None,
+        items,
+    };
+    let t = Instant::now();
+    let created = store.create_job(job, 0).await.unwrap();
+    let took = t.elapsed();
+    println!(
+        "create_job: {N} items in {:.3}s = {:.0} items/s",
+        took.as_secs_f64(),
+        N as f64 / took.as_secs_f64()
+    );
+    assert_eq!(created.job.counts.total, N as i64);
+
+    let (done, took) = drain(store.clone(), "w1", BATCH).await;
+    println!(
+        "claim+complete, 1 worker, batches of {BATCH}: {done} items in {:.3}s = {:.0} items/s",
+        took.as_secs_f64(),
+        done as f64 / took.as_secs_f64()
+    );
+    assert_eq!(done, N);
+
+    // The same with four concurrent workers on a second job.
+    let items: Vec<NewItem> = (0..N)
+        .map(|i| NewItem {
+            name: format!("item-{i}"),
+            payload: serde_json::json!({"n": i}),
+        })
+        .collect();
+    let job2 = store
+        .create_job(
+            NewJob {
+                user: "bench".into(),
+                kind: JobKind::Noop,
+                options: JobOptions::default(),
+                idempotency_key: None,
+                items,
+            },
+            0,
+        )
+        .await
+        .unwrap()
+        .job
+        .id;
+    let t = Instant::now();
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            tokio::spawn(drain(
+                store.clone(),
+                Box::leak(format!("w{w}").into()),
+                BATCH,
+            ))
+        })
+        .collect();
+    let mut total = 0;
+    for w in workers {
+        total += w.await.unwrap().0;
+    }
+    let took = t.elapsed();
+    println!(
+        "claim+complete, 4 workers, batches of {BATCH}: {total} items in {:.3}s = {:.0} items/s",
+        took.as_secs_f64(),
+        total as f64 / took.as_secs_f64()
+    );
+    assert_eq!(total, N);
+    let j = store.get_job(&job2, 0).await.unwrap().unwrap();
+    assert_eq!(j.counts.succeeded, N as i64);
+}
+
+async fn drain(store: Arc<dyn Store>, worker: &'static str, batch: usize) -> (usize, Duration) {
+    let t = Instant::now();
+    let mut done = 0;
+    loop {
+        let claimed = store.claim(worker, batch, i64::MAX / 2, 1).await.unwrap();
+        if claimed.is_empty() {
+            break;
+        }
+        let completions: Vec<Completion> = claimed
+            .iter()
+            .map(|c| Completion {
+                item_id: c.item_id,
+                job_id: c.job_id.clone(),
+                target: ItemTarget::Succeeded {
+                    output: serde_json::json!({"ok": true}),
+                },
+            })
+            .collect();
+        let report = store.complete(worker, completions, 2).await.unwrap();
+        done += report.applied;
+    }
+    (done, t.elapsed())
+}
