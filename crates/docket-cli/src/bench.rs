@@ -26,6 +26,8 @@ async fn open(
 
 fn noop_job(n: usize, user: &str) -> NewJob {
     NewJob {
+        id: None,
+        source: None,
         user: user.into(),
         kind: JobKind::Noop,
         options: JobOptions::default(),

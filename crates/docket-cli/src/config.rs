@@ -30,6 +30,8 @@ pub struct Config {
     pub retention_days: f64,
     pub upload_limit_bytes: u64,
     pub ocr_languages: Vec<String>,
+    /// Where `serve` keeps the first-start token (and, by default, the database and blobs).
+    pub data_dir: PathBuf,
 }
 
 /// Keys read from `DOCKET_*` variables by name (lists are split by hand below). Other
@@ -46,6 +48,7 @@ const ENV_KEYS: &[&str] = &[
     "retry_cap_ms",
     "retention_days",
     "upload_limit_bytes",
+    "data_dir",
 ];
 
 impl Default for Config {
@@ -64,6 +67,7 @@ impl Default for Config {
             retention_days: 7.0,
             upload_limit_bytes: 10 * 1024 * 1024 * 1024,
             ocr_languages: vec!["eng".into()],
+            data_dir: PathBuf::from("./data"),
         }
     }
 }
@@ -97,6 +101,16 @@ impl Config {
             .with_context(|| format!("reading configuration ({})", file.display()))
     }
 
+    /// The token the CLI sends: configured, or the one `serve` saved at first start.
+    pub fn client_token(&self) -> Option<String> {
+        self.token.clone().filter(|t| !t.is_empty()).or_else(|| {
+            std::fs::read_to_string(self.data_dir.join("token"))
+                .ok()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+        })
+    }
+
     pub fn engine(&self) -> EngineConfig {
         let defaults = EngineConfig::default();
         let lease = Duration::from_secs(self.lease_seconds.max(1));
@@ -118,6 +132,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment's Jail returns its own (large) error type; that is its API, not ours.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

@@ -1,8 +1,12 @@
 //! `docket`: the one binary. Commands parse arguments and call into the library crates.
 
 mod bench;
+mod client;
 mod config;
+mod jobs_cmd;
 mod run;
+mod serve;
+mod token_cmd;
 
 use std::path::PathBuf;
 
@@ -27,14 +31,107 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the API and dashboard, with a worker pool unless `workers = 0`.
+    Serve,
     /// Run workers only (for scale-out against PostgreSQL).
     Worker,
+    /// Upload files (folders are walked) as one `process` job.
+    Submit {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Job options as JSON, e.g. '{"max_workers": 2}'.
+        #[arg(long)]
+        options: Option<String>,
+        /// Makes a retried submit return the first job instead of a second one.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        /// Show live progress until the job finishes.
+        #[arg(long)]
+        watch: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List and control jobs.
+    Jobs {
+        #[command(subcommand)]
+        what: JobsCommand,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Manage API tokens (directly on the database).
+    Token {
+        #[command(subcommand)]
+        what: TokenCommand,
+    },
     /// Create or upgrade the database schema, then exit.
     Migrate,
     /// Measure the engine on the real database.
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// Server URL (default: DOCKET_SERVER or http://127.0.0.1:8080).
+    #[arg(long, global = true)]
+    server: Option<String>,
+    /// API token (default: DOCKET_TOKEN, the config, or ./data/token).
+    #[arg(long, global = true)]
+    token: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    Ls {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    Show {
+        id: String,
+    },
+    /// Follow a job's progress until it finishes.
+    Watch {
+        id: String,
+    },
+    Pause {
+        id: String,
+    },
+    Resume {
+        id: String,
+    },
+    Cancel {
+        id: String,
+    },
+    /// Delete a finished job and its files.
+    Rm {
+        id: String,
+    },
+    /// Results so far, as json, ndjson or csv.
+    Results {
+        id: String,
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    Ls,
+    Revoke {
+        id: String,
     },
 }
 
@@ -81,8 +178,69 @@ fn main() -> anyhow::Result<()> {
 
 async fn async_main(cli: Cli) -> anyhow::Result<()> {
     let config = config::Config::load(cli.config.as_deref())?;
+    let client = |args: &ServerArgs| {
+        let server = args.server.clone().unwrap_or_else(|| config.server.clone());
+        let token = args.token.clone().or_else(|| config.client_token());
+        client::Client::new(&server, token)
+    };
+    let json = cli.json;
     match cli.command {
+        Command::Serve => serve::serve(&config).await,
         Command::Worker => run::worker(&config).await,
+        Command::Submit {
+            paths,
+            options,
+            idempotency_key,
+            watch,
+            server,
+        } => {
+            let c = client(&server)?;
+            jobs_cmd::submit(
+                &c,
+                &paths,
+                options.as_deref(),
+                idempotency_key.as_deref(),
+                watch,
+                json,
+            )
+            .await
+        }
+        Command::Jobs { what, server } => {
+            let c = client(&server)?;
+            match what {
+                JobsCommand::Ls { state, limit } => {
+                    jobs_cmd::ls(&c, state.as_deref(), limit, json).await
+                }
+                JobsCommand::Show { id } => {
+                    let job = c.get_json(&format!("/v1/jobs/{id}")).await?;
+                    jobs_cmd::print_job(&job, json);
+                    Ok(())
+                }
+                JobsCommand::Watch { id } => jobs_cmd::watch(&c, &id, json).await,
+                JobsCommand::Pause { id } => jobs_cmd::control(&c, &id, "pause", json).await,
+                JobsCommand::Resume { id } => jobs_cmd::control(&c, &id, "resume", json).await,
+                JobsCommand::Cancel { id } => jobs_cmd::control(&c, &id, "cancel", json).await,
+                JobsCommand::Rm { id } => {
+                    c.delete(&format!("/v1/jobs/{id}")).await?;
+                    if json {
+                        println!("{}", serde_json::json!({"id": id, "deleted": true}));
+                    } else {
+                        println!("deleted {id}");
+                    }
+                    Ok(())
+                }
+                JobsCommand::Results { id, format, output } => {
+                    jobs_cmd::results(&c, &id, &format, output.as_deref()).await
+                }
+            }
+        }
+        Command::Token { what } => match what {
+            TokenCommand::Create { user, label } => {
+                token_cmd::create(&config, &user, label.as_deref(), json).await
+            }
+            TokenCommand::Ls => token_cmd::ls(&config, json).await,
+            TokenCommand::Revoke { id } => token_cmd::revoke(&config, &id, json).await,
+        },
         Command::Migrate => run::migrate(&config).await,
         Command::Bench { what } => {
             let out = match what {

@@ -26,7 +26,8 @@ pub fn engine(store: Arc<dyn Store>, config: &Config) -> Engine {
 
 pub async fn worker(config: &Config) -> anyhow::Result<()> {
     let store = docket_store::connect(&config.database_url).await?;
-    let engine = engine(store, config);
+    let blobs = docket_blobs::Blobs::open(&config.blobs)?;
+    let engine = crate::serve::full_engine(store, blobs, config);
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     tracing::info!(workers = config.engine().workers, "worker started");

@@ -69,6 +69,8 @@ pub async fn killed_three_times_still_exactly_one_result_per_item(
     log: &Path,
 ) {
     let new = NewJob {
+        id: None,
+        source: None,
         user: "crash".into(),
         kind: JobKind::Noop,
         options: JobOptions {

@@ -62,6 +62,9 @@ pub struct JobBook {
     pub failure_streak: i64,
     pub auto_pause_after: u32,
     pub error: Option<String>,
+    /// False while the job's items are still being listed from its source: it cannot
+    /// complete before the listing is done.
+    pub sealed: bool,
 }
 
 /// What [`JobBook::settle`] decided.
@@ -87,7 +90,14 @@ impl JobBook {
             failure_streak: 0,
             auto_pause_after,
             error: None,
+            sealed: true,
         }
+    }
+
+    /// Items found by the listing were added.
+    pub fn on_items_added(&mut self, n: i64) {
+        self.counts.total += n;
+        self.counts.pending += n;
     }
 
     /// Whether workers may start items of this job.
@@ -150,7 +160,7 @@ impl JobBook {
         if self.state.is_finished() {
             return Settled::Unchanged;
         }
-        if self.counts.unfinished() == 0 && self.state != JobState::Queued {
+        if self.sealed && self.counts.unfinished() == 0 && self.state != JobState::Queued {
             self.state = JobState::Completed;
             self.pause_requested = false;
             self.pause_reason = None;

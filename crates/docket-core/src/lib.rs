@@ -16,7 +16,7 @@ pub use error::CoreError;
 pub use ids::{ItemId, JobId};
 pub use options::JobOptions;
 pub use outcome::{decide, AttemptError, ItemTarget, Outcome};
-pub use resource::{Item, Job};
+pub use resource::{Document, Item, Job};
 pub use retry::RetryPolicy;
 pub use stage::Stage;
 pub use state::{ItemState, JobKind, JobState, PauseReason};

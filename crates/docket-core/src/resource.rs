@@ -70,3 +70,21 @@ pub struct Item {
     pub next_attempt_at: Option<Millis>,
     pub errors: Vec<AttemptError>,
 }
+
+/// The stored outcome for one input file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    pub id: String,
+    pub user: String,
+    pub job_id: Option<String>,
+    pub name: String,
+    pub sha256: String,
+    pub media_type: String,
+    pub size: i64,
+    pub pages: i64,
+    pub text: String,
+    pub category: Option<String>,
+    pub confidence: Option<f64>,
+    pub metadata: serde_json::Value,
+    pub created_at: Millis,
+}

@@ -10,12 +10,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::handler::{Handler, HandlerError, ItemContext};
 use crate::held::Registry;
-use crate::{tasks, EngineConfig, EngineError};
+use crate::{tasks, EngineConfig, EngineError, Lister};
 
 /// A worker pool bound to a store. Build it, add handlers, then [`Engine::run`] it.
 pub struct Engine {
     store: Arc<dyn Store>,
     handlers: HashMap<JobKind, Arc<dyn Handler>>,
+    listers: HashMap<JobKind, Arc<dyn Lister>>,
     config: EngineConfig,
     wake: Arc<Notify>,
 }
@@ -35,6 +36,7 @@ impl EngineHandle {
 pub(crate) struct Shared {
     pub store: Arc<dyn Store>,
     pub handlers: HashMap<JobKind, Arc<dyn Handler>>,
+    pub listers: HashMap<JobKind, Arc<dyn Lister>>,
     pub config: EngineConfig,
     pub registry: Registry,
     pub wake: Arc<Notify>,
@@ -53,6 +55,7 @@ impl Engine {
         Engine {
             store,
             handlers: HashMap::new(),
+            listers: HashMap::new(),
             config,
             wake: Arc::new(Notify::new()),
         }
@@ -60,6 +63,12 @@ impl Engine {
 
     pub fn with_handler(mut self, kind: JobKind, handler: Arc<dyn Handler>) -> Engine {
         self.handlers.insert(kind, handler);
+        self
+    }
+
+    /// Lists the items of `kind` jobs submitted with a source instead of items.
+    pub fn with_lister(mut self, kind: JobKind, lister: Arc<dyn Lister>) -> Engine {
+        self.listers.insert(kind, lister);
         self
     }
 
@@ -77,6 +86,7 @@ impl Engine {
         let shared = Arc::new(Shared {
             store: self.store,
             handlers: self.handlers,
+            listers: self.listers,
             registry: Registry::default(),
             wake: self.wake,
             drained: Notify::new(),
@@ -93,6 +103,10 @@ impl Engine {
         let heartbeat = tokio::spawn(tasks::heartbeat_loop(shared.clone(), background.clone()));
         let control = tokio::spawn(tasks::control_loop(shared.clone(), background.clone()));
         let maintenance = tokio::spawn(tasks::maintenance_loop(shared.clone(), background.clone()));
+        let listing = tokio::spawn(crate::listing::listing_loop(
+            shared.clone(),
+            shutdown.clone(),
+        ));
         let mut workers = Vec::with_capacity(shared.config.workers);
         for _ in 0..shared.config.workers {
             workers.push(tokio::spawn(worker_loop(
@@ -125,7 +139,7 @@ impl Engine {
             tracing::error!("completer task failed: {e}");
         }
         background.cancel();
-        for t in [heartbeat, control, maintenance] {
+        for t in [heartbeat, control, maintenance, listing] {
             let _ = t.await;
         }
         Ok(())

@@ -55,7 +55,12 @@ impl ProgressCell {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        *g = (stage, progress.clamp(0.0, 100.0));
+        let progress = if progress.is_finite() {
+            progress.clamp(0.0, 100.0)
+        } else {
+            0.0
+        };
+        *g = (stage, progress);
     }
 }
 

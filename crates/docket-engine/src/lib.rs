@@ -8,9 +8,11 @@ mod engine;
 mod error;
 mod handler;
 mod held;
+mod listing;
 mod tasks;
 
 pub use config::EngineConfig;
 pub use engine::{Engine, EngineHandle};
 pub use error::EngineError;
 pub use handler::{Handler, HandlerError, ItemContext, NoopHandler};
+pub use listing::Lister;

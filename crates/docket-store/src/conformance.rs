@@ -30,6 +30,11 @@ macro_rules! conformance_suite {
             pagination_and_filters,
             deadlines_fail_jobs_and_retention_purges_them,
             illegal_controls_are_refused,
+            sources_are_listed_under_a_lease_and_sealed,
+            an_empty_source_fails_the_job,
+            tokens_are_stored_hashed_and_revocable,
+            documents_are_written_once_per_item,
+            duplicate_completions_in_one_batch_count_once,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {
@@ -48,10 +53,12 @@ const LEASE: i64 = 60_000;
 
 fn new_job(user: &str, n: usize, options: JobOptions) -> NewJob {
     NewJob {
+        id: None,
         user: user.into(),
         kind: JobKind::Noop,
         options,
         idempotency_key: None,
+        source: None,
         items: (0..n)
             .map(|i| NewItem {
                 name: format!("item-{i:05}"),
@@ -732,4 +739,224 @@ pub async fn illegal_controls_are_refused(store: Arc<dyn Store>) {
         store.cancel_job(&id, 4).await,
         Err(StoreError::NotFound)
     ));
+}
+
+fn sourced_job(user: &str) -> NewJob {
+    NewJob {
+        id: None,
+        user: user.into(),
+        kind: JobKind::Process,
+        options: JobOptions::default(),
+        idempotency_key: None,
+        items: Vec::new(),
+        source: Some(json!({"path": "/srv/scans"})),
+    }
+}
+
+fn listed(range: std::ops::Range<usize>) -> Vec<NewItem> {
+    range
+        .map(|i| NewItem {
+            name: format!("f-{i:03}"),
+            payload: json!({"path": i}),
+        })
+        .collect()
+}
+
+pub async fn sources_are_listed_under_a_lease_and_sealed(store: Arc<dyn Store>) {
+    let created = store.create_job(sourced_job("u"), 0).await.unwrap();
+    let id = created.job.id.clone();
+    assert_eq!(created.job.counts.total, 0);
+    let listing = store
+        .claim_listing("lister-a", 1_000, 0)
+        .await
+        .unwrap()
+        .expect("a listing");
+    assert_eq!(listing.job_id, id);
+    assert_eq!(listing.source, json!({"path": "/srv/scans"}));
+    assert_eq!(listing.listed, 0);
+    assert_eq!(listing.user, "u");
+    assert!(
+        store
+            .claim_listing("lister-b", 1_000, 10)
+            .await
+            .unwrap()
+            .is_none(),
+        "leased"
+    );
+    store
+        .add_items(&id, "lister-a", listed(0..3), 1_000, 20)
+        .await
+        .unwrap();
+    // Items are worked on while the listing goes on, and the job cannot complete before it ends.
+    let c = store.claim(W, 10, LEASE, 30).await.unwrap();
+    assert_eq!(c.len(), 3);
+    assert_eq!(c[0].user, "u");
+    store
+        .complete(W, c.iter().map(succeed).collect(), 40)
+        .await
+        .unwrap();
+    let j = job(&store, &id).await;
+    assert_eq!(j.state, JobState::Running, "not sealed yet: {j:?}");
+    assert_eq!(j.counts.total, 3);
+    // lister-a dies; lister-b takes over after the lease and skips what was listed.
+    let again = store
+        .claim_listing("lister-b", 5_000, 1_001)
+        .await
+        .unwrap()
+        .expect("taken over");
+    assert_eq!(again.listed, 3);
+    assert!(
+        store
+            .add_items(&id, "lister-a", listed(3..4), 9_000, 1_002)
+            .await
+            .is_err(),
+        "lost its lease"
+    );
+    store
+        .add_items(&id, "lister-b", listed(3..5), 5_000, 1_003)
+        .await
+        .unwrap();
+    let sealed = store.seal_job(&id, "lister-b", 1_004).await.unwrap();
+    assert_eq!(sealed.counts.total, 5);
+    assert_eq!(sealed.state, JobState::Running);
+    let c = store.claim(W, 10, LEASE, 1_005).await.unwrap();
+    assert_eq!(
+        c.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        vec!["f-003", "f-004"]
+    );
+    store
+        .complete(W, c.iter().map(succeed).collect(), 1_006)
+        .await
+        .unwrap();
+    assert_eq!(job(&store, &id).await.state, JobState::Completed);
+    assert!(
+        store
+            .claim_listing("lister-c", 9_000, 9_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "sealed jobs are not listed again"
+    );
+}
+
+pub async fn an_empty_source_fails_the_job(store: Arc<dyn Store>) {
+    let id = store.create_job(sourced_job("u"), 0).await.unwrap().job.id;
+    let listing = store
+        .claim_listing("lister", 1_000, 0)
+        .await
+        .unwrap()
+        .expect("listing");
+    let j = store.seal_job(&listing.job_id, "lister", 1).await.unwrap();
+    assert_eq!(j.state, JobState::Failed);
+    assert!(j.error.unwrap().contains("no files"));
+    let other = store.create_job(sourced_job("u"), 2).await.unwrap().job.id;
+    store
+        .claim_listing("lister", 1_000, 2)
+        .await
+        .unwrap()
+        .expect("listing");
+    let failed = store
+        .fail_job(&other, "cannot read /srv/scans: permission denied", 3)
+        .await
+        .unwrap();
+    assert_eq!(failed.state, JobState::Failed);
+    assert_eq!(
+        failed.error.as_deref(),
+        Some("cannot read /srv/scans: permission denied")
+    );
+    assert!(
+        store
+            .add_items(&other, "lister", listed(0..1), 1_000, 4)
+            .await
+            .is_err(),
+        "a finished job takes no items"
+    );
+    assert_ne!(id, other);
+}
+
+pub async fn tokens_are_stored_hashed_and_revocable(store: Arc<dyn Store>) {
+    let hash = "a".repeat(64);
+    let t = store
+        .create_token("alice", &hash, Some("laptop"), 5)
+        .await
+        .unwrap();
+    assert!(t.id.starts_with("tok_"));
+    assert!(!t.id.contains(&hash), "the id does not reveal the hash");
+    assert_eq!(
+        store.token_user(&hash).await.unwrap().as_deref(),
+        Some("alice")
+    );
+    assert_eq!(store.token_user(&"b".repeat(64)).await.unwrap(), None);
+    assert_eq!(store.list_tokens().await.unwrap(), vec![t.clone()]);
+    assert!(store.revoke_token(&t.id, 6).await.unwrap());
+    assert!(
+        !store.revoke_token(&t.id, 7).await.unwrap(),
+        "already revoked"
+    );
+    assert_eq!(store.token_user(&hash).await.unwrap(), None);
+    assert_eq!(store.list_tokens().await.unwrap()[0].revoked_at, Some(6));
+}
+
+pub async fn documents_are_written_once_per_item(store: Arc<dyn Store>) {
+    let id = store
+        .create_job(new_job("u", 1, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let c = store.claim(W, 1, LEASE, 0).await.unwrap();
+    let doc = |text: &str| crate::NewDocument {
+        user: "u".into(),
+        job_id: id.clone(),
+        item_id: c[0].item_id,
+        name: "scan.txt".into(),
+        sha256: "0".repeat(64),
+        media_type: "text/plain".into(),
+        size: 5,
+        pages: 1,
+        text: text.into(),
+        category: None,
+        confidence: None,
+        metadata: json!({"encoding": "utf-8"}),
+    };
+    let first = store.put_document(doc("first"), 1).await.unwrap();
+    let second = store.put_document(doc("second"), 2).await.unwrap();
+    assert_eq!(first, second, "a retried item updates its document");
+    let d = store.get_document(&first).await.unwrap().expect("document");
+    assert_eq!(d.text, "second");
+    assert_eq!(d.user, "u");
+    assert_eq!(d.metadata, json!({"encoding": "utf-8"}));
+    let items = store
+        .list_items(&id, &ItemQuery::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(items[0].document_id.as_deref(), Some(first.as_str()));
+    store.complete(W, vec![succeed(&c[0])], 3).await.unwrap();
+    store.delete_job(&id).await.unwrap();
+    let kept = store
+        .get_document(&first)
+        .await
+        .unwrap()
+        .expect("documents outlive their job");
+    assert_eq!(kept.text, "second");
+    assert!(store.get_document("doc_missing").await.unwrap().is_none());
+}
+
+pub async fn duplicate_completions_in_one_batch_count_once(store: Arc<dyn Store>) {
+    let id = store
+        .create_job(new_job("u", 2, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let c = store.claim(W, 2, LEASE, 0).await.unwrap();
+    let report = store
+        .complete(W, vec![succeed(&c[0]), succeed(&c[0]), succeed(&c[1])], 1)
+        .await
+        .unwrap();
+    assert_eq!((report.applied, report.lost), (2, 1));
+    let j = job(&store, &id).await;
+    assert_eq!(j.counts.succeeded, 2);
+    assert_eq!(j.state, JobState::Completed);
 }

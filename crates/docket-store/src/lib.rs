@@ -13,7 +13,7 @@ mod types;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use docket_core::{Item, Job, JobState, Millis, PauseReason};
+use docket_core::{Document, Item, Job, JobState, Millis, PauseReason};
 
 pub use error::StoreError;
 pub use types::*;
@@ -92,6 +92,57 @@ pub trait Store: Send + Sync + 'static {
         after: i64,
         limit: usize,
     ) -> Result<Vec<ResultRow>, StoreError>;
+
+    /// The job this user created with this idempotency key, if any.
+    async fn job_by_idempotency_key(
+        &self,
+        user: &str,
+        key: &str,
+        now: Millis,
+    ) -> Result<Option<Job>, StoreError>;
+
+    /// Takes the listing of one unsealed job whose listing is not leased (or whose lister died).
+    async fn claim_listing(
+        &self,
+        worker: &str,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Option<Listing>, StoreError>;
+
+    /// Adds listed items to a job this worker is listing, extending its lease. Fails if the
+    /// worker lost the listing or the job finished (cancelled meanwhile).
+    async fn add_items(
+        &self,
+        job_id: &str,
+        worker: &str,
+        items: Vec<NewItem>,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<(), StoreError>;
+
+    /// Marks the listing complete. A job whose source held nothing fails with a clear error.
+    async fn seal_job(&self, job_id: &str, worker: &str, now: Millis) -> Result<Job, StoreError>;
+
+    /// Fails an unfinished job (its input could not be read); unstarted items are cancelled.
+    async fn fail_job(&self, job_id: &str, error: &str, now: Millis) -> Result<Job, StoreError>;
+
+    async fn create_token(
+        &self,
+        user: &str,
+        hash: &str,
+        label: Option<&str>,
+        now: Millis,
+    ) -> Result<TokenInfo, StoreError>;
+    /// The user a (hashed) token belongs to, unless revoked.
+    async fn token_user(&self, hash: &str) -> Result<Option<String>, StoreError>;
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+    /// Returns false when no active token has this id.
+    async fn revoke_token(&self, id: &str, now: Millis) -> Result<bool, StoreError>;
+
+    /// Stores the document of an item, idempotently: a retried item updates the same document.
+    /// Returns its id.
+    async fn put_document(&self, doc: NewDocument, now: Millis) -> Result<String, StoreError>;
+    async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError>;
 
     /// Writes `state` straight into the schema, bypassing the bookkeeping, to prove that the
     /// schema itself refuses illegal transitions. Returns whether the database accepted it.

@@ -87,12 +87,14 @@ pub(crate) fn plan_completions(
     books: &mut HashMap<String, JobBook>,
 ) -> CompletionPlan {
     let mut plan = CompletionPlan::default();
+    let mut applied = HashSet::new();
     for c in done {
         let Some(book) = books.get_mut(&c.job_id) else {
             plan.report.lost += 1;
             continue;
         };
-        if !held.contains(&c.item_id) {
+        // Not held (taken over), or a repeat within this batch: applying twice would count twice.
+        if !held.contains(&c.item_id) || !applied.insert(c.item_id) {
             plan.report.lost += 1;
             continue;
         }
@@ -144,7 +146,11 @@ pub(crate) fn plan_completions(
                 plan.requeued.push(Requeued {
                     item_id: c.item_id,
                     stage,
-                    progress: progress.clamp(0.0, 100.0),
+                    progress: if progress.is_finite() {
+                        progress.clamp(0.0, 100.0)
+                    } else {
+                        0.0
+                    },
                     checkpoint,
                     refund_attempt,
                 });

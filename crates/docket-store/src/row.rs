@@ -12,7 +12,7 @@ use crate::StoreError;
 pub(crate) const JOB_COLUMNS: &str = "id, user_id, kind, state, pause_requested, pause_reason, \
     created_at, started_at, updated_at, finished_at, total, pending, running, retrying, \
     succeeded, failed, cancelled, consecutive_failures, failure_streak, auto_pause_after, \
-    error";
+    error, sealed";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct JobRow {
@@ -37,6 +37,7 @@ pub(crate) struct JobRow {
     pub failure_streak: i64,
     pub auto_pause_after: i64,
     pub error: Option<String>,
+    pub sealed: bool,
 }
 
 /// The extra text columns the job resource needs.
@@ -57,6 +58,7 @@ impl JobRow {
             failure_streak: self.failure_streak,
             auto_pause_after: self.auto_pause_after.max(0) as u32,
             error: self.error.clone(),
+            sealed: self.sealed,
         })
     }
 
@@ -180,4 +182,70 @@ pub(crate) fn page_limit(asked: usize) -> usize {
         0 => 50,
         n => n.min(1000),
     }
+}
+
+pub(crate) const DOCUMENT_COLUMNS: &str = "id, user_id, job_id, name, sha256, media_type, size, \
+    pages, text, category, confidence, metadata, created_at";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct DocumentRow {
+    pub id: String,
+    pub user_id: String,
+    pub job_id: Option<String>,
+    pub name: String,
+    pub sha256: String,
+    pub media_type: String,
+    pub size: i64,
+    pub pages: i64,
+    pub text: String,
+    pub category: Option<String>,
+    pub confidence: Option<f64>,
+    pub metadata: String,
+    pub created_at: i64,
+}
+
+impl DocumentRow {
+    pub fn into_document(self) -> Result<docket_core::Document, StoreError> {
+        Ok(docket_core::Document {
+            id: self.id,
+            user: self.user_id,
+            job_id: self.job_id,
+            name: self.name,
+            sha256: self.sha256,
+            media_type: self.media_type,
+            size: self.size,
+            pages: self.pages,
+            text: self.text,
+            category: self.category,
+            confidence: self.confidence,
+            metadata: serde_json::from_str(&self.metadata)?,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct TokenRow {
+    pub id: String,
+    pub user_id: String,
+    pub label: Option<String>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl From<TokenRow> for crate::TokenInfo {
+    fn from(r: TokenRow) -> crate::TokenInfo {
+        crate::TokenInfo {
+            id: r.id,
+            user: r.user_id,
+            label: r.label,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+/// The public id of a token: derived from its hash, so it names the token without revealing it.
+pub(crate) fn token_id(hash: &str) -> String {
+    format!("tok_{}", hash.get(..12).unwrap_or(hash))
 }

@@ -4,11 +4,16 @@ use serde::{Deserialize, Serialize};
 /// A job to create, with its items.
 #[derive(Debug, Clone)]
 pub struct NewJob {
+    /// A pre-generated id (uploads are stored under it before the job exists); `None` makes one.
+    pub id: Option<String>,
     pub user: String,
     pub kind: JobKind,
     pub options: JobOptions,
     pub idempotency_key: Option<String>,
     pub items: Vec<NewItem>,
+    /// Where the items come from when the job lists them itself (a server folder). Such a job is
+    /// created with no items and stays unsealed until its listing is done.
+    pub source: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -29,6 +34,8 @@ pub struct Created {
 pub struct Claimed {
     pub item_id: i64,
     pub job_id: String,
+    /// The job's owner.
+    pub user: String,
     pub kind: JobKind,
     pub name: String,
     pub payload: serde_json::Value,
@@ -97,4 +104,41 @@ pub struct ResultRow {
     pub item_id: i64,
     pub name: String,
     pub output: serde_json::Value,
+}
+
+/// A job whose source a worker now lists, under a lease.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    pub job_id: String,
+    pub kind: JobKind,
+    pub user: String,
+    pub source: serde_json::Value,
+    /// Items already added by earlier (interrupted) listings: skip that many.
+    pub listed: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub id: String,
+    pub user: String,
+    pub label: Option<String>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// A document to store for an item; written idempotently, keyed by the item.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    pub user: String,
+    pub job_id: String,
+    pub item_id: i64,
+    pub name: String,
+    pub sha256: String,
+    pub media_type: String,
+    pub size: i64,
+    pub pages: i64,
+    pub text: String,
+    pub category: Option<String>,
+    pub confidence: Option<f64>,
+    pub metadata: serde_json::Value,
 }

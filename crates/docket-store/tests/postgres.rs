@@ -132,10 +132,12 @@ async fn concurrent_workers_apply_each_item_once() {
             })
             .collect();
         let job = NewJob {
+            id: None,
             user: "u".into(),
             kind: JobKind::Noop,
             options: options.clone(),
             idempotency_key: None,
+            source: None,
             items,
         };
         jobs.push(store.create_job(job, 0).await.unwrap().job);
@@ -238,10 +240,12 @@ async fn concurrent_workers_apply_each_item_once() {
 async fn concurrent_duplicate_submits_create_one_job() {
     let store = open().await;
     let job = NewJob {
+        id: None,
         user: "u".into(),
         kind: JobKind::Noop,
         options: JobOptions::default(),
         idempotency_key: Some("same".into()),
+        source: None,
         items: (0..2_000)
             .map(|i| NewItem {
                 name: format!("item-{i}"),
@@ -272,6 +276,7 @@ async fn concurrent_duplicate_submits_create_one_job() {
 async fn nul_characters() {
     let store = open().await;
     let job = |name: &str, payload: serde_json::Value| NewJob {
+        id: None,
         user: "u".into(),
         kind: JobKind::Noop,
         options: JobOptions {
@@ -279,6 +284,7 @@ async fn nul_characters() {
             ..JobOptions::default()
         },
         idempotency_key: None,
+        source: None,
         items: vec![NewItem {
             name: name.into(),
             payload,
@@ -338,6 +344,319 @@ async fn nul_characters() {
     assert_eq!(results[0].output, serde_json::json!({"text": "a\u{fffd}b"}));
 }
 
+fn sourced_job(user: &str) -> NewJob {
+    NewJob {
+        id: None,
+        user: user.into(),
+        kind: JobKind::Process,
+        options: JobOptions::default(),
+        idempotency_key: None,
+        items: Vec::new(),
+        source: Some(serde_json::json!({"path": "/srv/scans"})),
+    }
+}
+
+fn listed(from: usize, n: usize) -> Vec<NewItem> {
+    (from..from + n)
+        .map(|i| NewItem {
+            name: format!("f-{i:05}"),
+            payload: serde_json::json!({"n": i}),
+        })
+        .collect()
+}
+
+/// Whether an error is PostgreSQL reporting a deadlock.
+fn is_deadlock(e: &docket_store::StoreError) -> bool {
+    match e {
+        docket_store::StoreError::Database(sqlx::Error::Database(db)) => {
+            db.code().as_deref() == Some("40P01")
+        }
+        _ => false,
+    }
+}
+
+/// Listers racing for listings each take a different job, and together take them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_listers_take_each_listing_once() {
+    let store = open().await;
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..40 {
+        ids.insert(store.create_job(sourced_job("u"), 0).await.unwrap().job.id);
+    }
+    let listers: Vec<_> = (0..8)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut taken = Vec::new();
+                while let Some(l) = store
+                    .claim_listing(&format!("lister-{w}"), 1_000_000, 10)
+                    .await
+                    .unwrap()
+                {
+                    taken.push(l.job_id);
+                    tokio::task::yield_now().await;
+                }
+                taken
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for l in listers {
+        all.extend(l.await.unwrap());
+    }
+    let unique: std::collections::HashSet<String> = all.iter().cloned().collect();
+    assert_eq!(all.len(), unique.len(), "a listing was taken twice");
+    assert_eq!(unique, ids);
+}
+
+/// A lister adds items while workers claim and complete them: the job's total follows the
+/// listing, it does not complete before the seal, and completes right after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listing_while_workers_drain_the_job() {
+    let store = open().await;
+    let id = store.create_job(sourced_job("u"), 0).await.unwrap().job.id;
+    let listing = store
+        .claim_listing("lister", 1_000, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(listing.job_id, id);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let (store, done) = (store.clone(), done.clone());
+            tokio::spawn(async move {
+                let worker = format!("w{w}");
+                let mut applied = 0;
+                loop {
+                    let sealed = done.load(std::sync::atomic::Ordering::SeqCst);
+                    let claimed = store.claim(&worker, 7, 1_000_000, 20).await.unwrap();
+                    if claimed.is_empty() {
+                        if sealed {
+                            break;
+                        }
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
+                    assert!(claimed.iter().all(|c| c.user == "u"));
+                    let report = store
+                        .complete(
+                            &worker,
+                            claimed
+                                .iter()
+                                .map(|c| Completion {
+                                    item_id: c.item_id,
+                                    job_id: c.job_id.clone(),
+                                    target: ItemTarget::Succeeded {
+                                        output: serde_json::json!(c.name),
+                                    },
+                                })
+                                .collect(),
+                            20,
+                        )
+                        .await
+                        .unwrap();
+                    assert_eq!(report.lost, 0);
+                    applied += report.applied;
+                }
+                applied
+            })
+        })
+        .collect();
+    for batch in 0..20 {
+        store
+            .add_items(
+                &id,
+                "lister",
+                listed(batch * 25, 25),
+                1_000 + batch as i64,
+                10,
+            )
+            .await
+            .unwrap();
+        let j = store.get_job(&id, 10).await.unwrap().unwrap();
+        assert_ne!(j.state, JobState::Completed, "completed before the seal");
+        tokio::task::yield_now().await;
+    }
+    let sealed = store.seal_job(&id, "lister", 30).await.unwrap();
+    assert_eq!(sealed.counts.total, 500);
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut applied = 0;
+    for w in workers {
+        applied += w.await.unwrap();
+    }
+    assert_eq!(applied, 500);
+    let j = store.get_job(&id, 40).await.unwrap().unwrap();
+    assert_eq!(j.state, JobState::Completed, "{:?}", j.counts);
+    assert_eq!(j.counts.succeeded, 500);
+    assert!(store
+        .claim_listing("other", 1_000, 1_000_000)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// A cancel while the listing goes on: the lister's next batch is refused, and the counts
+/// stay consistent whichever came first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancel_during_a_listing_stops_it() {
+    let store = open().await;
+    let id = store.create_job(sourced_job("u"), 0).await.unwrap().job.id;
+    store
+        .claim_listing("lister", 1_000_000, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let lister = {
+        let (store, id) = (store.clone(), id.clone());
+        tokio::spawn(async move {
+            let mut added = 0;
+            loop {
+                match store
+                    .add_items(&id, "lister", listed(added, 10), 1_000_000, 1)
+                    .await
+                {
+                    Ok(()) => added += 10,
+                    Err(docket_store::StoreError::Invalid(_)) => return added,
+                    Err(e) => panic!("unexpected error: {e}"),
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    while store.get_job(&id, 1).await.unwrap().unwrap().counts.total < 50 {
+        tokio::task::yield_now().await;
+    }
+    let cancelled = store.cancel_job(&id, 2).await.unwrap();
+    assert_eq!(cancelled.state, JobState::Cancelled);
+    let added = lister.await.unwrap() as i64;
+    let j = store.get_job(&id, 3).await.unwrap().unwrap();
+    assert_eq!(j.counts.total, added);
+    assert_eq!(j.counts.cancelled, added);
+    assert!(matches!(
+        store.seal_job(&id, "lister", 4).await,
+        Err(docket_store::StoreError::Invalid(_))
+    ));
+}
+
+/// A job may be created under an id chosen beforehand; the id cannot be used twice. A job
+/// with neither items nor a source is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_ids_and_sources() {
+    let store = open().await;
+    let mut job = sourced_job("u");
+    job.id = Some("job_0000000000000000000000000000abcd".into());
+    let created = store.create_job(job.clone(), 0).await.unwrap();
+    assert_eq!(created.job.id, "job_0000000000000000000000000000abcd");
+    assert!(store.create_job(job, 1).await.is_err(), "the id is taken");
+    let mut empty = sourced_job("u");
+    empty.source = None;
+    assert!(matches!(
+        store.create_job(empty, 2).await,
+        Err(docket_store::StoreError::Invalid(_))
+    ));
+    let mut nul = sourced_job("u");
+    nul.source = Some(serde_json::json!({"path": "/a\u{0}b"}));
+    assert!(matches!(
+        store.create_job(nul, 3).await,
+        Err(docket_store::StoreError::Invalid(_))
+    ));
+    let mut keyed = sourced_job("u");
+    keyed.idempotency_key = Some("k".into());
+    let first = store.create_job(keyed, 4).await.unwrap().job.id;
+    let found = store.job_by_idempotency_key("u", "k", 5).await.unwrap();
+    assert_eq!(found.map(|j| j.id), Some(first));
+    assert!(store
+        .job_by_idempotency_key("v", "k", 5)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// Documents written while their job is deleted: each write either lands or finds its item
+/// gone, and nothing deadlocks. Documents may hold NUL characters, replaced on the way in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn documents_race_job_deletion() {
+    let store = open().await;
+    for round in 0..10 {
+        let items: Vec<NewItem> = listed(0, 20);
+        let mut new = sourced_job("u");
+        new.source = None;
+        new.items = items;
+        let id = store.create_job(new, 0).await.unwrap().job.id;
+        let claimed = store.claim("w", 20, 1_000_000, 0).await.unwrap();
+        let doc = |item_id: i64, text: &str| docket_store::NewDocument {
+            user: "u".into(),
+            job_id: id.clone(),
+            item_id,
+            name: "scan.txt".into(),
+            sha256: "0".repeat(64),
+            media_type: "text/plain".into(),
+            size: 3,
+            pages: 1,
+            text: text.into(),
+            category: Some("letter".into()),
+            confidence: Some(0.5),
+            metadata: serde_json::json!({"k": "v\u{0}"}),
+        };
+        let mut first = Vec::new();
+        for c in &claimed {
+            first.push(
+                store
+                    .put_document(doc(c.item_id, "a\u{0}b"), 1)
+                    .await
+                    .unwrap(),
+            );
+        }
+        if round == 0 {
+            let d = store.get_document(&first[0]).await.unwrap().unwrap();
+            assert_eq!(d.text, "a\u{fffd}b");
+            assert_eq!(d.metadata, serde_json::json!({"k": "v\u{fffd}"}));
+            assert_eq!(d.confidence, Some(0.5));
+            assert_eq!(d.category.as_deref(), Some("letter"));
+            assert_eq!(d.job_id.as_deref(), Some(id.as_str()));
+        }
+        store
+            .complete(
+                "w",
+                claimed
+                    .iter()
+                    .map(|c| Completion {
+                        item_id: c.item_id,
+                        job_id: c.job_id.clone(),
+                        target: ItemTarget::Succeeded {
+                            output: serde_json::json!(null),
+                        },
+                    })
+                    .collect(),
+                2,
+            )
+            .await
+            .unwrap();
+        let rewrites: Vec<_> = claimed
+            .iter()
+            .map(|c| {
+                let (store, d) = (store.clone(), doc(c.item_id, "again"));
+                tokio::spawn(async move { store.put_document(d, 3).await })
+            })
+            .collect();
+        let deleted = store.delete_job(&id).await;
+        assert!(deleted.is_ok(), "{deleted:?}");
+        for (r, first) in rewrites.into_iter().zip(&first) {
+            match r.await.unwrap() {
+                Ok(doc_id) => assert_eq!(&doc_id, first),
+                Err(e) => assert!(!is_deadlock(&e), "deadlock: {e}"),
+            }
+        }
+        for doc_id in &first {
+            assert!(
+                store.get_document(doc_id).await.unwrap().is_some(),
+                "documents outlive their job"
+            );
+        }
+    }
+}
+
 /// A rough throughput check, run by hand:
 /// `cargo test --release -p docket-store --test postgres throughput -- --ignored --nocapture`.
 /// It prints numbers and asserts nothing about them.
@@ -354,10 +673,12 @@ async fn throughput() {
         })
         .collect();
     let job = NewJob {
+        id: None,
         user: "bench".into(),
         kind: JobKind::Noop,
         options: JobOptions::default(),
         idempotency_key: None,
+        source: None,
         items,
     };
     let t = Instant::now();
@@ -388,10 +709,12 @@ async fn throughput() {
     let job2 = store
         .create_job(
             NewJob {
+                id: None,
                 user: "bench".into(),
                 kind: JobKind::Noop,
                 options: JobOptions::default(),
                 idempotency_key: None,
+                source: None,
                 items,
             },
             0,

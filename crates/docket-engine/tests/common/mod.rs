@@ -75,6 +75,8 @@ pub async fn submit(store: &Arc<dyn Store>, names: &[String], options: JobOption
         })
         .collect();
     let new = NewJob {
+        id: None,
+        source: None,
         user: "u".into(),
         kind: JobKind::Noop,
         options,
@@ -205,7 +207,7 @@ pub async fn pause_mid_job_then_resume_gives_exactly_one_result_per_item(store: 
     let mut names: Vec<_> = results.iter().map(|r| r.name.clone()).collect();
     names.dedup();
     assert_eq!(names.len(), 200, "one result per item");
-    let runs = handler.runs.lock().unwrap();
+    let runs = handler.runs.lock().unwrap().clone();
     for name in crate::common::names("doc", 200) {
         for stage in [
             Stage::Loading,
@@ -220,7 +222,6 @@ pub async fn pause_mid_job_then_resume_gives_exactly_one_result_per_item(store: 
             );
         }
     }
-    drop(runs);
     running.stop().await;
 }
 
@@ -541,13 +542,106 @@ pub async fn a_graceful_stop_hands_items_back_and_a_new_engine_finishes(store: A
     })
     .await;
     assert_eq!(all_results(&store, &id).await.len(), 60);
-    let runs = handler.runs.lock().unwrap();
+    let runs = handler.runs.lock().unwrap().clone();
     assert!(
         runs.values().all(|n| *n == 1),
         "no stage ran twice across the restart"
     );
-    drop(runs);
     second.stop().await;
+}
+
+/// Lists `count` items in chunks of 10, slowly enough that work starts before the end.
+pub struct CountingLister;
+
+#[async_trait]
+impl docket_engine::Lister for CountingLister {
+    async fn list(
+        &self,
+        source: &serde_json::Value,
+        skip: u64,
+        sink: tokio::sync::mpsc::Sender<Vec<NewItem>>,
+    ) -> Result<(), HandlerError> {
+        let count = source["count"]
+            .as_u64()
+            .ok_or_else(|| HandlerError::Permanent("no count".into()))?;
+        let mut next = skip;
+        while next < count {
+            let end = (next + 10).min(count);
+            let chunk = (next..end)
+                .map(|i| NewItem {
+                    name: format!("listed-{i:04}"),
+                    payload: json!(null),
+                })
+                .collect();
+            if sink.send(chunk).await.is_err() {
+                return Err(HandlerError::Interrupted);
+            }
+            next = end;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(())
+    }
+}
+
+pub async fn a_source_is_listed_by_the_job_while_its_items_run(store: Arc<dyn Store>) {
+    let shutdown = CancellationToken::new();
+    let engine = Engine::new(store.clone(), fast_config())
+        .with_handler(
+            JobKind::Process,
+            Arc::new(SlowHandler(Duration::from_millis(2))),
+        )
+        .with_lister(JobKind::Process, Arc::new(CountingLister));
+    let task = tokio::spawn({
+        let token = shutdown.clone();
+        async move { engine.run(token).await.expect("engine runs") }
+    });
+    let new = NewJob {
+        id: None,
+        source: Some(json!({"count": 95})),
+        user: "u".into(),
+        kind: JobKind::Process,
+        options: JobOptions::default(),
+        idempotency_key: None,
+        items: Vec::new(),
+    };
+    let id = store
+        .create_job(new, docket_core::now_millis())
+        .await
+        .unwrap()
+        .job
+        .id;
+    let done = wait_for(&store, &id, Duration::from_secs(20), "completed", |j| {
+        j.state.is_finished()
+    })
+    .await;
+    assert_eq!(done.state, JobState::Completed, "{:?}", done.error);
+    assert_eq!((done.counts.total, done.counts.succeeded), (95, 95));
+    let bad = NewJob {
+        source: Some(json!({"nothing": true})),
+        ..NewJob {
+            id: None,
+            source: None,
+            user: "u".into(),
+            kind: JobKind::Process,
+            options: JobOptions::default(),
+            idempotency_key: None,
+            items: Vec::new(),
+        }
+    };
+    let bad = store
+        .create_job(bad, docket_core::now_millis())
+        .await
+        .unwrap()
+        .job
+        .id;
+    let failed = wait_for(&store, &bad, Duration::from_secs(20), "failed", |j| {
+        j.state.is_finished()
+    })
+    .await;
+    assert_eq!(failed.state, JobState::Failed);
+    assert_eq!(failed.error.as_deref(), Some("no count"));
+    shutdown.cancel();
+    task.await.unwrap();
 }
 
 #[macro_export]
@@ -562,6 +656,7 @@ macro_rules! engine_suite {
             a_hanging_handler_is_cut_off_at_its_timeout,
             a_panicking_handler_fails_only_its_item,
             a_graceful_stop_hands_items_back_and_a_new_engine_finishes,
+            a_source_is_listed_by_the_job_while_its_items_run,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {

@@ -5,23 +5,32 @@
 //! of their jobs, always in ascending id order (`... WHERE id = ANY($1) ORDER BY id FOR
 //! UPDATE`), and only then the items, again in id order. Claims take items with `FOR UPDATE
 //! SKIP LOCKED`. Heartbeats lock only items (in id order) and never wait for a job, so they
-//! cannot close a cycle. Batches cross the boundary as arrays (`= ANY($1)`, `UNNEST`), so a
-//! claim or a completion of a thousand items costs a handful of statements.
+//! cannot close a cycle. Listings lock one job row (`claim_listing` with `SKIP LOCKED`;
+//! `add_items` and `seal_job` before inserting or counting items). A document write locks its
+//! item before the document, the order in which deleting a job reaches them (items, then the
+//! `ON DELETE SET NULL` of their documents). Batches cross the boundary as arrays
+//! (`= ANY($1)`, `UNNEST`), so a claim or a completion of a thousand items costs a handful of
+//! statements.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use docket_core::{Item, ItemState, Job, JobBook, JobId, JobState, Millis, PauseReason, Stage};
+use docket_core::{
+    Document, Item, ItemState, Job, JobBook, JobId, JobState, Millis, PauseReason, Stage,
+};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Transaction};
 
 use crate::plan::{fair_shares, plan_completions, rescue_target, ClaimCandidate, CompletionPlan};
-use crate::row::{page_limit, ErrorRow, ItemRow, JobDetail, JobRow, ITEM_COLUMNS, JOB_COLUMNS};
+use crate::row::{
+    page_limit, token_id, DocumentRow, ErrorRow, ItemRow, JobDetail, JobRow, TokenRow,
+    DOCUMENT_COLUMNS, ITEM_COLUMNS, JOB_COLUMNS,
+};
 use crate::{
-    Claimed, CompleteReport, Completion, Created, ItemQuery, JobControl, JobQuery, NewItem, NewJob,
-    Page, ProgressUpdate, ResultRow, Store, StoreError,
+    Claimed, CompleteReport, Completion, Created, ItemQuery, JobControl, JobQuery, Listing,
+    NewDocument, NewItem, NewJob, Page, ProgressUpdate, ResultRow, Store, StoreError, TokenInfo,
 };
 
 pub struct PgStore {
@@ -39,6 +48,20 @@ const CLAIM_CANDIDATES: i64 = 64;
 /// The job columns every query selects, with the JSON detail cast to text for [`JobDetail`].
 fn job_select() -> String {
     format!("SELECT {JOB_COLUMNS}, options::text AS options, result::text AS result FROM jobs")
+}
+
+/// The document columns every query selects, with the JSON metadata cast to text for
+/// [`DocumentRow`].
+fn document_select() -> String {
+    let columns: Vec<&str> = DOCUMENT_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .map(|c| match c {
+            "metadata" => "metadata::text AS metadata",
+            c => c,
+        })
+        .collect();
+    format!("SELECT {} FROM documents", columns.join(", "))
 }
 
 impl PgStore {
@@ -104,7 +127,7 @@ impl PgStore {
             "UPDATE jobs SET state = $1::text, pause_requested = $2, pause_reason = $3, \
              pending = $4, running = $5, retrying = $6, succeeded = $7, failed = $8, \
              cancelled = $9, consecutive_failures = $10, failure_streak = $11, error = $12, \
-             updated_at = $13::bigint, \
+             updated_at = $13::bigint, total = $16, sealed = $17, \
              started_at = COALESCE(started_at, CASE WHEN $1::text = 'running' THEN $13::bigint END), \
              finished_at = CASE WHEN $1::text IN ('completed', 'failed', 'cancelled') \
                                 THEN COALESCE(finished_at, $13::bigint) END, \
@@ -126,9 +149,34 @@ impl PgStore {
         .bind(now)
         .bind(id)
         .bind(claimed_at)
+        .bind(b.counts.total)
+        .bind(b.sealed)
         .execute(&mut **tx)
         .await?;
         Ok(())
+    }
+
+    /// Locks a job this worker is listing and returns its book, or fails if the worker lost
+    /// the listing (another took it over), the job was sealed, or it finished meanwhile.
+    async fn listing_book(tx: &mut Tx, id: &str, worker: &str) -> Result<JobBook, StoreError> {
+        let row: Option<ListingJobRow> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS}, lister_id FROM jobs WHERE id = $1 FOR UPDATE"
+        ))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        match row {
+            Some(r)
+                if r.lister_id.as_deref() == Some(worker)
+                    && !r.job.sealed
+                    && r.job.finished_at.is_none() =>
+            {
+                r.job.book()
+            }
+            _ => Err(StoreError::Invalid(
+                "this worker no longer lists that job".into(),
+            )),
+        }
     }
 
     /// Moves every not-yet-started item of a job to `cancelled`. The job row must be locked.
@@ -410,6 +458,15 @@ fn json_text(v: &serde_json::Value) -> String {
     v.to_string()
 }
 
+/// Text a worker reported, with U+FFFD in place of each NUL (see [`json_text`]).
+fn text_without_nul(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        std::borrow::Cow::Owned(s.replace('\0', "\u{fffd}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// Whether serialised JSON may contain an escaped NUL (it is always escaped as `\u0000`).
 fn may_hold_nul(json: &[u8]) -> bool {
     json.windows(6).any(|w| w == b"\\u0000")
@@ -480,6 +537,14 @@ struct LockedJobRow {
     item_timeout_ms: i64,
 }
 
+/// A job row with who lists it, for [`PgStore::listing_book`].
+#[derive(sqlx::FromRow)]
+struct ListingJobRow {
+    #[sqlx(flatten)]
+    job: JobRow,
+    lister_id: Option<String>,
+}
+
 #[derive(sqlx::FromRow)]
 struct ClaimedRow {
     id: i64,
@@ -519,10 +584,15 @@ impl Store for PgStore {
     }
 
     async fn create_job(&self, new: NewJob, now: Millis) -> Result<Created, StoreError> {
-        if new.items.is_empty() {
+        if new.items.is_empty() && new.source.is_none() {
             return Err(StoreError::Invalid("a job needs at least one item".into()));
         }
         new.options.validate()?;
+        if new.source.as_ref().is_some_and(holds_nul) {
+            return Err(StoreError::Invalid(
+                "the source contains a NUL character".into(),
+            ));
+        }
         if let Some(key) = &new.idempotency_key {
             let existing: Option<String> = sqlx::query_scalar(
                 "SELECT id FROM jobs WHERE user_id = $1 AND idempotency_key = $2",
@@ -536,7 +606,10 @@ impl Store for PgStore {
             }
         }
         let mut tx = self.begin().await?;
-        let id = JobId::generate().to_string();
+        let id = new
+            .id
+            .clone()
+            .unwrap_or_else(|| JobId::generate().to_string());
         let total = new.items.len() as i64;
         let o = &new.options;
         // A concurrent submit with the same key waits on the unique index and then does
@@ -544,9 +617,10 @@ impl Store for PgStore {
         let inserted: Option<String> = sqlx::query_scalar(
             "INSERT INTO jobs (id, user_id, kind, state, created_at, updated_at, deadline_at, \
              total, pending, running, retrying, succeeded, failed, cancelled, max_workers, \
-             max_retries, auto_pause_after, item_timeout_ms, options, idempotency_key) \
+             max_retries, auto_pause_after, item_timeout_ms, options, idempotency_key, source, \
+             sealed) \
              VALUES ($1, $2, $3, 'queued', $4, $4, $5, $6, $6, 0, 0, 0, 0, 0, $7, $8, $9, $10, \
-             $11::jsonb, $12) \
+             $11::jsonb, $12, $13::jsonb, $14) \
              ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
              RETURNING id",
         )
@@ -562,6 +636,8 @@ impl Store for PgStore {
         .bind((o.item_timeout_seconds as i64).saturating_mul(1000))
         .bind(serde_json::to_string(o)?)
         .bind(new.idempotency_key.as_deref())
+        .bind(new.source.as_ref().map(|s| s.to_string()))
+        .bind(new.source.is_none())
         .fetch_optional(&mut *tx)
         .await?;
         if inserted.is_none() {
@@ -833,6 +909,7 @@ impl Store for PgStore {
                 claimed.push(Claimed {
                     item_id: r.id,
                     job_id: j.job.id.clone(),
+                    user: j.job.user_id.clone(),
                     kind,
                     name: r.name,
                     payload: serde_json::from_str(&r.payload)?,
@@ -1081,6 +1158,238 @@ impl Store for PgStore {
                 })
             })
             .collect()
+    }
+
+    async fn job_by_idempotency_key(
+        &self,
+        user: &str,
+        key: &str,
+        now: Millis,
+    ) -> Result<Option<Job>, StoreError> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM jobs WHERE user_id = $1 AND idempotency_key = $2")
+                .bind(user)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        match id {
+            Some(id) => Self::job_on(&self.pool, &id, now).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn claim_listing(
+        &self,
+        worker: &str,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Option<Listing>, StoreError> {
+        // The candidate is locked with SKIP LOCKED: two listers racing never take the same job,
+        // and one that finds the first candidate locked moves on to the next. A candidate that
+        // another lister took (or sealed) between our snapshot and the lock is re-checked
+        // against the conditions and skipped.
+        let row: Option<(String, String, String, Option<String>, i64)> = sqlx::query_as(
+            "UPDATE jobs SET lister_id = $1, lister_until = $2 \
+             WHERE id = (SELECT id FROM jobs WHERE sealed = false AND finished_at IS NULL \
+             AND (lister_until IS NULL OR lister_until < $3) \
+             ORDER BY lister_until NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, kind, user_id, source::text, total",
+        )
+        .bind(worker)
+        .bind(lease_until)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((job_id, kind, user, source, listed)) = row else {
+            return Ok(None);
+        };
+        let source = source.as_deref().map(serde_json::from_str).transpose()?;
+        Ok(Some(Listing {
+            job_id,
+            kind: kind.parse()?,
+            user,
+            source: source.unwrap_or(serde_json::Value::Null),
+            listed,
+        }))
+    }
+
+    async fn add_items(
+        &self,
+        job_id: &str,
+        worker: &str,
+        items: Vec<NewItem>,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        // The job row is locked first, as everywhere: a cancel or a completion of this job
+        // waits for the new items (and their counts) or runs entirely before them.
+        let mut book = Self::listing_book(&mut tx, job_id, worker).await?;
+        Self::insert_items(&mut tx, job_id, &items).await?;
+        book.on_items_added(items.len() as i64);
+        Self::write_book(&mut tx, job_id, &book, now, None).await?;
+        sqlx::query("UPDATE jobs SET lister_until = $1 WHERE id = $2")
+            .bind(lease_until)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn seal_job(&self, job_id: &str, worker: &str, now: Millis) -> Result<Job, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut book = Self::listing_book(&mut tx, job_id, worker).await?;
+        book.sealed = true;
+        if book.counts.total == 0 {
+            book.finish_early(
+                JobState::Failed,
+                Some("the source contains no files".into()),
+            )?;
+        } else {
+            book.settle();
+        }
+        Self::write_book(&mut tx, job_id, &book, now, None).await?;
+        sqlx::query("UPDATE jobs SET lister_id = NULL, lister_until = NULL WHERE id = $1")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Self::job_on(&self.pool, job_id, now)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn fail_job(&self, job_id: &str, error: &str, now: Millis) -> Result<Job, StoreError> {
+        let error = error.replace('\0', "\u{fffd}");
+        self.control(job_id, now, move |b| {
+            b.finish_early(JobState::Failed, Some(error))?;
+            Ok(ControlEffect::CancelUnstarted)
+        })
+        .await
+    }
+
+    async fn create_token(
+        &self,
+        user: &str,
+        hash: &str,
+        label: Option<&str>,
+        now: Millis,
+    ) -> Result<TokenInfo, StoreError> {
+        if [Some(user), Some(hash), label]
+            .into_iter()
+            .flatten()
+            .any(|s| s.contains('\0'))
+        {
+            return Err(StoreError::Invalid(
+                "a token's user, hash and label cannot contain a NUL character".into(),
+            ));
+        }
+        let row: TokenRow = sqlx::query_as(
+            "INSERT INTO tokens (id, user_id, hash, label, created_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id, user_id, label, created_at, revoked_at",
+        )
+        .bind(token_id(hash))
+        .bind(user)
+        .bind(hash)
+        .bind(label)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.into())
+    }
+
+    async fn token_user(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        if hash.contains('\0') {
+            return Ok(None);
+        }
+        Ok(
+            sqlx::query_scalar("SELECT user_id FROM tokens WHERE hash = $1 AND revoked_at IS NULL")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        let rows: Vec<TokenRow> = sqlx::query_as(
+            "SELECT id, user_id, label, created_at, revoked_at FROM tokens \
+             ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(TokenInfo::from).collect())
+    }
+
+    async fn revoke_token(&self, id: &str, now: Millis) -> Result<bool, StoreError> {
+        if id.contains('\0') {
+            return Ok(false);
+        }
+        let n =
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn put_document(&self, d: NewDocument, now: Millis) -> Result<String, StoreError> {
+        let mut tx = self.begin().await?;
+        // The item first, then the document: deleting a job locks its items before the
+        // cascade reaches their documents (ON DELETE SET NULL), so taking them in the same
+        // order cannot deadlock with it; two writes for one item queue here.
+        sqlx::query("SELECT id FROM items WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(d.item_id)
+            .execute(&mut *tx)
+            .await?;
+        let id: String = sqlx::query_scalar(
+            "INSERT INTO documents (id, user_id, job_id, item_id, name, sha256, media_type, size, \
+             pages, text, category, confidence, metadata, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14) \
+             ON CONFLICT (item_id) DO UPDATE SET name = excluded.name, sha256 = excluded.sha256, \
+             media_type = excluded.media_type, size = excluded.size, pages = excluded.pages, \
+             text = excluded.text, category = excluded.category, \
+             confidence = excluded.confidence, metadata = excluded.metadata \
+             RETURNING id",
+        )
+        .bind(format!("doc_{}", uuid::Uuid::now_v7().simple()))
+        .bind(&d.user)
+        .bind(&d.job_id)
+        .bind(d.item_id)
+        .bind(text_without_nul(&d.name))
+        .bind(text_without_nul(&d.sha256))
+        .bind(text_without_nul(&d.media_type))
+        .bind(d.size)
+        .bind(d.pages)
+        .bind(text_without_nul(&d.text))
+        .bind(d.category.as_deref().map(text_without_nul))
+        .bind(d.confidence)
+        .bind(json_text(&d.metadata))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE items SET document_id = $1 WHERE id = $2")
+            .bind(&id)
+            .bind(d.item_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError> {
+        if id.contains('\0') {
+            return Ok(None);
+        }
+        let row: Option<DocumentRow> =
+            sqlx::query_as(&format!("{} WHERE id = $1", document_select()))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(DocumentRow::into_document).transpose()
     }
 
     async fn probe_job_transition(&self, from: JobState, to: JobState) -> Result<bool, StoreError> {

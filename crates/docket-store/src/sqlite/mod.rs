@@ -9,7 +9,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use docket_core::{Item, ItemState, Job, JobBook, JobId, JobState, Millis, PauseReason, Stage};
+use docket_core::{
+    Document, Item, ItemState, Job, JobBook, JobId, JobState, Millis, PauseReason, Stage,
+};
 use serde_json::json;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -17,10 +19,13 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use crate::plan::{fair_shares, plan_completions, rescue_target, ClaimCandidate};
-use crate::row::{page_limit, ErrorRow, ItemRow, JobDetail, JobRow, ITEM_COLUMNS, JOB_COLUMNS};
+use crate::row::{
+    page_limit, token_id, DocumentRow, ErrorRow, ItemRow, JobDetail, JobRow, TokenRow,
+    DOCUMENT_COLUMNS, ITEM_COLUMNS, JOB_COLUMNS,
+};
 use crate::{
-    Claimed, CompleteReport, Completion, Created, ItemQuery, JobControl, JobQuery, NewJob, Page,
-    ProgressUpdate, ResultRow, Store, StoreError,
+    Claimed, CompleteReport, Completion, Created, ItemQuery, JobControl, JobQuery, Listing,
+    NewDocument, NewItem, NewJob, Page, ProgressUpdate, ResultRow, Store, StoreError, TokenInfo,
 };
 
 pub struct SqliteStore {
@@ -82,6 +87,7 @@ impl SqliteStore {
             "UPDATE jobs SET state = ?1, pause_requested = ?2, pause_reason = ?3, pending = ?4, \
              running = ?5, retrying = ?6, succeeded = ?7, failed = ?8, cancelled = ?9, \
              consecutive_failures = ?10, failure_streak = ?11, error = ?12, updated_at = ?13, \
+             total = ?15, sealed = ?16, \
              started_at = COALESCE(started_at, CASE WHEN ?1 = 'running' THEN ?13 END), \
              finished_at = CASE WHEN ?1 IN ('completed', 'failed', 'cancelled') \
                                 THEN COALESCE(finished_at, ?13) END \
@@ -101,9 +107,45 @@ impl SqliteStore {
         .bind(b.error.as_deref())
         .bind(now)
         .bind(id)
+        .bind(b.counts.total)
+        .bind(b.sealed)
         .execute(&mut **tx)
         .await?;
         Ok(())
+    }
+
+    async fn insert_items(tx: &mut Tx, id: &str, items: &[NewItem]) -> Result<(), StoreError> {
+        for chunk in items.chunks(INSERT_CHUNK) {
+            let batch: Vec<serde_json::Value> =
+                chunk.iter().map(|i| json!([i.name, i.payload])).collect();
+            sqlx::query(
+                "INSERT INTO items (job_id, name, payload, state) \
+                 SELECT ?1, value ->> '$[0]', value -> '$[1]', 'pending' FROM json_each(?2)",
+            )
+            .bind(id)
+            .bind(serde_json::Value::Array(batch).to_string())
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The book of a job this worker is listing, or an error if it lost the listing.
+    async fn listing_book(tx: &mut Tx, id: &str, worker: &str) -> Result<JobBook, StoreError> {
+        let held: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE id = ? AND lister_id = ? AND sealed = 0 AND finished_at IS NULL",
+        )
+        .bind(id)
+        .bind(worker)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if held.is_none() {
+            return Err(StoreError::Invalid(
+                "this worker no longer lists that job".into(),
+            ));
+        }
+        let (_, book) = Self::load_book(tx, id).await?.ok_or(StoreError::NotFound)?;
+        Ok(book)
     }
 
     /// Moves every not-yet-started item of a job to `cancelled`.
@@ -240,7 +282,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_job(&self, new: NewJob, now: Millis) -> Result<Created, StoreError> {
-        if new.items.is_empty() {
+        if new.items.is_empty() && new.source.is_none() {
             return Err(StoreError::Invalid("a job needs at least one item".into()));
         }
         new.options.validate()?;
@@ -263,14 +305,19 @@ impl Store for SqliteStore {
                 });
             }
         }
-        let id = JobId::generate().to_string();
+        let id = new
+            .id
+            .clone()
+            .unwrap_or_else(|| JobId::generate().to_string());
         let total = new.items.len() as i64;
         let o = &new.options;
         sqlx::query(
             "INSERT INTO jobs (id, user_id, kind, state, created_at, updated_at, deadline_at, \
              total, pending, running, retrying, succeeded, failed, cancelled, max_workers, \
-             max_retries, auto_pause_after, item_timeout_ms, options, idempotency_key) \
-             VALUES (?1, ?2, ?3, 'queued', ?4, ?4, ?5, ?6, ?6, 0, 0, 0, 0, 0, ?7, ?8, ?9, ?10, ?11, ?12)",
+             max_retries, auto_pause_after, item_timeout_ms, options, idempotency_key, source, \
+             sealed) \
+             VALUES (?1, ?2, ?3, 'queued', ?4, ?4, ?5, ?6, ?6, 0, 0, 0, 0, 0, ?7, ?8, ?9, ?10, ?11, \
+             ?12, ?13, ?14)",
         )
         .bind(&id)
         .bind(&new.user)
@@ -284,20 +331,11 @@ impl Store for SqliteStore {
         .bind((o.item_timeout_seconds as i64).saturating_mul(1000))
         .bind(serde_json::to_string(o)?)
         .bind(new.idempotency_key.as_deref())
+        .bind(new.source.as_ref().map(|s| s.to_string()))
+        .bind(new.source.is_none())
         .execute(&mut *tx)
         .await?;
-        for chunk in new.items.chunks(INSERT_CHUNK) {
-            let batch: Vec<serde_json::Value> =
-                chunk.iter().map(|i| json!([i.name, i.payload])).collect();
-            sqlx::query(
-                "INSERT INTO items (job_id, name, payload, state) \
-                 SELECT ?1, value ->> '$[0]', value -> '$[1]', 'pending' FROM json_each(?2)",
-            )
-            .bind(&id)
-            .bind(serde_json::Value::Array(batch).to_string())
-            .execute(&mut *tx)
-            .await?;
-        }
+        Self::insert_items(&mut tx, &id, &new.items).await?;
         tx.commit().await?;
         let job = Self::job_on(&self.reader, &id, now)
             .await?
@@ -527,6 +565,7 @@ impl Store for SqliteStore {
                 claimed.push(Claimed {
                     item_id: id,
                     job_id: j.job.id.clone(),
+                    user: j.job.user_id.clone(),
                     kind,
                     name,
                     payload,
@@ -831,6 +870,213 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn job_by_idempotency_key(
+        &self,
+        user: &str,
+        key: &str,
+        now: Millis,
+    ) -> Result<Option<Job>, StoreError> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM jobs WHERE user_id = ? AND idempotency_key = ?")
+                .bind(user)
+                .bind(key)
+                .fetch_optional(&self.reader)
+                .await?;
+        match id {
+            Some(id) => Self::job_on(&self.reader, &id, now).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn claim_listing(
+        &self,
+        worker: &str,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Option<Listing>, StoreError> {
+        let mut tx = self.begin().await?;
+        let row: Option<(String, String, String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT id, kind, user_id, source, total FROM jobs INDEXED BY jobs_unsealed \
+             WHERE sealed = 0 AND finished_at IS NULL \
+             AND (lister_until IS NULL OR lister_until < ?) ORDER BY lister_until LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((job_id, kind, user, source, listed)) = row else {
+            return Ok(None);
+        };
+        sqlx::query("UPDATE jobs SET lister_id = ?, lister_until = ? WHERE id = ?")
+            .bind(worker)
+            .bind(lease_until)
+            .bind(&job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let source = source.as_deref().map(serde_json::from_str).transpose()?;
+        Ok(Some(Listing {
+            job_id,
+            kind: kind.parse()?,
+            user,
+            source: source.unwrap_or(serde_json::Value::Null),
+            listed,
+        }))
+    }
+
+    async fn add_items(
+        &self,
+        job_id: &str,
+        worker: &str,
+        items: Vec<NewItem>,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let mut book = Self::listing_book(&mut tx, job_id, worker).await?;
+        Self::insert_items(&mut tx, job_id, &items).await?;
+        book.on_items_added(items.len() as i64);
+        Self::write_book(&mut tx, job_id, &book, now).await?;
+        sqlx::query("UPDATE jobs SET lister_until = ? WHERE id = ?")
+            .bind(lease_until)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn seal_job(&self, job_id: &str, worker: &str, now: Millis) -> Result<Job, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut book = Self::listing_book(&mut tx, job_id, worker).await?;
+        book.sealed = true;
+        if book.counts.total == 0 {
+            book.finish_early(
+                JobState::Failed,
+                Some("the source contains no files".into()),
+            )?;
+        } else {
+            book.settle();
+        }
+        Self::write_book(&mut tx, job_id, &book, now).await?;
+        sqlx::query("UPDATE jobs SET lister_id = NULL, lister_until = NULL WHERE id = ?")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Self::job_on(&self.reader, job_id, now)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn fail_job(&self, job_id: &str, error: &str, now: Millis) -> Result<Job, StoreError> {
+        let error = error.to_string();
+        self.control(job_id, now, move |b| {
+            b.finish_early(JobState::Failed, Some(error))?;
+            Ok(ControlEffect::CancelUnstarted)
+        })
+        .await
+    }
+
+    async fn create_token(
+        &self,
+        user: &str,
+        hash: &str,
+        label: Option<&str>,
+        now: Millis,
+    ) -> Result<TokenInfo, StoreError> {
+        let mut tx = self.begin().await?;
+        let row: TokenRow = sqlx::query_as(
+            "INSERT INTO tokens (id, user_id, hash, label, created_at) VALUES (?, ?, ?, ?, ?) \
+             RETURNING id, user_id, label, created_at, revoked_at",
+        )
+        .bind(token_id(hash))
+        .bind(user)
+        .bind(hash)
+        .bind(label)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    async fn token_user(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT user_id FROM tokens WHERE hash = ? AND revoked_at IS NULL")
+                .bind(hash)
+                .fetch_optional(&self.reader)
+                .await?,
+        )
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        let rows: Vec<TokenRow> = sqlx::query_as(
+            "SELECT id, user_id, label, created_at, revoked_at FROM tokens ORDER BY created_at, id",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.into_iter().map(TokenInfo::from).collect())
+    }
+
+    async fn revoke_token(&self, id: &str, now: Millis) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn put_document(&self, d: NewDocument, now: Millis) -> Result<String, StoreError> {
+        let mut tx = self.begin().await?;
+        let id: String = sqlx::query_scalar(
+            "INSERT INTO documents (id, user_id, job_id, item_id, name, sha256, media_type, size, \
+             pages, text, category, confidence, metadata, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+             ON CONFLICT (item_id) DO UPDATE SET name = excluded.name, sha256 = excluded.sha256, \
+             media_type = excluded.media_type, size = excluded.size, pages = excluded.pages, \
+             text = excluded.text, category = excluded.category, \
+             confidence = excluded.confidence, metadata = excluded.metadata \
+             RETURNING id",
+        )
+        .bind(format!("doc_{}", uuid_simple()))
+        .bind(&d.user)
+        .bind(&d.job_id)
+        .bind(d.item_id)
+        .bind(&d.name)
+        .bind(&d.sha256)
+        .bind(&d.media_type)
+        .bind(d.size)
+        .bind(d.pages)
+        .bind(&d.text)
+        .bind(d.category.as_deref())
+        .bind(d.confidence)
+        .bind(d.metadata.to_string())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE items SET document_id = ? WHERE id = ?")
+            .bind(&id)
+            .bind(d.item_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError> {
+        let row: Option<DocumentRow> = sqlx::query_as(&format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(DocumentRow::into_document).transpose()
+    }
+
     async fn probe_job_transition(&self, from: JobState, to: JobState) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let id = JobId::generate().to_string();
@@ -898,4 +1144,12 @@ impl Store for SqliteStore {
         tx.rollback().await?;
         Ok(accepted)
     }
+}
+
+fn uuid_simple() -> String {
+    // JobId already makes time-ordered UUIDv7s; reuse its randomness for documents.
+    JobId::generate()
+        .as_str()
+        .trim_start_matches("job_")
+        .to_string()
 }

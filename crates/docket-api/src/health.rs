@@ -1,0 +1,30 @@
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::error::{ApiResult, AppError};
+use crate::AppState;
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Ready when the database answers.
+pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    state
+        .store
+        .get_job("job_00000000000000000000000000000000", 0)
+        .await
+        .map_err(|_| AppError::unavailable())?;
+    Ok(Json(
+        json!({"status": "ready", "database": state.store.backend()}),
+    ))
+}
+
+pub async fn not_found() -> AppError {
+    AppError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint",
+    )
+}

@@ -1,0 +1,75 @@
+//! The HTTP API (`/v1`): a thin layer that authenticates, validates, and calls the store and
+//! the blob store. It never waits for work: submits answer `202` and the engine does the rest.
+
+mod auth;
+mod documents;
+mod error;
+mod extract;
+mod health;
+mod jobs;
+mod results;
+mod submit;
+mod view;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use docket_blobs::Blobs;
+use docket_engine::EngineHandle;
+use docket_store::Store;
+
+pub use auth::{hash_token, new_token, TokenCache};
+pub use error::AppError;
+pub use view::{rfc3339, ItemView, JobView};
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Largest upload (a whole multipart body), in bytes.
+    pub upload_limit: u64,
+    /// Canonical directories a folder source may lie under.
+    pub allowed_roots: Vec<PathBuf>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub blobs: Blobs,
+    /// Wakes this process's engine when work arrives; `None` for an API-only process.
+    pub engine: Option<EngineHandle>,
+    pub config: Arc<ApiConfig>,
+    pub tokens: Arc<TokenCache>,
+}
+
+impl AppState {
+    pub(crate) fn wake_engine(&self) {
+        if let Some(engine) = &self.engine {
+            engine.wake();
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let upload_limit = usize::try_from(state.config.upload_limit).unwrap_or(usize::MAX);
+    Router::new()
+        .route(
+            "/v1/jobs",
+            post(submit::submit)
+                .get(jobs::list)
+                .layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/v1/jobs/{id}", get(jobs::show).delete(jobs::delete))
+        .route("/v1/jobs/{id}/pause", post(jobs::pause))
+        .route("/v1/jobs/{id}/resume", post(jobs::resume))
+        .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/v1/jobs/{id}/items", get(jobs::items))
+        .route("/v1/jobs/{id}/results", get(results::results))
+        .route("/v1/documents/{id}", get(documents::show))
+        .route("/v1/documents/{id}/text", get(documents::text))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(health::not_found)
+        .with_state(state)
+}

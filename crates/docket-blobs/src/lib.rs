@@ -1,0 +1,176 @@
+//! Where uploaded files live: a local directory by default, or S3-compatible object storage
+//! (`s3://bucket/prefix`) shared by every process. Built on `object_store`, so both are one API.
+//! Uploads are streamed in parts and hashed on the way: a file is never held whole in memory.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, PutPayload, WriteMultipart};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("blob store configuration: {0}")]
+    Config(String),
+    #[error("the upload exceeds the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("the upload was interrupted: {0}")]
+    Upload(String),
+    #[error("blob not found: {0}")]
+    NotFound(String),
+    #[error("blob store: {0}")]
+    Store(#[from] object_store::Error),
+}
+
+impl BlobError {
+    /// Network trouble or a busy store: worth retrying.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, BlobError::Store(e) if !matches!(e, object_store::Error::NotFound { .. }))
+    }
+}
+
+/// What was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub key: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Clone)]
+pub struct Blobs {
+    store: Arc<dyn ObjectStore>,
+    describe: String,
+}
+
+/// Parts of this size are written as they fill, bounding memory per upload.
+const PART: usize = 8 * 1024 * 1024;
+
+impl Blobs {
+    /// `spec` is a directory (created if missing) or `s3://bucket[/prefix]`. S3 credentials,
+    /// region and endpoint come from the usual `AWS_*` environment variables
+    /// (`AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP=true` for a local S3-compatible server).
+    pub fn open(spec: &str) -> Result<Blobs, BlobError> {
+        if let Some(rest) = spec.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(BlobError::Config(format!("no bucket in `{spec}`")));
+            }
+            let s3 = object_store::aws::AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()?;
+            let store: Arc<dyn ObjectStore> = if prefix.trim_matches('/').is_empty() {
+                Arc::new(s3)
+            } else {
+                Arc::new(object_store::prefix::PrefixStore::new(
+                    s3,
+                    prefix.trim_matches('/'),
+                ))
+            };
+            return Ok(Blobs {
+                store,
+                describe: spec.to_string(),
+            });
+        }
+        let dir = Path::new(spec);
+        std::fs::create_dir_all(dir)
+            .map_err(|e| BlobError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        let local = LocalFileSystem::new_with_prefix(dir)?;
+        Ok(Blobs {
+            store: Arc::new(local),
+            describe: dir.display().to_string(),
+        })
+    }
+
+    pub fn describe(&self) -> &str {
+        &self.describe
+    }
+
+    /// Streams `body` into `key`, hashing as it goes; fails with `TooLarge` past `limit` bytes
+    /// (and leaves nothing behind).
+    pub async fn put_stream<S, E>(
+        &self,
+        key: &str,
+        body: S,
+        limit: u64,
+    ) -> Result<Stored, BlobError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let path = ObjectPath::from(key);
+        let upload = self.store.put_multipart(&path).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        let mut body = body;
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(BlobError::Upload(e.to_string()));
+                }
+            };
+            size += chunk.len() as u64;
+            if size > limit {
+                let _ = writer.abort().await;
+                return Err(BlobError::TooLarge { limit });
+            }
+            hasher.update(&chunk);
+            // Back-pressure: at most a couple of parts in flight.
+            if let Err(e) = writer.wait_for_capacity(2).await {
+                return Err(e.into());
+            }
+            writer.write(&chunk);
+        }
+        writer.finish().await?;
+        Ok(Stored {
+            key: key.to_string(),
+            size,
+            sha256: hex::encode(hasher.finalize()),
+        })
+    }
+
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError> {
+        self.store
+            .put(&ObjectPath::from(key), PutPayload::from(bytes))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
+        match self.store.get(&ObjectPath::from(key)).await {
+            Ok(r) => Ok(r.bytes().await?),
+            Err(object_store::Error::NotFound { .. }) => Err(BlobError::NotFound(key.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn size(&self, key: &str) -> Result<u64, BlobError> {
+        match self.store.head(&ObjectPath::from(key)).await {
+            Ok(meta) => Ok(meta.size),
+            Err(object_store::Error::NotFound { .. }) => Err(BlobError::NotFound(key.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes every blob under `prefix` (a job's uploads when the job is deleted).
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<u64, BlobError> {
+        let prefix = ObjectPath::from(prefix);
+        let mut listing = self.store.list(Some(&prefix));
+        let mut n = 0;
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            match self.store.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => n += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,222 @@
+//! `docket submit`, `docket jobs …`: talk to a server over HTTP.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+use crate::client::Client;
+
+/// Every regular file under the given paths, with the name it is submitted under.
+fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_file() {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push((path.clone(), name));
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+            let entry = entry?;
+            if entry.file_type().is_file() {
+                let rel = entry.path().strip_prefix(path).unwrap_or(entry.path());
+                files.push((entry.path().to_path_buf(), rel.display().to_string()));
+            }
+        }
+    }
+    anyhow::ensure!(!files.is_empty(), "no files found under the given paths");
+    Ok(files)
+}
+
+pub async fn submit(
+    client: &Client,
+    paths: &[PathBuf],
+    options: Option<&str>,
+    idempotency_key: Option<&str>,
+    watch_it: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let options: Option<Value> = options
+        .map(serde_json::from_str)
+        .transpose()
+        .context("--options must be JSON, e.g. '{\"max_workers\": 2}'")?;
+    let files = collect(paths)?;
+    let count = files.len();
+    let job = client
+        .submit(files, options.as_ref(), idempotency_key)
+        .await?;
+    let id = job["id"].as_str().unwrap_or_default().to_string();
+    if json && !watch_it {
+        println!("{job}");
+        return Ok(());
+    }
+    if !json {
+        println!("submitted {count} files as {id}");
+    }
+    if watch_it {
+        watch(client, &id, json).await?;
+    }
+    Ok(())
+}
+
+/// Live progress bars until the job finishes.
+pub async fn watch(client: &Client, id: &str, json: bool) -> anyhow::Result<()> {
+    let bar = if json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:40.cyan/blue}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    loop {
+        let job = client.get_json(&format!("/v1/jobs/{id}")).await?;
+        let c = &job["counts"];
+        let n = |k: &str| c[k].as_u64().unwrap_or(0);
+        bar.set_length(n("total"));
+        bar.set_position(n("succeeded") + n("failed") + n("cancelled"));
+        let eta = job["eta_seconds"]
+            .as_i64()
+            .map(|s| format!(" eta {s}s"))
+            .unwrap_or_default();
+        let paused = match job["pause_reason"].as_str() {
+            Some(r) => format!(" paused ({r})"),
+            None => String::new(),
+        };
+        bar.set_message(format!(
+            "{} ok {} failed {} running {:.1}/s{eta}{paused}",
+            n("succeeded"),
+            n("failed"),
+            n("running"),
+            job["items_per_second"].as_f64().unwrap_or(0.0)
+        ));
+        let state = job["state"].as_str().unwrap_or("");
+        if matches!(state, "completed" | "failed" | "cancelled") {
+            bar.finish_and_clear();
+            if json {
+                println!("{job}");
+            } else {
+                println!(
+                    "{id} {state}: {} succeeded, {} failed, {} cancelled",
+                    n("succeeded"),
+                    n("failed"),
+                    n("cancelled")
+                );
+                if let Some(e) = job["error"].as_str() {
+                    println!("error: {e}");
+                }
+            }
+            return Ok(());
+        }
+        bar.tick();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn line(job: &Value) -> String {
+    let c = &job["counts"];
+    format!(
+        "{:<37} {:<10} {:>6.1}% {:>7}/{:<7} {:>5} failed  {}",
+        job["id"].as_str().unwrap_or(""),
+        job["state"].as_str().unwrap_or(""),
+        job["progress"].as_f64().unwrap_or(0.0),
+        c["succeeded"].as_u64().unwrap_or(0)
+            + c["failed"].as_u64().unwrap_or(0)
+            + c["cancelled"].as_u64().unwrap_or(0),
+        c["total"].as_u64().unwrap_or(0),
+        c["failed"].as_u64().unwrap_or(0),
+        job["created_at"].as_str().unwrap_or(""),
+    )
+}
+
+pub async fn ls(
+    client: &Client,
+    state: Option<&str>,
+    limit: usize,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut path = format!("/v1/jobs?limit={limit}");
+    if let Some(s) = state {
+        path.push_str(&format!("&state={s}"));
+    }
+    let page = client.get_json(&path).await?;
+    if json {
+        println!("{page}");
+        return Ok(());
+    }
+    let jobs = page["items"].as_array().cloned().unwrap_or_default();
+    if jobs.is_empty() {
+        println!("no jobs");
+    }
+    for job in &jobs {
+        println!("{}", line(job));
+    }
+    Ok(())
+}
+
+pub fn print_job(job: &Value, json: bool) {
+    if json {
+        println!("{job}");
+        return;
+    }
+    println!("{}", line(job));
+    let c = &job["counts"];
+    println!(
+        "  pending {} running {} retrying {} succeeded {} failed {} cancelled {}",
+        c["pending"], c["running"], c["retrying"], c["succeeded"], c["failed"], c["cancelled"]
+    );
+    if let Some(r) = job["pause_reason"].as_str() {
+        println!("  paused: {r}");
+    }
+    if let Some(e) = job["error"].as_str() {
+        println!("  error: {e}");
+    }
+    if let Some(items) = job["current_items"].as_array().filter(|i| !i.is_empty()) {
+        let names: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+        println!("  working on: {}", names.join(", "));
+    }
+}
+
+pub async fn control(client: &Client, id: &str, action: &str, json: bool) -> anyhow::Result<()> {
+    let job = client
+        .post_json(&format!("/v1/jobs/{id}/{action}"), None)
+        .await?;
+    print_job(&job, json);
+    Ok(())
+}
+
+pub async fn results(
+    client: &Client,
+    id: &str,
+    format: &str,
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
+    let response = client
+        .get_raw(&format!("/v1/jobs/{id}/results?format={format}"))
+        .await?;
+    let mut stream = response.bytes_stream();
+    let mut sink: Box<dyn tokio::io::AsyncWrite + Unpin> = match out {
+        Some(p) => Box::new(
+            tokio::fs::File::create(p)
+                .await
+                .with_context(|| format!("creating {}", p.display()))?,
+        ),
+        None => Box::new(tokio::io::stdout()),
+    };
+    while let Some(chunk) = stream.next().await {
+        sink.write_all(&chunk?).await?;
+    }
+    sink.flush().await?;
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! `docket serve`: the API, the dashboard and (unless `workers = 0`) a worker pool, in one
+//! process.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use docket_api::{ApiConfig, AppState, TokenCache};
+use docket_blobs::Blobs;
+use docket_core::JobKind;
+use docket_pipeline::{FolderLister, ProcessHandler, ProcessLimits};
+use docket_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::run::{self, stop_on_signal};
+
+pub async fn serve(config: &Config) -> anyhow::Result<()> {
+    let store = docket_store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("opening the database {}", run::redact(&config.database_url)))?;
+    let blobs = Blobs::open(&config.blobs)
+        .with_context(|| format!("opening blob storage {}", config.blobs))?;
+    first_start_token(&store, config).await?;
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+
+    let workers = config.workers.unwrap_or_else(|| config.engine().workers);
+    let (engine_handle, engine_task) = if workers > 0 {
+        let engine = full_engine(store.clone(), blobs.clone(), config);
+        let handle = engine.handle();
+        let token = shutdown.clone();
+        (
+            Some(handle),
+            Some(tokio::spawn(async move { engine.run(token).await })),
+        )
+    } else {
+        (None, None)
+    };
+
+    let allowed_roots = config
+        .allowed_roots
+        .iter()
+        .filter_map(|r| match r.canonicalize() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(root = %r.display(), error = %e, "allowed root ignored: it cannot be resolved");
+                None
+            }
+        })
+        .collect::<Vec<PathBuf>>();
+    let state = AppState {
+        store,
+        blobs,
+        engine: engine_handle,
+        config: Arc::new(ApiConfig {
+            upload_limit: config.upload_limit_bytes,
+            allowed_roots,
+        }),
+        tokens: Arc::new(TokenCache::default()),
+    };
+    let addr: SocketAddr = config
+        .bind
+        .parse()
+        .with_context(|| format!("bad bind address `{}`", config.bind))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    // The first line on stdout says where we listen (tests and scripts read it).
+    println!("docket listening on http://{local}");
+    tracing::info!(%local, workers, "serving");
+    let app = docket_api::router(state);
+    let token = shutdown.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { token.cancelled().await })
+        .await
+        .context("serving HTTP")?;
+    if let Some(task) = engine_task {
+        task.await.context("engine task")??;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The engine with every handler and lister this build has.
+pub fn full_engine(store: Arc<dyn Store>, blobs: Blobs, config: &Config) -> docket_engine::Engine {
+    let process = ProcessHandler::new(store.clone(), blobs, ProcessLimits::default());
+    run::engine(store, config)
+        .with_handler(JobKind::Process, Arc::new(process))
+        .with_lister(JobKind::Process, Arc::new(FolderLister::default()))
+}
+
+/// On a brand-new installation there is no token yet: make one for the user `local`, save it
+/// where the CLI looks, and say so. Nothing is served without a token.
+async fn first_start_token(store: &Arc<dyn Store>, config: &Config) -> anyhow::Result<()> {
+    if !store.list_tokens().await?.is_empty() {
+        return Ok(());
+    }
+    let token = docket_api::new_token();
+    store
+        .create_token(
+            "local",
+            &docket_api::hash_token(&token),
+            Some("first start"),
+            docket_core::now_millis(),
+        )
+        .await?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let path = config.data_dir.join("token");
+    write_private(&path, &token)
+        .with_context(|| format!("saving the token to {}", path.display()))?;
+    eprintln!(
+        "\nFirst start: created an API token for user `local`, saved to {} (the docket CLI reads it \
+         from there).\n  token: {token}\n  try:   curl -H 'Authorization: Bearer {token}' http://{}/v1/jobs\n",
+        path.display(),
+        config.bind
+    );
+    Ok(())
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.write_all(b"\n")
+}

@@ -1,0 +1,524 @@
+//! End-to-end over real HTTP on a real port, against a real `docket serve` process.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use reqwest::multipart::{Form, Part};
+use serde_json::{json, Value};
+use support::Server;
+
+fn files_form(n: usize) -> Form {
+    let mut form = Form::new();
+    for i in 0..n {
+        let text = format!("Document {i}\nAn invoice for {i} widgets, payable in thirty days.\n");
+        form = form.part(
+            "files",
+            Part::bytes(text.into_bytes()).file_name(format!("doc-{i:03}.txt")),
+        );
+    }
+    form
+}
+
+async fn assert_problem(r: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(r.status().as_u16(), status);
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(ct, "application/problem+json");
+    let body: Value = r.json().await.expect("problem json");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_files_answer_202_fast_and_complete() {
+    let server = Server::start(&[]);
+    // Warm the connection and the database, then measure the submit itself.
+    server.get("/v1/jobs").send().await.expect("warm up");
+    let mut fastest = Duration::MAX;
+    let mut id = String::new();
+    for attempt in 0..3 {
+        let started = Instant::now();
+        let r = server
+            .post("/v1/jobs")
+            .multipart(files_form(200))
+            .send()
+            .await
+            .expect("submit");
+        let took = started.elapsed();
+        assert_eq!(r.status(), 202);
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .expect("Location")
+            .to_string();
+        let job: Value = r.json().await.expect("job");
+        assert_eq!(
+            location,
+            format!("/v1/jobs/{}", job["id"].as_str().unwrap())
+        );
+        assert_eq!(job["counts"]["total"], 200);
+        assert!(matches!(job["state"].as_str(), Some("queued" | "running")));
+        fastest = fastest.min(took);
+        if attempt == 0 {
+            id = job["id"].as_str().unwrap().to_string();
+        }
+    }
+    eprintln!("fastest 200-file submit: {fastest:?}");
+    assert!(fastest < Duration::from_millis(200), "202 took {fastest:?}");
+    let done = server
+        .wait(&id, Duration::from_secs(60), "completed", |j| {
+            j["state"] == "completed"
+        })
+        .await;
+    assert_eq!(done["counts"]["succeeded"], 200);
+    assert_eq!(done["progress"], 100.0);
+    let results = server.results(&id).await;
+    assert_eq!(results.len(), 200);
+    let doc = results[7]["output"]["document_id"]
+        .as_str()
+        .expect("document id");
+    let text = server
+        .get(&format!("/v1/documents/{doc}/text"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("An invoice for 7 widgets"), "{text}");
+    let csv = server
+        .get(&format!("/v1/jobs/{id}/results?format=csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 201, "header and one row per item");
+    let listed: Value = server
+        .get("/v1/jobs?limit=2")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+    let cursor = listed["next_cursor"].as_str().expect("a next page");
+    let rest: Value = server
+        .get(&format!("/v1/jobs?limit=2&cursor={cursor}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_and_resume_mid_job_keep_exact_counts() {
+    let server = Server::start(&[]);
+    let job = server.submit_noop(300, 10, json!({})).await;
+    let id = job["id"].as_str().unwrap();
+    server
+        .wait(id, Duration::from_secs(30), "40 done", |j| {
+            j["counts"]["succeeded"].as_i64() >= Some(40)
+        })
+        .await;
+    let r = server
+        .post(&format!("/v1/jobs/{id}/pause"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let paused = server
+        .wait(id, Duration::from_secs(10), "paused", |j| {
+            j["state"] == "paused"
+        })
+        .await;
+    assert_eq!(paused["pause_reason"], "user");
+    assert_eq!(paused["counts"]["running"], 0);
+    let succeeded = paused["counts"]["succeeded"].as_i64().unwrap();
+    assert!(succeeded < 300, "paused mid-job");
+    assert_eq!(
+        succeeded + paused["counts"]["pending"].as_i64().unwrap(),
+        300
+    );
+    // Pausing twice is fine; resuming a paused job is not an error; results are readable now.
+    assert_eq!(server.results(id).await.len() as i64, succeeded);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        server.job(id).await["counts"],
+        paused["counts"],
+        "nothing moves while paused"
+    );
+    let r = server
+        .post(&format!("/v1/jobs/{id}/resume"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let done = server
+        .wait(id, Duration::from_secs(60), "completed", |j| {
+            j["state"] == "completed"
+        })
+        .await;
+    assert_eq!(done["counts"]["succeeded"], 300);
+    let results = server.results(id).await;
+    let ids: HashSet<_> = results
+        .iter()
+        .map(|r| r["item_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        (results.len(), ids.len()),
+        (300, 300),
+        "exactly one result per item"
+    );
+    let r = server
+        .post(&format!("/v1/jobs/{id}/resume"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 409, "conflict").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_mid_job_keeps_what_finished() {
+    let server = Server::start(&[]);
+    let job = server.submit_noop(500, 50, json!({})).await;
+    let id = job["id"].as_str().unwrap();
+    server
+        .wait(id, Duration::from_secs(30), "5 done", |j| {
+            j["counts"]["succeeded"].as_i64() >= Some(5)
+        })
+        .await;
+    let asked = Instant::now();
+    let r = server
+        .post(&format!("/v1/jobs/{id}/cancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cancelled: Value = r.json().await.unwrap();
+    assert_eq!(cancelled["state"], "cancelled");
+    assert!(cancelled["finished_at"].is_string());
+    let done = server
+        .wait(id, Duration::from_secs(2), "nothing in flight", |j| {
+            j["counts"]["running"] == 0
+        })
+        .await;
+    assert!(asked.elapsed() < Duration::from_secs(2));
+    let c = &done["counts"];
+    assert_eq!(
+        c["succeeded"].as_i64().unwrap() + c["cancelled"].as_i64().unwrap(),
+        500
+    );
+    assert_eq!(
+        server.results(id).await.len() as i64,
+        c["succeeded"].as_i64().unwrap()
+    );
+    let r = server
+        .post(&format!("/v1/jobs/{id}/pause"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 409, "conflict").await;
+    let r = server
+        .http
+        .delete(format!("{}/v1/jobs/{id}", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        server
+            .get(&format!("/v1/jobs/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_key_returns_the_first_job() {
+    let server = Server::start(&[]);
+    let send = || {
+        server
+            .post("/v1/jobs")
+            .header("Idempotency-Key", "batch-42")
+            .multipart(files_form(3))
+    };
+    let first = send().send().await.unwrap();
+    assert_eq!(first.status(), 202);
+    let first: Value = first.json().await.unwrap();
+    let second = send().send().await.unwrap();
+    assert_eq!(second.status(), 202);
+    assert_eq!(
+        second
+            .headers()
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(first["id"], second["id"]);
+    let all: Value = server
+        .get("/v1/jobs")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_users_token_gets_404_everywhere() {
+    let server = Server::start(&[]);
+    let job = server.submit_noop(20, 5, json!({})).await;
+    let id = job["id"].as_str().unwrap();
+    let done = server
+        .wait(id, Duration::from_secs(30), "completed", |j| {
+            j["state"] == "completed"
+        })
+        .await;
+    let doc_job = server
+        .post("/v1/jobs")
+        .multipart(files_form(1))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let doc_job_id = doc_job["id"].as_str().unwrap();
+    server
+        .wait(doc_job_id, Duration::from_secs(30), "completed", |j| {
+            j["state"] == "completed"
+        })
+        .await;
+    let doc = server.results(doc_job_id).await[0]["output"]["document_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mallory = server.token_for("mallory");
+    let base = &server.url;
+    let c = &server.http;
+    let requests = vec![
+        c.get(format!("{base}/v1/jobs/{id}")),
+        c.get(format!("{base}/v1/jobs/{id}/items")),
+        c.get(format!("{base}/v1/jobs/{id}/results")),
+        c.post(format!("{base}/v1/jobs/{id}/pause")),
+        c.post(format!("{base}/v1/jobs/{id}/resume")),
+        c.post(format!("{base}/v1/jobs/{id}/cancel")),
+        c.delete(format!("{base}/v1/jobs/{id}")),
+        c.get(format!("{base}/v1/documents/{doc}")),
+        c.get(format!("{base}/v1/documents/{doc}/text")),
+    ];
+    for r in requests {
+        let r = r.bearer_auth(&mallory).send().await.unwrap();
+        assert_problem(r, 404, "not_found").await;
+    }
+    let mine: Value = c
+        .get(format!("{base}/v1/jobs"))
+        .bearer_auth(&mallory)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 0);
+    assert_eq!(server.job(id).await["counts"], done["counts"], "untouched");
+    let r = c
+        .get(format!("{base}/v1/jobs"))
+        .bearer_auth("dkt_not_a_token")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 401, "unauthorized").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_problem_and_the_server_goes_on() {
+    let allowed = tempfile::tempdir().unwrap();
+    std::fs::write(allowed.path().join("a.txt"), "hello from a folder").unwrap();
+    std::fs::create_dir(allowed.path().join("sub")).unwrap();
+    std::fs::write(
+        allowed.path().join("sub/b.md"),
+        "# Title\n\nSome *markdown*.",
+    )
+    .unwrap();
+    let server = Server::start(&[
+        ("DOCKET_UPLOAD_LIMIT_BYTES", (1024 * 1024).to_string()),
+        ("DOCKET_ALLOWED_ROOTS", allowed.path().display().to_string()),
+    ]);
+    let json_post = |body: &str| {
+        server
+            .post("/v1/jobs")
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    assert_problem(
+        json_post("{\"kind\": ").send().await.unwrap(),
+        400,
+        "malformed_json",
+    )
+    .await;
+    let p = assert_problem(
+        json_post(r#"{"kind":"noop","source":{"count":1},"options":{"max_wrokers":2}}"#)
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "invalid_options",
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("max_wrokers"));
+    assert_problem(
+        json_post(r#"{"kind":"noop","source":{"count":1},"extra":1}"#)
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert_problem(
+        server
+            .post("/v1/jobs")
+            .multipart(Form::new())
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "empty_upload",
+    )
+    .await;
+    let empty_file = Form::new().part("files", Part::bytes(Vec::new()).file_name("empty.txt"));
+    assert_problem(
+        server
+            .post("/v1/jobs")
+            .multipart(empty_file)
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "empty_upload",
+    )
+    .await;
+    let outside = json_post(r#"{"kind":"process","source":{"path":"/etc"}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(outside, 403, "path_not_allowed").await;
+    let escape = format!(
+        r#"{{"kind":"process","source":{{"path":"{}/../../etc"}}}}"#,
+        allowed.path().display()
+    );
+    assert_problem(
+        json_post(&escape).send().await.unwrap(),
+        403,
+        "path_not_allowed",
+    )
+    .await;
+    let big = Form::new().part(
+        "files",
+        Part::bytes(vec![b'a'; 2 * 1024 * 1024]).file_name("big.txt"),
+    );
+    assert_problem(
+        server.post("/v1/jobs").multipart(big).send().await.unwrap(),
+        413,
+        "payload_too_large",
+    )
+    .await;
+    let bad_opts = files_form(1).part("options", Part::text("{nope"));
+    assert_problem(
+        server
+            .post("/v1/jobs")
+            .multipart(bad_opts)
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "malformed_json",
+    )
+    .await;
+    assert_problem(
+        server.get("/v1/jobs?state=sleeping").send().await.unwrap(),
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_problem(
+        server.get("/v1/jobs/job_nope").send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        server.get("/v1/nothing-here").send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let left: Vec<_> = walkdir::WalkDir::new(server.data_dir().join("blobs"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().display().to_string())
+        .collect();
+    assert!(left.is_empty(), "rejected uploads leave no files: {left:?}");
+
+    // The server is unaffected: a folder under the allowed root is processed end to end.
+    assert_eq!(
+        server
+            .http
+            .get(format!("{}/healthz", server.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let body = format!(
+        r#"{{"kind":"process","source":{{"path":"{}"}},"options":{{"max_workers":1}}}}"#,
+        allowed.path().display()
+    );
+    let r = json_post(&body).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    let job: Value = r.json().await.unwrap();
+    let done = server
+        .wait(
+            job["id"].as_str().unwrap(),
+            Duration::from_secs(30),
+            "completed",
+            |j| j["state"] == "completed",
+        )
+        .await;
+    assert_eq!(done["counts"]["succeeded"], 2, "{done}");
+    let names: HashSet<String> = server
+        .results(job["id"].as_str().unwrap())
+        .await
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        HashSet::from(["a.txt".to_string(), "sub/b.md".to_string()])
+    );
+}

@@ -1,0 +1,177 @@
+//! A real `docket serve` process on a free port, in its own temporary directory.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub token: String,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+impl Server {
+    /// Starts `docket serve` with `env` on top of defaults pointing into a fresh directory.
+    pub fn start(env: &[(&str, String)]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_docket"));
+        cmd.arg("serve")
+            .current_dir(dir.path())
+            .env("DOCKET_BIND", "127.0.0.1:0")
+            .env("DOCKET_LOG", "warn")
+            .env_remove("DOCKET_DATABASE_URL")
+            .env_remove("DOCKET_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start docket serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let url = line
+            .trim()
+            .strip_prefix("docket listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_string();
+        let token = std::fs::read_to_string(dir.path().join("data/token"))
+            .expect("first-start token")
+            .trim()
+            .to_string();
+        Server {
+            child,
+            url,
+            token,
+            dir,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A second user's token, made with the CLI against the same database.
+    pub fn token_for(&self, user: &str) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_docket"))
+            .args(["token", "create", "--user", user, "--json"])
+            .current_dir(self.dir.path())
+            .env_remove("DOCKET_DATABASE_URL")
+            .output()
+            .expect("docket token create");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("token json");
+        assert_eq!(v["user"], user);
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+    }
+
+    pub async fn job(&self, id: &str) -> Value {
+        let r = self
+            .get(&format!("/v1/jobs/{id}"))
+            .send()
+            .await
+            .expect("GET job");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("job json")
+    }
+
+    /// Polls the job until `done`, failing after `within`.
+    pub async fn wait(
+        &self,
+        id: &str,
+        within: Duration,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let start = Instant::now();
+        loop {
+            let job = self.job(id).await;
+            if done(&job) {
+                return job;
+            }
+            assert!(
+                start.elapsed() < within,
+                "timed out waiting for {what}: {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn submit_noop(&self, count: u64, sleep_ms: u64, options: Value) -> Value {
+        let r = self
+            .post("/v1/jobs")
+            .json(&serde_json::json!({"kind": "noop", "source": {"count": count, "sleep_ms": sleep_ms}, "options": options}))
+            .send()
+            .await
+            .expect("submit");
+        assert_eq!(r.status(), 202, "{:?}", r.text().await);
+        r.json().await.expect("job")
+    }
+
+    /// Every result of a job, following the stream to its end.
+    pub async fn results(&self, id: &str) -> Vec<Value> {
+        let r = self
+            .get(&format!("/v1/jobs/{id}/results?format=ndjson"))
+            .send()
+            .await
+            .expect("results");
+        assert_eq!(r.status(), 200);
+        let body = r.text().await.expect("body");
+        body.lines()
+            .map(|l| serde_json::from_str(l).expect("ndjson line"))
+            .collect()
+    }
+
+    /// Peak resident memory of the server process, in bytes (VmHWM).
+    pub fn peak_rss(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("proc status");
+        let kb: u64 = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .expect("VmHWM");
+        kb * 1024
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,122 @@
+//! Jobs whose items come from a source (a folder on the server) are listed by the job itself:
+//! a worker takes the listing under a lease, adds items in chunks as it finds them (workers
+//! start on them at once), and seals the job when the listing is complete. A worker that dies
+//! mid-listing loses the lease; the next one skips what was already added, because a listing
+//! is deterministic (sorted).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use docket_core::now_millis;
+use docket_store::{Listing, NewItem};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Shared;
+use crate::HandlerError;
+
+/// Lists the items of a job from its source.
+#[async_trait]
+pub trait Lister: Send + Sync + 'static {
+    /// Sends the items of `source`, in a deterministic order, skipping the first `skip`.
+    async fn list(
+        &self,
+        source: &serde_json::Value,
+        skip: u64,
+        sink: mpsc::Sender<Vec<NewItem>>,
+    ) -> Result<(), HandlerError>;
+}
+
+pub(crate) async fn listing_loop(shared: Arc<Shared>, stop: CancellationToken) {
+    let c = &shared.config;
+    loop {
+        let now = now_millis();
+        let claimed = shared
+            .store
+            .claim_listing(&c.worker_id, now + c.lease.as_millis() as i64, now)
+            .await;
+        match claimed {
+            Ok(Some(listing)) => {
+                run_listing(&shared, listing).await;
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "claiming a listing failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(c.idle_poll.max(std::time::Duration::from_millis(100))) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
+}
+
+async fn run_listing(shared: &Arc<Shared>, listing: Listing) {
+    let c = &shared.config;
+    let Some(lister) = shared.listers.get(&listing.kind).cloned() else {
+        let message = format!("this worker cannot list sources of `{}` jobs", listing.kind);
+        if let Err(e) = shared
+            .store
+            .fail_job(&listing.job_id, &message, now_millis())
+            .await
+        {
+            tracing::warn!(error = %e, "failing an unlistable job failed");
+        }
+        return;
+    };
+    let (tx, mut rx) = mpsc::channel::<Vec<NewItem>>(4);
+    let source = listing.source.clone();
+    let skip = listing.listed.max(0) as u64;
+    let task = tokio::spawn(async move { lister.list(&source, skip, tx).await });
+    let mut lost = false;
+    while let Some(chunk) = rx.recv().await {
+        let now = now_millis();
+        match shared
+            .store
+            .add_items(
+                &listing.job_id,
+                &c.worker_id,
+                chunk,
+                now + c.lease.as_millis() as i64,
+                now,
+            )
+            .await
+        {
+            Ok(()) => shared.wake.notify_one(),
+            Err(e) => {
+                tracing::warn!(job = %listing.job_id, error = %e, "adding listed items failed; the listing will be retried");
+                lost = true;
+                break;
+            }
+        }
+    }
+    if lost {
+        task.abort();
+        return;
+    }
+    let outcome = match task.await {
+        Ok(r) => r,
+        Err(e) => Err(HandlerError::Permanent(format!("listing crashed: {e}"))),
+    };
+    let now = now_millis();
+    let written = match outcome {
+        Ok(()) => shared
+            .store
+            .seal_job(&listing.job_id, &c.worker_id, now)
+            .await
+            .map(|_| ()),
+        Err(HandlerError::Permanent(m)) => shared
+            .store
+            .fail_job(&listing.job_id, &m, now)
+            .await
+            .map(|_| ()),
+        // Transient trouble or shutdown: leave it; the lease expires and the listing resumes.
+        Err(e) => {
+            tracing::warn!(job = %listing.job_id, error = %e, "listing interrupted; it will resume");
+            Ok(())
+        }
+    };
+    if let Err(e) = written {
+        tracing::warn!(job = %listing.job_id, error = %e, "finishing a listing failed; it will be retried");
+    }
+    shared.wake.notify_one();
+}
