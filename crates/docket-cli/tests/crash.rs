@@ -182,3 +182,16 @@ async fn sqlite_worker_survives_sigkill() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_worker_survives_sigkill() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = docket_store::testing::fresh_postgres_url().await;
+    let store = docket_store::connect(&url).await.expect("open store");
+    killed_three_times_still_exactly_one_result_per_item(
+        &url,
+        store,
+        &dir.path().join("worker.log"),
+    )
+    .await;
+}

@@ -4,13 +4,10 @@ mod common;
 
 use std::sync::Arc;
 
-use docket_store::{sqlite::SqliteStore, Store};
+use docket_store::Store;
 
 async fn open() -> Arc<dyn Store> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}/docket.db", dir.path().display());
-    std::mem::forget(dir);
-    Arc::new(SqliteStore::connect(&url).await.expect("open sqlite store"))
+    docket_store::testing::fresh_sqlite().await.0
 }
 
 engine_suite!(open);

@@ -8,6 +8,8 @@ mod plan;
 pub mod postgres;
 mod row;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod types;
 
 use std::sync::Arc;

@@ -7,94 +7,14 @@
 //! the ones before them.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use docket_core::{AttemptError, ItemTarget, JobKind, JobOptions, JobState, Stage};
-use docket_store::{postgres::PgStore, Completion, NewItem, NewJob, ProgressUpdate, Store};
-use sqlx::{Connection, PgConnection};
-
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-const PREFIX: &str = "docket_t_";
-const STALE_AFTER_SECS: u64 = 3600;
-
-fn admin_url() -> String {
-    std::env::var("DOCKET_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string())
-}
-
-/// The admin URL with its database replaced by `db`.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let root = match base[authority_start..].find('/') {
-        Some(i) => &base[..authority_start + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{root}/{db}?{q}"),
-        None => format!("{root}/{db}"),
-    }
-}
-
-fn unix_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Drops test databases left by runs more than an hour ago. Failures are ignored: another
-/// test process may be dropping the same one.
-async fn drop_stale(admin: &mut PgConnection) {
-    let names: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'docket\\_t\\_%'")
-            .fetch_all(&mut *admin)
-            .await
-            .unwrap_or_default();
-    let now = unix_secs();
-    for name in names {
-        let created = name
-            .strip_prefix(PREFIX)
-            .and_then(|rest| rest.split('_').next())
-            .and_then(|secs| secs.parse::<u64>().ok());
-        if created.is_some_and(|c| c + STALE_AFTER_SECS < now) {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .execute(&mut *admin)
-                .await;
-        }
-    }
-}
-
-/// Creates a fresh database and returns its URL.
-async fn fresh_database() -> String {
-    let admin_url = admin_url();
-    let connecting = PgConnection::connect(&admin_url);
-    let mut admin = match tokio::time::timeout(Duration::from_secs(30), connecting).await {
-        Ok(Ok(c)) => c,
-        Err(_) => panic!("cannot reach PostgreSQL at {admin_url}: no answer within 30s"),
-        Ok(Err(e)) => panic!(
-            "cannot reach PostgreSQL at {admin_url} (set DOCKET_TEST_POSTGRES_URL to a server \
-             where this account may create databases): {e}"
-        ),
-    };
-    drop_stale(&mut admin).await;
-    let name = format!("{PREFIX}{}_{}", unix_secs(), uuid::Uuid::now_v7().simple());
-    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut admin)
-        .await
-        .unwrap_or_else(|e| panic!("cannot create test database {name} at {admin_url}: {e}"));
-    let _ = admin.close().await;
-    with_database(&admin_url, &name)
-}
+use docket_store::testing::with_database;
+use docket_store::{Completion, NewItem, NewJob, ProgressUpdate, Store};
 
 async fn open() -> Arc<dyn Store> {
-    let url = fresh_database().await;
-    match PgStore::connect(&url).await {
-        Ok(store) => Arc::new(store),
-        Err(e) => panic!("cannot open the postgres store at {url}: {e}"),
-    }
+    docket_store::testing::fresh_postgres().await
 }
 
 docket_store::conformance_suite!(open);
