@@ -17,10 +17,26 @@ pub(crate) async fn owned_job(state: &AppState, caller: &Caller, id: &str) -> Ap
     if id.parse::<docket_core::JobId>().is_err() {
         return Err(AppError::not_found("job"));
     }
-    match state.store.get_job(id, now_millis()).await? {
+    let job = match state.jobs.get(id) {
+        Some(job) => Some(job),
+        None => {
+            let job = state.store.get_job(id, now_millis()).await?;
+            if let Some(job) = &job {
+                state.jobs.put(job);
+            }
+            job
+        }
+    };
+    match job {
         Some(job) if job.user == caller.0 => Ok(job),
         _ => Err(AppError::not_found("job")),
     }
+}
+
+/// Reads a job fresh from the database (for actions whose answer must reflect their effect).
+async fn fresh(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Job> {
+    state.jobs.forget(id);
+    owned_job(state, caller, id).await
 }
 
 fn parse<T: std::str::FromStr>(what: &'static str, value: Option<&str>) -> ApiResult<Option<T>> {
@@ -74,14 +90,10 @@ pub async fn pause(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<JobView>> {
-    owned_job(&state, &caller, &id).await?;
-    Ok(Json(
-        state
-            .store
-            .pause_job(&id, PauseReason::User, now_millis())
-            .await?
-            .into(),
-    ))
+    fresh(&state, &caller, &id).await?;
+    let job = state.store.pause_job(&id, PauseReason::User, now_millis()).await?;
+    state.jobs.put(&job);
+    Ok(Json(job.into()))
 }
 
 pub async fn resume(
@@ -89,8 +101,9 @@ pub async fn resume(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<JobView>> {
-    owned_job(&state, &caller, &id).await?;
+    fresh(&state, &caller, &id).await?;
     let job = state.store.resume_job(&id, now_millis()).await?;
+    state.jobs.put(&job);
     state.wake_engine();
     Ok(Json(job.into()))
 }
@@ -100,10 +113,10 @@ pub async fn cancel(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<JobView>> {
-    owned_job(&state, &caller, &id).await?;
-    Ok(Json(
-        state.store.cancel_job(&id, now_millis()).await?.into(),
-    ))
+    fresh(&state, &caller, &id).await?;
+    let job = state.store.cancel_job(&id, now_millis()).await?;
+    state.jobs.put(&job);
+    Ok(Json(job.into()))
 }
 
 pub async fn delete(
@@ -111,8 +124,9 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    owned_job(&state, &caller, &id).await?;
+    fresh(&state, &caller, &id).await?;
     state.store.delete_job(&id).await?;
+    state.jobs.forget(&id);
     if let Err(e) = state.blobs.delete_prefix(&format!("uploads/{id}")).await {
         // The job is gone; stray files are logged, and the retention sweep retries nothing, so
         // say so loudly.

@@ -2,6 +2,7 @@
 //! the blob store. It never waits for work: submits answer `202` and the engine does the rest.
 
 mod auth;
+mod cache;
 mod documents;
 mod error;
 mod extract;
@@ -22,6 +23,7 @@ use docket_engine::EngineHandle;
 use docket_store::Store;
 
 pub use auth::{hash_token, new_token, TokenCache};
+pub use cache::JobCache;
 pub use error::AppError;
 pub use view::{rfc3339, ItemView, JobView};
 
@@ -41,6 +43,7 @@ pub struct AppState {
     pub engine: Option<EngineHandle>,
     pub config: Arc<ApiConfig>,
     pub tokens: Arc<TokenCache>,
+    pub jobs: Arc<JobCache>,
 }
 
 impl AppState {

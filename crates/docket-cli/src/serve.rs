@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use docket_api::{ApiConfig, AppState, TokenCache};
+use docket_api::{ApiConfig, AppState, JobCache, TokenCache};
 use docket_blobs::Blobs;
 use docket_core::JobKind;
 use docket_pipeline::{FolderLister, ProcessHandler, ProcessLimits};
@@ -60,6 +60,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
             allowed_roots,
         }),
         tokens: Arc::new(TokenCache::default()),
+        jobs: Arc::new(JobCache::default()),
     };
     let addr: SocketAddr = config
         .bind
