@@ -91,7 +91,10 @@ pub async fn pause(
     Path(id): Path<String>,
 ) -> ApiResult<Json<JobView>> {
     fresh(&state, &caller, &id).await?;
-    let job = state.store.pause_job(&id, PauseReason::User, now_millis()).await?;
+    let job = state
+        .store
+        .pause_job(&id, PauseReason::User, now_millis())
+        .await?;
     state.jobs.put(&job);
     Ok(Json(job.into()))
 }

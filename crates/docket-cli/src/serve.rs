@@ -9,7 +9,7 @@ use anyhow::Context;
 use docket_api::{ApiConfig, AppState, JobCache, TokenCache};
 use docket_blobs::Blobs;
 use docket_core::JobKind;
-use docket_pipeline::{FolderLister, ProcessHandler, ProcessLimits};
+use docket_pipeline::{FolderLister, ProcessHandler, ProcessLimits, UploadCleanup};
 use docket_store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -88,10 +88,11 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
 
 /// The engine with every handler and lister this build has.
 pub fn full_engine(store: Arc<dyn Store>, blobs: Blobs, config: &Config) -> docket_engine::Engine {
-    let process = ProcessHandler::new(store.clone(), blobs, ProcessLimits::default());
+    let process = ProcessHandler::new(store.clone(), blobs.clone(), ProcessLimits::default());
     run::engine(store, config)
         .with_handler(JobKind::Process, Arc::new(process))
         .with_lister(JobKind::Process, Arc::new(FolderLister::default()))
+        .with_cleanup(Arc::new(UploadCleanup(blobs)))
 }
 
 /// On a brand-new installation there is no token yet: make one for the user `local`, save it

@@ -15,26 +15,57 @@ const LIMIT: u64 = 150 * 1000 * 1000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_gib_upload_keeps_rss_under_150_mb() {
-    let server = Server::start(&[("DOCKET_UPLOAD_LIMIT_BYTES", (2 * GIB).to_string()), ("DOCKET_WORKERS", "1".into())]);
+    let server = Server::start(&[
+        ("DOCKET_UPLOAD_LIMIT_BYTES", (2 * GIB).to_string()),
+        ("DOCKET_WORKERS", "1".into()),
+    ]);
     let chunk = Bytes::from(vec![b'x'; 1 << 20]);
-    let chunks = futures::stream::iter((0..1024).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
-    let part = Part::stream_with_length(reqwest::Body::wrap_stream(chunks), GIB).file_name("huge.txt");
-    let response = server.post("/v1/jobs").multipart(Form::new().part("files", part)).send().await.expect("upload");
+    let chunks =
+        futures::stream::iter((0..1024).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    let part =
+        Part::stream_with_length(reqwest::Body::wrap_stream(chunks), GIB).file_name("huge.txt");
+    let response = server
+        .post("/v1/jobs")
+        .multipart(Form::new().part("files", part))
+        .send()
+        .await
+        .expect("upload");
     assert_eq!(response.status(), 202);
     let job: Value = response.json().await.expect("job");
-    let stored = std::fs::metadata(server.data_dir().join(format!("blobs/uploads/{}/000000", job["id"].as_str().unwrap())))
-        .expect("the upload is on disk");
+    let stored = std::fs::metadata(server.data_dir().join(format!(
+        "blobs/uploads/{}/000000",
+        job["id"].as_str().unwrap()
+    )))
+    .expect("the upload is on disk");
     assert_eq!(stored.len(), GIB);
     let after_upload = server.peak_rss();
-    eprintln!("peak RSS after a 1 GiB upload: {} MB", after_upload / 1_000_000);
+    eprintln!(
+        "peak RSS after a 1 GiB upload: {} MB",
+        after_upload / 1_000_000
+    );
     assert!(after_upload < LIMIT, "peak RSS {after_upload} bytes");
     // The worker refuses to read a file over its limit into memory: a clear failed item.
     let done = server
-        .wait(job["id"].as_str().unwrap(), Duration::from_secs(60), "finished", |j| j["state"] == "completed")
+        .wait(
+            job["id"].as_str().unwrap(),
+            Duration::from_secs(60),
+            "finished",
+            |j| j["state"] == "completed",
+        )
         .await;
     assert_eq!(done["counts"]["failed"], 1);
-    let items: Value = server.get(&format!("/v1/jobs/{}/items", job["id"].as_str().unwrap())).send().await.unwrap().json().await.unwrap();
-    let message = items["items"][0]["errors"][0]["message"].as_str().unwrap_or_default().to_string();
+    let items: Value = server
+        .get(&format!("/v1/jobs/{}/items", job["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let message = items["items"][0]["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(message.contains("limit"), "{message}");
     assert!(server.peak_rss() < LIMIT);
 }

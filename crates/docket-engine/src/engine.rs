@@ -10,13 +10,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::handler::{Handler, HandlerError, ItemContext};
 use crate::held::Registry;
-use crate::{tasks, EngineConfig, EngineError, Lister};
+use crate::{tasks, EngineConfig, EngineError, JobCleanup, Lister};
 
 /// A worker pool bound to a store. Build it, add handlers, then [`Engine::run`] it.
 pub struct Engine {
     store: Arc<dyn Store>,
     handlers: HashMap<JobKind, Arc<dyn Handler>>,
     listers: HashMap<JobKind, Arc<dyn Lister>>,
+    cleanup: Option<Arc<dyn JobCleanup>>,
     config: EngineConfig,
     wake: Arc<Notify>,
 }
@@ -37,6 +38,7 @@ pub(crate) struct Shared {
     pub store: Arc<dyn Store>,
     pub handlers: HashMap<JobKind, Arc<dyn Handler>>,
     pub listers: HashMap<JobKind, Arc<dyn Lister>>,
+    pub cleanup: Option<Arc<dyn JobCleanup>>,
     pub config: EngineConfig,
     pub registry: Registry,
     pub wake: Arc<Notify>,
@@ -56,6 +58,7 @@ impl Engine {
             store,
             handlers: HashMap::new(),
             listers: HashMap::new(),
+            cleanup: None,
             config,
             wake: Arc::new(Notify::new()),
         }
@@ -69,6 +72,12 @@ impl Engine {
     /// Lists the items of `kind` jobs submitted with a source instead of items.
     pub fn with_lister(mut self, kind: JobKind, lister: Arc<dyn Lister>) -> Engine {
         self.listers.insert(kind, lister);
+        self
+    }
+
+    /// Called for every job that retention deletes.
+    pub fn with_cleanup(mut self, cleanup: Arc<dyn JobCleanup>) -> Engine {
+        self.cleanup = Some(cleanup);
         self
     }
 
@@ -87,6 +96,7 @@ impl Engine {
             store: self.store,
             handlers: self.handlers,
             listers: self.listers,
+            cleanup: self.cleanup,
             registry: Registry::default(),
             wake: self.wake,
             drained: Notify::new(),

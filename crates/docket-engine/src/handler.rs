@@ -167,3 +167,10 @@ impl Handler for NoopHandler {
         Ok(serde_json::Value::Null)
     }
 }
+
+/// Deletes what lives outside the database for a job (its uploaded files) once retention has
+/// deleted the job itself.
+#[async_trait]
+pub trait JobCleanup: Send + Sync + 'static {
+    async fn job_deleted(&self, job_id: &str);
+}

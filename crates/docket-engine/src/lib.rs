@@ -14,5 +14,5 @@ mod tasks;
 pub use config::EngineConfig;
 pub use engine::{Engine, EngineHandle};
 pub use error::EngineError;
-pub use handler::{Handler, HandlerError, ItemContext, NoopHandler};
+pub use handler::{Handler, HandlerError, ItemContext, JobCleanup, NoopHandler};
 pub use listing::Lister;

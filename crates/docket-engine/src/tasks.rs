@@ -160,8 +160,15 @@ pub(crate) async fn maintenance_loop(shared: Arc<Shared>, stop: CancellationToke
                     .purge_finished(now - retention.as_millis() as i64)
                     .await
                 {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(jobs = n, "deleted finished jobs past retention"),
+                    Ok(ids) if ids.is_empty() => {}
+                    Ok(ids) => {
+                        tracing::info!(jobs = ids.len(), "deleted finished jobs past retention");
+                        if let Some(cleanup) = &shared.cleanup {
+                            for id in &ids {
+                                cleanup.job_deleted(id).await;
+                            }
+                        }
+                    }
                     Err(e) => tracing::warn!(error = %e, "retention cleanup failed"),
                 }
             }

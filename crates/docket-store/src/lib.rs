@@ -84,8 +84,9 @@ pub trait Store: Send + Sync + 'static {
     /// Fails every unfinished job whose deadline has passed. Returns how many.
     async fn expire_deadlines(&self, now: Millis) -> Result<u64, StoreError>;
 
-    /// Deletes jobs that finished before `before`. Returns how many.
-    async fn purge_finished(&self, before: Millis) -> Result<u64, StoreError>;
+    /// Deletes jobs that finished before `before` (documents stay). Returns their ids, so the
+    /// caller can delete their files too.
+    async fn purge_finished(&self, before: Millis) -> Result<Vec<String>, StoreError>;
 
     /// Results of a job in item order, after the item id `after`.
     async fn results(

@@ -644,6 +644,60 @@ pub async fn a_source_is_listed_by_the_job_while_its_items_run(store: Arc<dyn St
     task.await.unwrap();
 }
 
+#[derive(Default)]
+pub struct RecordingCleanup(pub Mutex<Vec<String>>);
+
+#[async_trait]
+impl docket_engine::JobCleanup for RecordingCleanup {
+    async fn job_deleted(&self, job_id: &str) {
+        self.0.lock().unwrap().push(job_id.to_string());
+    }
+}
+
+pub async fn retention_deletes_finished_jobs_and_their_files(store: Arc<dyn Store>) {
+    let cleanup = Arc::new(RecordingCleanup::default());
+    let config = EngineConfig {
+        retention: Some(Duration::from_millis(300)),
+        retention_every: Duration::from_millis(50),
+        rescue_every: Duration::from_millis(50),
+        ..fast_config()
+    };
+    let done = submit(&store, &names("old", 3), JobOptions::default()).await;
+    // Paused before any worker sees it: unfinished, so never purged.
+    let running = submit(&store, &names("kept", 1), JobOptions::default()).await;
+    store
+        .pause_job(&running, PauseReason::User, docket_core::now_millis())
+        .await
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let engine = Engine::new(store.clone(), config)
+        .with_handler(JobKind::Noop, Arc::new(docket_engine::NoopHandler))
+        .with_cleanup(cleanup.clone());
+    let task = tokio::spawn({
+        let token = shutdown.clone();
+        async move { engine.run(token).await.expect("engine runs") }
+    });
+    let start = Instant::now();
+    while store.get_job(&done, 0).await.unwrap().is_some() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the finished job was not purged"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "kept for its retention first"
+    );
+    assert_eq!(cleanup.0.lock().unwrap().clone(), vec![done]);
+    assert!(
+        store.get_job(&running, 0).await.unwrap().is_some(),
+        "unfinished jobs are kept"
+    );
+    shutdown.cancel();
+    task.await.unwrap();
+}
+
 #[macro_export]
 macro_rules! engine_suite {
     ($open:path) => {
@@ -657,6 +711,7 @@ macro_rules! engine_suite {
             a_panicking_handler_fails_only_its_item,
             a_graceful_stop_hands_items_back_and_a_new_engine_finishes,
             a_source_is_listed_by_the_job_while_its_items_run,
+            retention_deletes_finished_jobs_and_their_files,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {

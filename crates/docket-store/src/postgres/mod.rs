@@ -1109,7 +1109,7 @@ impl Store for PgStore {
         Ok(n)
     }
 
-    async fn purge_finished(&self, before: Millis) -> Result<u64, StoreError> {
+    async fn purge_finished(&self, before: Millis) -> Result<Vec<String>, StoreError> {
         let mut tx = self.begin().await?;
         // Lock in id order like everyone else before the cascade takes the items.
         let ids: Vec<String> = sqlx::query_scalar(
@@ -1121,16 +1121,15 @@ impl Store for PgStore {
         .await?;
         if ids.is_empty() {
             tx.rollback().await?;
-            return Ok(0);
+            return Ok(ids);
         }
         Self::lock_running_items(&mut tx, &ids).await?;
-        let n = sqlx::query("DELETE FROM jobs WHERE id = ANY($1::text[])")
+        sqlx::query("DELETE FROM jobs WHERE id = ANY($1::text[])")
             .bind(&ids)
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .await?;
         tx.commit().await?;
-        Ok(n)
+        Ok(ids)
     }
 
     async fn results(

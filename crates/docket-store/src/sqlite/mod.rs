@@ -833,15 +833,16 @@ impl Store for SqliteStore {
         Ok(n)
     }
 
-    async fn purge_finished(&self, before: Millis) -> Result<u64, StoreError> {
+    async fn purge_finished(&self, before: Millis) -> Result<Vec<String>, StoreError> {
         let mut tx = self.begin().await?;
-        let n = sqlx::query("DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?")
-            .bind(before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let ids: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? RETURNING id",
+        )
+        .bind(before)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(n)
+        Ok(ids)
     }
 
     async fn results(
