@@ -1,12 +1,38 @@
 #!/usr/bin/env bash
 # Command (2): set up and pass the whole test suite: formatting, lints, and every test on real
-# SQLite and real PostgreSQL. PostgreSQL is started if it is down; if it cannot be reached the
-# run fails, it never skips those tests.
+# SQLite, real PostgreSQL and a real S3-compatible server (moto, installed from PyPI). PostgreSQL
+# is started if it is down; if it cannot be reached the run fails, it never skips those tests.
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_system_packages
 apt_install postgresql postgresql-client
 ensure_rust
+
+# The S3 blob-store tests (crates/docket-blobs/tests/s3.rs) start moto's S3-compatible server on
+# loopback themselves; they fail, never skip, without it. Install it from PyPI if it is missing.
+moto_ok() {
+    { command -v moto_server >/dev/null && moto_server --help >/dev/null 2>&1; } \
+        || python3 -c 'import moto.server' >/dev/null 2>&1
+}
+if ! moto_ok; then
+    command -v python3 >/dev/null || apt_install python3
+    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+    say "installing moto[server] (S3-compatible server for the blob-store tests)"
+    pip_args=(--quiet --disable-pip-version-check)
+    # Debian's own python3 refuses pip installs (PEP 668) unless told otherwise.
+    if python3 -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+        pip_args+=(--break-system-packages)
+    fi
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install "${pip_args[@]}" 'moto[server]' \
+        || die "could not install moto: run  python3 -m pip install 'moto[server]'"
+    # Make the new console script visible: pyenv shims, pip's scripts dir, the user base.
+    if command -v pyenv >/dev/null; then pyenv rehash || true; fi
+    PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+    PATH="$PATH:$(python3 -m site --user-base)/bin"
+    export PATH
+    moto_ok || die "moto was installed but neither moto_server nor python3 -m moto.server runs"
+fi
 
 export DOCKET_TEST_POSTGRES_URL="${DOCKET_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 

@@ -115,15 +115,37 @@ fn parse_options(value: &serde_json::Value) -> ApiResult<JobOptions> {
         .map_err(|e| AppError::bad_request("invalid_options", e.to_string()))
 }
 
-/// A display name for an uploaded file: no directories, no control characters, bounded.
+/// A display name for an uploaded file: its relative path (a folder upload keeps its
+/// structure) without `.`/`..` parts, absolute roots or control characters, bounded. It is only
+/// ever a name: files are stored under generated keys.
 fn clean_name(raw: Option<&str>, index: usize) -> String {
-    let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
-    let cleaned = cleaned.trim().to_string();
-    if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
+    let parts: Vec<String> = raw
+        .unwrap_or("")
+        .split(['/', '\\'])
+        .map(|p| p.chars().filter(|c| !c.is_control()).collect::<String>())
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty() && p != "." && p != "..")
+        .collect();
+    let joined: String = parts.join("/").chars().take(512).collect();
+    if joined.is_empty() {
         format!("file-{index:06}")
     } else {
-        cleaned
+        joined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_name;
+
+    #[test]
+    fn names_keep_their_folders_but_cannot_escape() {
+        assert_eq!(clean_name(Some("more/page.html"), 0), "more/page.html");
+        assert_eq!(clean_name(Some("../../etc/passwd"), 0), "etc/passwd");
+        assert_eq!(clean_name(Some("/abs/x.txt"), 0), "abs/x.txt");
+        assert_eq!(clean_name(Some("a\\b.txt"), 0), "a/b.txt");
+        assert_eq!(clean_name(Some("..\u{0}"), 3), "file-000003");
+        assert_eq!(clean_name(None, 7), "file-000007");
     }
 }
 

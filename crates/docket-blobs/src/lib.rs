@@ -55,14 +55,39 @@ impl Blobs {
     /// region and endpoint come from the usual `AWS_*` environment variables
     /// (`AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP=true` for a local S3-compatible server).
     pub fn open(spec: &str) -> Result<Blobs, BlobError> {
+        Self::open_spec(spec, object_store::aws::AmazonS3Builder::from_env)
+    }
+
+    /// Like [`Blobs::open`], but the S3 settings come only from `s3_options`, never from the
+    /// environment. Keys are `object_store`'s S3 configuration names, e.g. `aws_endpoint`,
+    /// `aws_allow_http`, `aws_region`, `aws_access_key_id`, `aws_secret_access_key`,
+    /// `aws_virtual_hosted_style_request`. A directory `spec` ignores them.
+    pub fn open_with(spec: &str, s3_options: &[(&str, &str)]) -> Result<Blobs, BlobError> {
+        let mut keys = Vec::with_capacity(s3_options.len());
+        for (key, value) in s3_options {
+            let key: object_store::aws::AmazonS3ConfigKey = key
+                .parse()
+                .map_err(|_| BlobError::Config(format!("unknown S3 option `{key}`")))?;
+            keys.push((key, value.to_string()));
+        }
+        Self::open_spec(spec, move || {
+            keys.into_iter().fold(
+                object_store::aws::AmazonS3Builder::new(),
+                |builder, (key, value)| builder.with_config(key, value),
+            )
+        })
+    }
+
+    fn open_spec(
+        spec: &str,
+        s3_builder: impl FnOnce() -> object_store::aws::AmazonS3Builder,
+    ) -> Result<Blobs, BlobError> {
         if let Some(rest) = spec.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
                 return Err(BlobError::Config(format!("no bucket in `{spec}`")));
             }
-            let s3 = object_store::aws::AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .build()?;
+            let s3 = s3_builder().with_bucket_name(bucket).build()?;
             let store: Arc<dyn ObjectStore> = if prefix.trim_matches('/').is_empty() {
                 Arc::new(s3)
             } else {
@@ -124,6 +149,8 @@ impl Blobs {
             hasher.update(&chunk);
             // Back-pressure: at most a couple of parts in flight.
             if let Err(e) = writer.wait_for_capacity(2).await {
+                // Leave no half-written multipart upload behind (S3 bills for its parts).
+                let _ = writer.abort().await;
                 return Err(e.into());
             }
             writer.write(&chunk);

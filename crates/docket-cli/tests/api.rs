@@ -522,3 +522,92 @@ async fn bad_input_gets_a_clear_problem_and_the_server_goes_on() {
         HashSet::from(["a.txt".to_string(), "sub/b.md".to_string()])
     );
 }
+
+fn cli(server: &Server, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
+        .args(args)
+        .current_dir(server.path())
+        .env("DOCKET_SERVER", &server.url)
+        .env("DOCKET_TOKEN", &server.token)
+        .output()
+        .expect("run docket")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_submits_watches_and_controls_jobs() {
+    let server = Server::start(&[]);
+    let docs = tempfile::tempdir().unwrap();
+    std::fs::create_dir(docs.path().join("more")).unwrap();
+    for i in 0..4 {
+        std::fs::write(
+            docs.path().join(format!("note-{i}.md")),
+            format!("# Note {i}\n\nBody {i}."),
+        )
+        .unwrap();
+    }
+    std::fs::write(docs.path().join("more/page.html"), "<p>nested</p>").unwrap();
+    let dir = docs.path().display().to_string();
+
+    let out = cli(&server, &["--json", "submit", &dir, "--watch"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let job: Value = serde_json::from_str(&last).expect("final job JSON");
+    assert_eq!(job["state"], "completed");
+    assert_eq!(job["counts"]["succeeded"], 5);
+    let id = job["id"].as_str().unwrap().to_string();
+
+    let out = cli(&server, &["jobs", "ls", "--json"]);
+    let page: Value = serde_json::from_slice(&out.stdout).expect("ls JSON");
+    assert_eq!(page["items"][0]["id"], id.as_str());
+    let human = String::from_utf8_lossy(&cli(&server, &["jobs", "ls"]).stdout).to_string();
+    assert!(
+        human.contains(&id) && human.contains("completed"),
+        "{human}"
+    );
+
+    let out = cli(&server, &["jobs", "results", &id, "--format", "ndjson"]);
+    let names: HashSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        names.contains("more/page.html") && names.len() == 5,
+        "{names:?}"
+    );
+
+    let out = cli(&server, &["jobs", "pause", &id]);
+    assert!(!out.status.success(), "pausing a completed job fails");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot pause"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = cli(&server, &["--json", "jobs", "rm", &id]);
+    assert!(out.status.success());
+    assert_eq!(
+        server
+            .get(&format!("/v1/jobs/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let out = cli(&server, &["jobs", "show", &id]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such job"));
+}

@@ -109,6 +109,21 @@ impl Engine {
         let (work_tx, work_rx) = async_channel::bounded::<Claimed>(shared.config.prefetch.max(1));
         let background = CancellationToken::new();
 
+        match shared.store.work_signal().await {
+            Ok(Some(signal)) => {
+                let (wake, stop) = (shared.wake.clone(), background.clone());
+                tokio::spawn(async move {
+                    loop {
+                        tokio::select! {
+                            _ = signal.notified() => wake.notify_one(),
+                            _ = stop.cancelled() => return,
+                        }
+                    }
+                });
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "no work notifications; polling instead"),
+        }
         let completer = tokio::spawn(tasks::complete_loop(shared.clone(), done_rx));
         let heartbeat = tokio::spawn(tasks::heartbeat_loop(shared.clone(), background.clone()));
         let control = tokio::spawn(tasks::control_loop(shared.clone(), background.clone()));

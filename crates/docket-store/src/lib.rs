@@ -147,6 +147,11 @@ pub trait Store: Send + Sync + 'static {
     async fn put_document(&self, doc: NewDocument, now: Millis) -> Result<String, StoreError>;
     async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError>;
 
+    /// A signal that fires when another process announces new work (PostgreSQL
+    /// LISTEN/NOTIFY), so idle engines start at once instead of at their next poll. `None`:
+    /// this backend has no such signal, and engines poll.
+    async fn work_signal(&self) -> Result<Option<std::sync::Arc<tokio::sync::Notify>>, StoreError>;
+
     /// Writes `state` straight into the schema, bypassing the bookkeeping, to prove that the
     /// schema itself refuses illegal transitions. Returns whether the database accepted it.
     /// Used by the conformance suite only.

@@ -14,7 +14,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use async_trait::async_trait;
 use docket_core::{
@@ -32,6 +35,9 @@ use crate::{
     Claimed, CompleteReport, Completion, Created, ItemQuery, JobControl, JobQuery, Listing,
     NewDocument, NewItem, NewJob, Page, ProgressUpdate, ResultRow, Store, StoreError, TokenInfo,
 };
+
+/// The LISTEN/NOTIFY channel on which new work is announced.
+const WORK_CHANNEL: &str = "docket_work";
 
 pub struct PgStore {
     pool: PgPool,
@@ -75,6 +81,15 @@ impl PgStore {
         // sqlx serialises concurrent migrators with an advisory lock.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PgStore { pool })
+    }
+
+    /// Tells idle engines in every process that work arrived (delivered on commit).
+    async fn notify_work(tx: &mut Tx) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(WORK_CHANNEL)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     async fn begin(&self) -> Result<Tx, StoreError> {
@@ -254,6 +269,9 @@ impl PgStore {
             }
         }
         Self::write_book(&mut tx, id, &book, now, None).await?;
+        if book.is_runnable() {
+            Self::notify_work(&mut tx).await?;
+        }
         tx.commit().await?;
         Self::job_on(&self.pool, id, now)
             .await?
@@ -656,6 +674,7 @@ impl Store for PgStore {
             };
         }
         Self::insert_items(&mut tx, &id, &new.items).await?;
+        Self::notify_work(&mut tx).await?;
         tx.commit().await?;
         let job = Self::job_on(&self.pool, &id, now)
             .await?
@@ -1232,6 +1251,7 @@ impl Store for PgStore {
             .bind(job_id)
             .execute(&mut *tx)
             .await?;
+        Self::notify_work(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1389,6 +1409,30 @@ impl Store for PgStore {
                 .fetch_optional(&self.pool)
                 .await?;
         row.map(DocumentRow::into_document).transpose()
+    }
+
+    async fn work_signal(&self) -> Result<Option<Arc<Notify>>, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(WORK_CHANNEL).await?;
+        let signal = Arc::new(Notify::new());
+        let weak = Arc::downgrade(&signal);
+        tokio::spawn(async move {
+            loop {
+                // Wake now and then to notice that the engine is gone.
+                let received = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await;
+                let Some(signal) = weak.upgrade() else { return };
+                match received {
+                    Ok(Ok(_)) => signal.notify_one(),
+                    // The listener reconnects on the next recv; engines poll meanwhile.
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
+        Ok(Some(signal))
     }
 
     async fn probe_job_transition(&self, from: JobState, to: JobState) -> Result<bool, StoreError> {

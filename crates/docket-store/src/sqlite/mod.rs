@@ -1078,6 +1078,11 @@ impl Store for SqliteStore {
         row.map(DocumentRow::into_document).transpose()
     }
 
+    async fn work_signal(&self) -> Result<Option<std::sync::Arc<tokio::sync::Notify>>, StoreError> {
+        // One process owns an SQLite file; its engine is woken in process.
+        Ok(None)
+    }
+
     async fn probe_job_transition(&self, from: JobState, to: JobState) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let id = JobId::generate().to_string();
