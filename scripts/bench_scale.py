@@ -39,6 +39,7 @@ def main():
     ap.add_argument("--items", type=int, default=50000)
     ap.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/docket_scale")
     ap.add_argument("--threads", type=int, default=2, help="DOCKET_WORKERS of each worker process")
+    ap.add_argument("--prefetch", type=int, default=None, help="DOCKET_PREFETCH of each worker process (default: the engine's)")
     args = ap.parse_args()
     admin = args.database.rsplit("/", 1)[0] + "/postgres"
     db = args.database.rsplit("/", 1)[1]
@@ -50,9 +51,12 @@ def main():
     token = open(os.path.join(work, "data", "token")).read().strip()
     workers = []
 
-    def start_workers(n, lease=30):
+    def start_workers(n, lease=30, prefetch=args.prefetch):
         for _ in range(n):
-            workers.append(subprocess.Popen([DOCKET, "worker"], cwd=work, env=dict(env, DOCKET_WORKERS=str(args.threads), DOCKET_LEASE_SECONDS=str(lease))))
+            wenv = dict(env, DOCKET_WORKERS=str(args.threads), DOCKET_LEASE_SECONDS=str(lease))
+            if prefetch:
+                wenv["DOCKET_PREFETCH"] = str(prefetch)
+            workers.append(subprocess.Popen([DOCKET, "worker"], cwd=work, env=wenv))
 
     def stop_workers():
         for w in workers:
@@ -68,11 +72,12 @@ def main():
             job = call(base, token, "POST", "/v1/jobs", {"kind": "noop", "source": {"count": args.items}})
             done = wait(lambda: (lambda j: j if j["state"] == "completed" else None)(call(base, token, "GET", f"/v1/jobs/{job['id']}")), 600, "completion")
             print(json.dumps({"database": "postgres", "worker_processes": n, "threads_each": args.threads, "items": args.items,
-                              "work_per_s": done["items_per_second"]}), flush=True)
+                              "prefetch": args.prefetch or "default", "work_per_s": done["items_per_second"]}), flush=True)
             stop_workers()
 
         for lease in (5, 30):
-            start_workers(2, lease)
+            # Default prefetch here, so both workers hold items when one dies.
+            start_workers(2, lease, prefetch=None)
             job = call(base, token, "POST", "/v1/jobs", {"kind": "noop", "source": {"count": 64, "sleep_ms": 120000}})
             jid = job["id"]
             wait(lambda: call(base, token, "GET", f"/v1/jobs/{jid}")["counts"]["running"] >= 8, 60, "items in flight")

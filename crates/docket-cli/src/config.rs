@@ -30,6 +30,9 @@ pub struct Config {
     pub retention_days: f64,
     pub upload_limit_bytes: u64,
     pub ocr_languages: Vec<String>,
+    /// Items a worker process claims ahead of its free workers (default: 4 per worker). Raise
+    /// it for many quick items; keep it low for slow ones, so that processes share fairly.
+    pub prefetch: Option<usize>,
     /// Where `serve` keeps the first-start token (and, by default, the database and blobs).
     pub data_dir: PathBuf,
 }
@@ -49,6 +52,7 @@ const ENV_KEYS: &[&str] = &[
     "retention_days",
     "upload_limit_bytes",
     "data_dir",
+    "prefetch",
 ];
 
 impl Default for Config {
@@ -68,6 +72,7 @@ impl Default for Config {
             upload_limit_bytes: 10 * 1024 * 1024 * 1024,
             ocr_languages: vec!["eng".into()],
             data_dir: PathBuf::from("./data"),
+            prefetch: None,
         }
     }
 }
@@ -114,8 +119,10 @@ impl Config {
     pub fn engine(&self) -> EngineConfig {
         let defaults = EngineConfig::default();
         let lease = Duration::from_secs(self.lease_seconds.max(1));
+        let workers = self.workers.unwrap_or(defaults.workers).max(1);
         EngineConfig {
-            workers: self.workers.unwrap_or(defaults.workers).max(1),
+            workers,
+            prefetch: self.prefetch.unwrap_or((workers * 4).max(16)).max(1),
             lease,
             heartbeat_every: lease / 3,
             retry: RetryPolicy {

@@ -44,6 +44,8 @@ pub(crate) struct Shared {
     pub wake: Arc<Notify>,
     /// Wakes the dispatcher when the local queue has room again.
     pub drained: Notify,
+    /// Serialises writing outcomes with heartbeats (see the completer).
+    pub writing: tokio::sync::Mutex<()>,
     /// Asks the control loop to look at job states now (after outcomes were written).
     pub check_controls: Notify,
     /// Set on graceful shutdown: nothing new starts, running items stop at a stage boundary.
@@ -101,6 +103,7 @@ impl Engine {
             wake: self.wake,
             drained: Notify::new(),
             check_controls: Notify::new(),
+            writing: tokio::sync::Mutex::new(()),
             draining: Arc::new(AtomicBool::new(false)),
             abort: CancellationToken::new(),
             config: self.config,

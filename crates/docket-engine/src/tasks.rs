@@ -30,6 +30,9 @@ pub(crate) async fn complete_loop(
             }
         }
         let ids: Vec<i64> = batch.iter().map(|d| d.item_id).collect();
+        // Held while outcomes are written and released: a heartbeat in between would take the
+        // just-finished items for lost ones.
+        let _writing = shared.writing.lock().await;
         let mut failures: u32 = 0;
         loop {
             match shared
@@ -68,6 +71,7 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>, stop: CancellationToken)
             _ = tokio::time::sleep(c.heartbeat_every) => {}
             _ = stop.cancelled() => return,
         }
+        let _writing = shared.writing.lock().await;
         let held = shared.registry.snapshot();
         if held.is_empty() {
             continue;
