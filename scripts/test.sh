@@ -65,7 +65,6 @@ say "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 say "building tests"
 cargo build --locked --workspace --all-targets
-cargo build --locked --release -p docket-cli
 say "running tests"
 cargo nextest run --locked --workspace --no-fail-fast
 cargo test --locked --workspace --doc
