@@ -20,7 +20,9 @@ use crate::AppState;
 const JSON_LIMIT: usize = 1024 * 1024;
 const TOO_LARGE_MARK: &str = "request body too large";
 /// A synthetic `noop` job may ask for at most this many items.
-const NOOP_MAX_ITEMS: u64 = 10_000_000;
+const NOOP_MAX_ITEMS: u64 = 1_000_000;
+/// The `options` part of a multipart submit is small JSON.
+const OPTIONS_LIMIT: usize = 64 * 1024;
 
 pub async fn submit(
     State(state): State<AppState>,
@@ -226,7 +228,26 @@ async fn read_parts(
                 });
             }
             "options" => {
-                let text = field.text().await.map_err(|e| multipart_error(e, limit))?;
+                let mut field = field;
+                let mut raw = Vec::new();
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            raw.extend_from_slice(&chunk);
+                            if raw.len() > OPTIONS_LIMIT {
+                                return Err(AppError::bad_request(
+                                    "invalid_options",
+                                    format!("the `options` part is limited to {OPTIONS_LIMIT} bytes"),
+                                ));
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => return Err(multipart_error(e, limit)),
+                    }
+                }
+                let text = String::from_utf8(raw).map_err(|_| {
+                    AppError::bad_request("malformed_json", "the `options` part is not UTF-8 JSON")
+                })?;
                 let value: serde_json::Value = serde_json::from_str(&text)
                     .map_err(|e| AppError::bad_request("malformed_json", format!("the `options` part is not JSON: {e}")))?;
                 options = parse_options(&value)?;
@@ -365,6 +386,21 @@ async fn from_json(state: &AppState, caller: &Caller, request: Request) -> ApiRe
     }
 }
 
+/// `path` with `.` and `..` resolved lexically (without touching the disk).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// The canonical folder, if it exists and lies under an allowed root. Symlinks and `..` are
 /// resolved first, so neither can escape a root.
 fn allowed_folder(roots: &[PathBuf], path: &Path) -> ApiResult<PathBuf> {
@@ -381,10 +417,11 @@ fn allowed_folder(roots: &[PathBuf], path: &Path) -> ApiResult<PathBuf> {
             "`source.path` must be an absolute path",
         ));
     }
+    let lexical = normalize(path);
     let canonical = match path.canonicalize() {
         Ok(p) => p,
         // Do not reveal whether a path outside the roots exists.
-        Err(_) if !roots.iter().any(|r| path.starts_with(r)) => return Err(denied()),
+        Err(_) if !roots.iter().any(|r| lexical.starts_with(r)) => return Err(denied()),
         Err(_) => return Err(AppError::bad_request("path_not_found", "no such folder")),
     };
     if !roots.iter().any(|r| canonical.starts_with(r)) {

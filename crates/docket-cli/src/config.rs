@@ -130,7 +130,8 @@ impl Config {
                 factor: 2.0,
                 cap_ms: self.retry_cap_ms,
             },
-            retention: (self.retention_days > 0.0)
+            // At most a century: a larger or non-finite value means "keep".
+            retention: (self.retention_days > 0.0 && self.retention_days <= 36_500.0)
                 .then(|| Duration::from_secs_f64(self.retention_days * 86_400.0)),
             rescue_every: (lease / 4).max(Duration::from_millis(250)),
             ..defaults

@@ -117,6 +117,8 @@ pub async fn watch(client: &Client, id: &str, json: bool) -> anyhow::Result<()> 
                     println!("error: {e}");
                 }
             }
+            // Scripts tell outcomes apart by the exit code.
+            anyhow::ensure!(state == "completed", "job {id} ended {state}");
             return Ok(());
         }
         bar.tick();

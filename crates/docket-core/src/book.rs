@@ -160,7 +160,11 @@ impl JobBook {
         if self.state.is_finished() {
             return Settled::Unchanged;
         }
-        if self.sealed && self.counts.unfinished() == 0 && self.state != JobState::Queued {
+        // A paused job completes after it is resumed (paused → completed is not a transition).
+        if self.sealed
+            && self.counts.unfinished() == 0
+            && !matches!(self.state, JobState::Queued | JobState::Paused)
+        {
             self.state = JobState::Completed;
             self.pause_requested = false;
             self.pause_reason = None;
@@ -204,12 +208,24 @@ impl JobBook {
                 self.pause_reason = None;
                 self.consecutive_failures = 0;
                 self.failure_streak += 1;
+                if requeue.is_none() {
+                    // Everything may have finished while it was paused (a listing sealed).
+                    self.settle();
+                }
                 Ok(requeue)
             }
             JobState::Running | JobState::Queued if self.pause_requested => {
+                // Withdrawn before it drained. An auto-pause withdrawn this way still resets the
+                // counter and puts its run of failures back in line, as a resume does.
+                let requeue = (self.pause_reason == Some(PauseReason::ConsecutiveFailures))
+                    .then_some(self.failure_streak);
+                if requeue.is_some() {
+                    self.consecutive_failures = 0;
+                    self.failure_streak += 1;
+                }
                 self.pause_requested = false;
                 self.pause_reason = None;
-                Ok(None)
+                Ok(requeue)
             }
             state => Err(CoreError::IllegalControl {
                 action: "resume",
@@ -293,6 +309,37 @@ mod tests {
         assert!(b.request_pause(PauseReason::User).is_err());
         assert!(b.resume().is_err());
         assert!(b.finish_early(JobState::Cancelled, None).is_err());
+    }
+
+    #[test]
+    fn a_paused_job_completes_only_after_resume() {
+        let mut b = JobBook::new(0, 5);
+        b.sealed = false;
+        b.on_items_added(1);
+        b.on_claimed(1, 0);
+        b.on_item_left_running(ItemState::Succeeded);
+        b.request_pause(PauseReason::User).unwrap();
+        assert_eq!(b.state, JobState::Paused);
+        b.sealed = true;
+        assert_eq!(
+            b.settle(),
+            Settled::Unchanged,
+            "paused → completed is illegal"
+        );
+        assert_eq!(b.resume().unwrap(), None);
+        assert_eq!(b.state, JobState::Completed);
+    }
+
+    #[test]
+    fn withdrawing_an_undrained_auto_pause_requeues_the_streak() {
+        let mut b = JobBook::new(10, 2);
+        b.on_claimed(3, 0);
+        b.on_item_left_running(ItemState::Failed);
+        b.on_item_left_running(ItemState::Failed);
+        assert!(b.pause_requested);
+        assert_eq!(b.resume().unwrap(), Some(0));
+        assert_eq!(b.consecutive_failures, 0);
+        assert!(!b.pause_requested);
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub struct OcrOptions {
     pub languages: Vec<String>,
 }
 
+/// A week: longer than any parser should run.
+const MAX_ITEM_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
+/// A year.
+const MAX_DEADLINE_SECONDS: u64 = 366 * 24 * 3600;
+
 fn default_max_retries() -> u32 {
     3
 }
@@ -79,15 +84,17 @@ impl JobOptions {
                 "max_retries must be at most 100".into(),
             ));
         }
-        if self.item_timeout_seconds == 0 {
-            return Err(CoreError::InvalidOption(
-                "item_timeout_seconds must be at least 1".into(),
-            ));
+        if !(1..=MAX_ITEM_TIMEOUT_SECONDS).contains(&self.item_timeout_seconds) {
+            return Err(CoreError::InvalidOption(format!(
+                "item_timeout_seconds must be between 1 and {MAX_ITEM_TIMEOUT_SECONDS}"
+            )));
         }
-        if self.deadline_seconds == Some(0) {
-            return Err(CoreError::InvalidOption(
-                "deadline_seconds must be at least 1".into(),
-            ));
+        if let Some(d) = self.deadline_seconds {
+            if !(1..=MAX_DEADLINE_SECONDS).contains(&d) {
+                return Err(CoreError::InvalidOption(format!(
+                    "deadline_seconds must be between 1 and {MAX_DEADLINE_SECONDS}"
+                )));
+            }
         }
         if let Some(url) = &self.notify_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -115,5 +122,9 @@ mod tests {
         assert!(e.to_string().contains("max_wrokers"), "{e}");
         assert!(JobOptions::from_json(&json!({"max_workers": 0})).is_err());
         assert!(JobOptions::from_json(&json!({"max_workers": "x"})).is_err());
+        assert!(JobOptions::from_json(&json!({"item_timeout_seconds": u64::MAX})).is_err());
+        assert!(
+            JobOptions::from_json(&json!({"deadline_seconds": 10_000_000_000_000u64})).is_err()
+        );
     }
 }

@@ -108,7 +108,7 @@ impl Engine {
             abort: CancellationToken::new(),
             config: self.config,
         });
-        let (done_tx, done_rx) = mpsc::unbounded_channel::<Completion>();
+        let (done_tx, done_rx) = mpsc::unbounded_channel::<(Completion, u32)>();
         let (work_tx, work_rx) = async_channel::bounded::<Claimed>(shared.config.prefetch.max(1));
         let background = CancellationToken::new();
 
@@ -244,7 +244,7 @@ async fn dispatch_loop(
 async fn worker_loop(
     shared: Arc<Shared>,
     work_rx: async_channel::Receiver<Claimed>,
-    done_tx: mpsc::UnboundedSender<Completion>,
+    done_tx: mpsc::UnboundedSender<(Completion, u32)>,
 ) {
     let half = shared.config.prefetch / 2;
     while let Ok(item) = work_rx.recv().await {
@@ -264,15 +264,20 @@ async fn worker_loop(
             job_id: item.job_id,
             target,
         };
-        if done_tx.send(completion).is_err() {
+        if done_tx.send((completion, item.attempts)).is_err() {
             tracing::error!("completer is gone; outcome dropped, the lease will expire");
         }
     }
 }
 
 async fn run_item(shared: &Arc<Shared>, item: &Claimed) -> Outcome {
-    let Some((progress, stop, job)) = shared.registry.lookup(item.item_id) else {
-        return Outcome::Cancelled;
+    let Some((progress, stop, job)) = shared.registry.lookup((item.item_id, item.attempts)) else {
+        // Not tracked (should not happen): hand it back untouched rather than drop it.
+        return Outcome::Interrupted {
+            stage: item.stage,
+            progress: item.stage.progress(),
+            checkpoint: item.checkpoint.clone(),
+        };
     };
     let hand_back = || Outcome::Interrupted {
         stage: item.stage,

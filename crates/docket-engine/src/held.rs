@@ -16,9 +16,14 @@ pub(crate) struct HeldItem {
     pub stop: CancellationToken,
 }
 
+/// An item claim: the item and its attempt number. The same item can be claimed again by this
+/// process (after its lease expired and it was rescued) while the old claim is still being
+/// written; keying by attempt keeps the two apart.
+pub(crate) type ClaimKey = (i64, u32);
+
 #[derive(Default)]
 pub(crate) struct Registry {
-    items: Mutex<HashMap<i64, HeldItem>>,
+    items: Mutex<HashMap<ClaimKey, HeldItem>>,
     jobs: Mutex<HashMap<String, (Arc<JobSignal>, usize)>>,
 }
 
@@ -44,43 +49,60 @@ impl Registry {
             progress: Arc::new(ProgressCell::new(item.stage)),
             stop: signal.cancel.child_token(),
         };
-        lock(&self.items).insert(item.item_id, held);
+        if let Some(old) = lock(&self.items).insert((item.item_id, item.attempts), held) {
+            // Cannot happen (attempts grow with every claim); keep the job count right anyway.
+            self.unref_job(&old.job_id);
+        }
     }
 
     /// What a worker needs to run a held item.
     pub fn lookup(
         &self,
-        item_id: i64,
+        key: ClaimKey,
     ) -> Option<(Arc<ProgressCell>, CancellationToken, Arc<JobSignal>)> {
         let items = lock(&self.items);
-        let held = items.get(&item_id)?;
+        let held = items.get(&key)?;
         let jobs = lock(&self.jobs);
         let (signal, _) = jobs.get(&held.job_id)?;
         Some((held.progress.clone(), held.stop.clone(), signal.clone()))
     }
 
-    pub fn release(&self, ids: impl IntoIterator<Item = i64>) {
-        let mut items = lock(&self.items);
+    fn unref_job(&self, job_id: &str) {
         let mut jobs = lock(&self.jobs);
-        for id in ids {
-            if let Some(held) = items.remove(&id) {
-                if let Some(entry) = jobs.get_mut(&held.job_id) {
-                    entry.1 -= 1;
-                    if entry.1 == 0 {
-                        jobs.remove(&held.job_id);
-                    }
-                }
+        if let Some(entry) = jobs.get_mut(job_id) {
+            entry.1 = entry.1.saturating_sub(1);
+            if entry.1 == 0 {
+                jobs.remove(job_id);
             }
         }
     }
 
+    pub fn release(&self, keys: impl IntoIterator<Item = ClaimKey>) {
+        let removed: Vec<HeldItem> = {
+            let mut items = lock(&self.items);
+            keys.into_iter().filter_map(|k| items.remove(&k)).collect()
+        };
+        for held in removed {
+            self.unref_job(&held.job_id);
+        }
+    }
+
     pub fn snapshot(&self) -> Vec<ProgressUpdate> {
-        lock(&self.items)
-            .iter()
-            .map(|(id, h)| {
+        // One update per item: the newest claim of an item speaks for it.
+        let items = lock(&self.items);
+        let mut newest: HashMap<i64, (u32, &HeldItem)> = HashMap::new();
+        for ((id, attempt), h) in items.iter() {
+            let slot = newest.entry(*id).or_insert((*attempt, h));
+            if *attempt > slot.0 {
+                *slot = (*attempt, h);
+            }
+        }
+        newest
+            .into_iter()
+            .map(|(item_id, (_, h))| {
                 let (stage, progress) = h.progress.get();
                 ProgressUpdate {
-                    item_id: *id,
+                    item_id,
                     stage,
                     progress,
                 }
@@ -90,14 +112,13 @@ impl Registry {
 
     /// Stops the items that the database says this worker no longer holds.
     pub fn stop_lost(&self, asked: &[ProgressUpdate], still_held: &HashSet<i64>) -> usize {
+        let asked: HashSet<i64> = asked.iter().map(|u| u.item_id).collect();
         let items = lock(&self.items);
         let mut n = 0;
-        for u in asked {
-            if !still_held.contains(&u.item_id) {
-                if let Some(h) = items.get(&u.item_id) {
-                    h.stop.cancel();
-                    n += 1;
-                }
+        for ((id, _), h) in items.iter() {
+            if asked.contains(id) && !still_held.contains(id) {
+                h.stop.cancel();
+                n += 1;
             }
         }
         n

@@ -17,7 +17,7 @@ use crate::engine::Shared;
 /// (with backoff) until it lands: finished work is never dropped because the database blinked.
 pub(crate) async fn complete_loop(
     shared: Arc<Shared>,
-    mut rx: mpsc::UnboundedReceiver<Completion>,
+    mut rx: mpsc::UnboundedReceiver<(Completion, u32)>,
 ) {
     let c = &shared.config;
     while let Some(first) = rx.recv().await {
@@ -29,38 +29,61 @@ pub(crate) async fn complete_loop(
                 Ok(None) | Err(_) => break,
             }
         }
-        let ids: Vec<i64> = batch.iter().map(|d| d.item_id).collect();
+        let keys: Vec<(i64, u32)> = batch
+            .iter()
+            .map(|(d, attempt)| (d.item_id, *attempt))
+            .collect();
+        let batch: Vec<Completion> = batch.into_iter().map(|(d, _)| d).collect();
         // Held while outcomes are written and released: a heartbeat in between would take the
         // just-finished items for lost ones.
         let _writing = shared.writing.lock().await;
-        let mut failures: u32 = 0;
-        loop {
-            match shared
-                .store
-                .complete(&c.worker_id, batch.clone(), now_millis())
-                .await
-            {
-                Ok(report) => {
-                    if report.lost > 0 {
-                        tracing::info!(
-                            lost = report.lost,
-                            "outcomes of items taken over by another worker were dropped"
-                        );
-                    }
-                    break;
-                }
-                Err(e) => {
-                    failures += 1;
-                    let backoff = Duration::from_millis((100u64 << failures.min(6)).min(5_000));
-                    tracing::warn!(error = %e, ?backoff, items = batch.len(), "writing outcomes failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                }
-            }
-        }
-        shared.registry.release(ids);
+        write_outcomes(&shared, batch).await;
+        shared.registry.release(keys);
         // A job may have finished or paused; others may now have room under max_workers.
         shared.wake.notify_one();
         shared.check_controls.notify_one();
+    }
+}
+
+/// Writes one batch. Transient failures (the database is down or busy) are retried until the
+/// write lands. Any other failure is a bug somewhere; rather than wedge every outcome behind
+/// it, the batch is written one item at a time and an item that still fails is left to its
+/// lease (it will be taken back and retried).
+async fn write_outcomes(shared: &Shared, batch: Vec<Completion>) {
+    let worker = &shared.config.worker_id;
+    let mut failures: u32 = 0;
+    loop {
+        match shared
+            .store
+            .complete(worker, batch.clone(), now_millis())
+            .await
+        {
+            Ok(report) => {
+                if report.lost > 0 {
+                    tracing::info!(
+                        lost = report.lost,
+                        "outcomes of items taken over by another worker were dropped"
+                    );
+                }
+                return;
+            }
+            Err(e) if e.is_transient() => {
+                failures += 1;
+                let backoff = Duration::from_millis((100u64 << failures.min(6)).min(5_000));
+                tracing::warn!(error = %e, ?backoff, items = batch.len(), "writing outcomes failed; retrying");
+                tokio::time::sleep(backoff).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, items = batch.len(), "writing outcomes failed; writing them one by one");
+                break;
+            }
+        }
+    }
+    for one in batch {
+        let item = one.item_id;
+        if let Err(e) = shared.store.complete(worker, vec![one], now_millis()).await {
+            tracing::error!(item, error = %e, "an outcome could not be written; the item's lease will expire and it will run again");
+        }
     }
 }
 

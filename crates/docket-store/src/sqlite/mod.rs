@@ -244,6 +244,130 @@ impl SqliteStore {
             .await?
             .ok_or(StoreError::NotFound)
     }
+
+    /// Applies completions of items `worker` holds; with `expired_before`, only of those whose
+    /// lease ended before it (a rescue must not take an item whose lease was just renewed).
+    async fn complete_where(
+        &self,
+        worker: &str,
+        done: Vec<Completion>,
+        now: Millis,
+        expired_before: Option<Millis>,
+    ) -> Result<CompleteReport, StoreError> {
+        if done.is_empty() {
+            return Ok(CompleteReport::default());
+        }
+        let mut tx = self.begin().await?;
+        let mut job_ids: Vec<String> = done.iter().map(|c| c.job_id.clone()).collect();
+        job_ids.sort();
+        job_ids.dedup();
+        let mut books = HashMap::new();
+        for id in &job_ids {
+            if let Some((_, book)) = Self::load_book(&mut tx, id).await? {
+                books.insert(id.clone(), book);
+            }
+        }
+        let held: String = sqlx::query_scalar(
+            "SELECT json_group_array(id) FROM items WHERE id IN (SELECT value FROM json_each(?1)) \
+             AND state = 'running' AND worker_id = ?2 AND (?3 IS NULL OR lease_until < ?3)",
+        )
+        .bind(ids_json(done.iter().map(|c| c.item_id)))
+        .bind(worker)
+        .bind(expired_before)
+        .fetch_one(&mut *tx)
+        .await?;
+        let held: HashSet<i64> = serde_json::from_str::<Vec<i64>>(&held)?
+            .into_iter()
+            .collect();
+        let plan = plan_completions(done, &held, &mut books);
+        if !plan.succeeded.is_empty() {
+            sqlx::query(
+                "UPDATE items SET state = 'succeeded', stage = 'done', progress = 100, \
+                 worker_id = NULL, lease_until = NULL, checkpoint = NULL \
+                 WHERE id IN (SELECT value FROM json_each(?))",
+            )
+            .bind(ids_json(plan.succeeded.iter().map(|s| s.item_id)))
+            .execute(&mut *tx)
+            .await?;
+            let rows: Vec<serde_json::Value> = plan
+                .succeeded
+                .iter()
+                .map(|s| json!([s.item_id, s.job_id, s.output]))
+                .collect();
+            sqlx::query(
+                "INSERT INTO results (item_id, job_id, output, created_at) \
+                 SELECT value ->> '$[0]', value ->> '$[1]', value -> '$[2]', ?1 \
+                 FROM json_each(?2) WHERE true \
+                 ON CONFLICT (item_id) DO UPDATE SET output = excluded.output",
+            )
+            .bind(now)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !plan.cancelled.is_empty() {
+            sqlx::query(
+                "UPDATE items SET state = 'cancelled', worker_id = NULL, lease_until = NULL \
+                 WHERE id IN (SELECT value FROM json_each(?))",
+            )
+            .bind(ids_json(plan.cancelled.iter().copied()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for f in &plan.failed {
+            sqlx::query(
+                "UPDATE items SET state = 'failed', worker_id = NULL, lease_until = NULL, \
+                 failure_streak = ? WHERE id = ?",
+            )
+            .bind(f.streak)
+            .bind(f.item_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for r in &plan.retrying {
+            sqlx::query(
+                "UPDATE items SET state = 'retrying', worker_id = NULL, lease_until = NULL, \
+                 next_attempt_at = ? WHERE id = ?",
+            )
+            .bind(r.next_attempt_at)
+            .bind(r.item_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for r in &plan.requeued {
+            sqlx::query(
+                "UPDATE items SET state = 'pending', worker_id = NULL, lease_until = NULL, \
+                 stage = ?, progress = ?, checkpoint = ?, attempts = max(attempts - ?, 0) \
+                 WHERE id = ?",
+            )
+            .bind(r.stage.as_str())
+            .bind(r.progress)
+            .bind(r.checkpoint.as_ref().map(|c| c.to_string()))
+            .bind(i64::from(r.refund_attempt))
+            .bind(r.item_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (item_id, e) in &plan.errors {
+            sqlx::query(
+                "INSERT INTO item_errors (item_id, attempt, at, message, transient) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(item_id)
+            .bind(e.attempt as i64)
+            .bind(e.at)
+            .bind(&e.message)
+            .bind(e.transient)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (id, book) in books.iter_mut() {
+            book.settle();
+            Self::write_book(&mut tx, id, book, now).await?;
+        }
+        tx.commit().await?;
+        Ok(plan.report)
+    }
 }
 
 enum ControlEffect {
@@ -587,118 +711,7 @@ impl Store for SqliteStore {
         done: Vec<Completion>,
         now: Millis,
     ) -> Result<CompleteReport, StoreError> {
-        if done.is_empty() {
-            return Ok(CompleteReport::default());
-        }
-        let mut tx = self.begin().await?;
-        let mut job_ids: Vec<String> = done.iter().map(|c| c.job_id.clone()).collect();
-        job_ids.sort();
-        job_ids.dedup();
-        let mut books = HashMap::new();
-        for id in &job_ids {
-            if let Some((_, book)) = Self::load_book(&mut tx, id).await? {
-                books.insert(id.clone(), book);
-            }
-        }
-        let held: String = sqlx::query_scalar(
-            "SELECT json_group_array(id) FROM items WHERE id IN (SELECT value FROM json_each(?1)) \
-             AND state = 'running' AND worker_id = ?2",
-        )
-        .bind(ids_json(done.iter().map(|c| c.item_id)))
-        .bind(worker)
-        .fetch_one(&mut *tx)
-        .await?;
-        let held: HashSet<i64> = serde_json::from_str::<Vec<i64>>(&held)?
-            .into_iter()
-            .collect();
-        let plan = plan_completions(done, &held, &mut books);
-        if !plan.succeeded.is_empty() {
-            sqlx::query(
-                "UPDATE items SET state = 'succeeded', stage = 'done', progress = 100, \
-                 worker_id = NULL, lease_until = NULL, checkpoint = NULL \
-                 WHERE id IN (SELECT value FROM json_each(?))",
-            )
-            .bind(ids_json(plan.succeeded.iter().map(|s| s.item_id)))
-            .execute(&mut *tx)
-            .await?;
-            let rows: Vec<serde_json::Value> = plan
-                .succeeded
-                .iter()
-                .map(|s| json!([s.item_id, s.job_id, s.output]))
-                .collect();
-            sqlx::query(
-                "INSERT INTO results (item_id, job_id, output, created_at) \
-                 SELECT value ->> '$[0]', value ->> '$[1]', value -> '$[2]', ?1 \
-                 FROM json_each(?2) WHERE true \
-                 ON CONFLICT (item_id) DO UPDATE SET output = excluded.output",
-            )
-            .bind(now)
-            .bind(serde_json::Value::Array(rows).to_string())
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !plan.cancelled.is_empty() {
-            sqlx::query(
-                "UPDATE items SET state = 'cancelled', worker_id = NULL, lease_until = NULL \
-                 WHERE id IN (SELECT value FROM json_each(?))",
-            )
-            .bind(ids_json(plan.cancelled.iter().copied()))
-            .execute(&mut *tx)
-            .await?;
-        }
-        for f in &plan.failed {
-            sqlx::query(
-                "UPDATE items SET state = 'failed', worker_id = NULL, lease_until = NULL, \
-                 failure_streak = ? WHERE id = ?",
-            )
-            .bind(f.streak)
-            .bind(f.item_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for r in &plan.retrying {
-            sqlx::query(
-                "UPDATE items SET state = 'retrying', worker_id = NULL, lease_until = NULL, \
-                 next_attempt_at = ? WHERE id = ?",
-            )
-            .bind(r.next_attempt_at)
-            .bind(r.item_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for r in &plan.requeued {
-            sqlx::query(
-                "UPDATE items SET state = 'pending', worker_id = NULL, lease_until = NULL, \
-                 stage = ?, progress = ?, checkpoint = ?, attempts = max(attempts - ?, 0) \
-                 WHERE id = ?",
-            )
-            .bind(r.stage.as_str())
-            .bind(r.progress)
-            .bind(r.checkpoint.as_ref().map(|c| c.to_string()))
-            .bind(i64::from(r.refund_attempt))
-            .bind(r.item_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (item_id, e) in &plan.errors {
-            sqlx::query(
-                "INSERT INTO item_errors (item_id, attempt, at, message, transient) \
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(item_id)
-            .bind(e.attempt as i64)
-            .bind(e.at)
-            .bind(&e.message)
-            .bind(e.transient)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (id, book) in books.iter_mut() {
-            book.settle();
-            Self::write_book(&mut tx, id, book, now).await?;
-        }
-        tx.commit().await?;
-        Ok(plan.report)
+        self.complete_where(worker, done, now, None).await
     }
 
     async fn heartbeat(
@@ -733,55 +746,30 @@ impl Store for SqliteStore {
     }
 
     async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError> {
-        let mut tx = self.begin().await?;
-        let expired: Vec<(i64, String, i64, i64)> = sqlx::query_as(
-            "SELECT i.id, i.job_id, i.attempts, j.max_retries FROM items AS i \
+        let expired: Vec<(i64, String, i64, i64, String)> = sqlx::query_as(
+            "SELECT i.id, i.job_id, i.attempts, j.max_retries, i.worker_id FROM items AS i \
              INDEXED BY items_running JOIN jobs AS j ON j.id = i.job_id \
              WHERE i.state = 'running' AND i.lease_until < ? ORDER BY i.id",
         )
         .bind(now)
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.reader)
         .await?;
-        if expired.is_empty() {
-            return Ok(0);
+        // Each lost worker's items are completed on its behalf, through the same bookkeeping,
+        // re-checking the lease inside the transaction that applies it.
+        let mut by_worker: HashMap<String, Vec<Completion>> = HashMap::new();
+        for (id, job, attempts, max_retries, worker) in expired {
+            by_worker.entry(worker).or_default().push(Completion {
+                item_id: id,
+                job_id: job,
+                target: rescue_target(attempts as u32, max_retries as u32, now),
+            });
         }
-        let workers: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT worker_id FROM items INDEXED BY items_running \
-             WHERE state = 'running' AND lease_until < ?",
-        )
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.rollback().await?;
-        // Each lost worker's items are completed on its behalf, through the same bookkeeping.
         let mut rescued = 0;
-        for w in workers {
-            let done: Vec<Completion> = expired
-                .iter()
-                .map(|(id, job, attempts, max_retries)| Completion {
-                    item_id: *id,
-                    job_id: job.clone(),
-                    target: rescue_target(*attempts as u32, *max_retries as u32, now),
-                })
-                .collect();
-            let mut tx = self.begin().await?;
-            let still: HashSet<i64> = sqlx::query_scalar(
-                "SELECT id FROM items WHERE id IN (SELECT value FROM json_each(?1)) \
-                 AND state = 'running' AND worker_id = ?2 AND lease_until < ?3",
-            )
-            .bind(ids_json(done.iter().map(|c| c.item_id)))
-            .bind(&w)
-            .bind(now)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
-            tx.rollback().await?;
-            let mine: Vec<Completion> = done
-                .into_iter()
-                .filter(|c| still.contains(&c.item_id))
-                .collect();
-            rescued += self.complete(&w, mine, now).await?.applied as u64;
+        for (worker, done) in by_worker {
+            rescued += self
+                .complete_where(&worker, done, now, Some(now))
+                .await?
+                .applied as u64;
         }
         Ok(rescued)
     }
@@ -826,7 +814,7 @@ impl Store for SqliteStore {
             match failed {
                 Ok(_) => n += 1,
                 // Finished meanwhile: nothing to do.
-                Err(StoreError::Rule(_)) => {}
+                Err(StoreError::Rule(_)) | Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e),
             }
         }
