@@ -37,7 +37,7 @@ pub(crate) async fn listing_loop(shared: Arc<Shared>, stop: CancellationToken) {
             .await;
         match claimed {
             Ok(Some(listing)) => {
-                run_listing(&shared, listing).await;
+                run_listing(&shared, listing, &stop).await;
                 continue;
             }
             Ok(None) => {}
@@ -50,7 +50,7 @@ pub(crate) async fn listing_loop(shared: Arc<Shared>, stop: CancellationToken) {
     }
 }
 
-async fn run_listing(shared: &Arc<Shared>, listing: Listing) {
+async fn run_listing(shared: &Arc<Shared>, listing: Listing, stop: &CancellationToken) {
     let c = &shared.config;
     let Some(lister) = shared.listers.get(&listing.kind).cloned() else {
         let message = format!("this worker cannot list sources of `{}` jobs", listing.kind);
@@ -68,7 +68,24 @@ async fn run_listing(shared: &Arc<Shared>, listing: Listing) {
     let skip = listing.listed.max(0) as u64;
     let task = tokio::spawn(async move { lister.list(&source, skip, tx).await });
     let mut lost = false;
-    while let Some(chunk) = rx.recv().await {
+    // The lease is renewed with every chunk, and on a timer for stretches without one (a
+    // resumed listing re-walking what it already added, a slow network share).
+    let mut renew = tokio::time::interval(c.heartbeat_every);
+    renew.tick().await;
+    loop {
+        let chunk = tokio::select! {
+            chunk = rx.recv() => match chunk {
+                Some(chunk) => chunk,
+                None => break,
+            },
+            _ = renew.tick() => Vec::new(),
+            // Shutting down: stop here; the lease expires and the listing resumes elsewhere.
+            _ = stop.cancelled() => {
+                lost = true;
+                break;
+            }
+        };
+        let empty = chunk.is_empty();
         let now = now_millis();
         match shared
             .store
@@ -81,6 +98,7 @@ async fn run_listing(shared: &Arc<Shared>, listing: Listing) {
             )
             .await
         {
+            Ok(()) if empty => {}
             Ok(()) => shared.wake.notify_one(),
             Err(e) => {
                 tracing::warn!(job = %listing.job_id, error = %e, "adding listed items failed; the listing will be retried");
