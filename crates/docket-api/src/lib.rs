@@ -9,6 +9,7 @@ mod extract;
 mod health;
 mod jobs;
 mod results;
+mod search;
 mod submit;
 mod view;
 
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{id}/results", get(results::results))
         .route("/v1/documents/{id}", get(documents::show))
         .route("/v1/documents/{id}/text", get(documents::text))
+        .route("/v1/search", get(search::search))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(health::not_found)

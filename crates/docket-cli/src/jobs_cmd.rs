@@ -222,3 +222,53 @@ pub async fn results(
     sink.flush().await?;
     Ok(())
 }
+
+pub async fn search(
+    client: &Client,
+    query: &str,
+    category: Option<&str>,
+    job: Option<&str>,
+    limit: usize,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut url = reqwest::Url::parse("http://x/v1/search")?;
+    {
+        let mut pairs = url.query_pairs_mut();
+        pairs
+            .append_pair("q", query)
+            .append_pair("limit", &limit.to_string());
+        if let Some(c) = category {
+            pairs.append_pair("category", c);
+        }
+        if let Some(j) = job {
+            pairs.append_pair("job", j);
+        }
+    }
+    let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    let answer = client.get_json(&path).await?;
+    if json {
+        println!("{answer}");
+        return Ok(());
+    }
+    let hits = answer["hits"].as_array().cloned().unwrap_or_default();
+    println!("{} matching documents", answer["total"]);
+    for hit in hits {
+        let snippet = hit["snippet"]
+            .as_str()
+            .unwrap_or("")
+            .replace("<mark>", "\x1b[1m")
+            .replace("</mark>", "\x1b[0m");
+        println!(
+            "{:<38} {:>7.3}  {}{}\n    {}",
+            hit["document_id"].as_str().unwrap_or(""),
+            hit["score"].as_f64().unwrap_or(0.0),
+            hit["name"].as_str().unwrap_or(""),
+            hit["category"]
+                .as_str()
+                .map(|c| format!("  [{c}]"))
+                .unwrap_or_default(),
+            snippet.replace('\n', " ")
+        );
+    }
+    Ok(())
+}

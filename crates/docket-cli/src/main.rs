@@ -58,6 +58,19 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Full-text search over your documents.
+    Search {
+        query: String,
+        #[arg(long)]
+        category: Option<String>,
+        /// Only documents of this job.
+        #[arg(long)]
+        job: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Manage API tokens (directly on the database).
     Token {
         #[command(subcommand)]
@@ -233,6 +246,16 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
                     jobs_cmd::results(&c, &id, &format, output.as_deref()).await
                 }
             }
+        }
+        Command::Search {
+            query,
+            category,
+            job,
+            limit,
+            server,
+        } => {
+            let c = client(&server)?;
+            jobs_cmd::search(&c, &query, category.as_deref(), job.as_deref(), limit, json).await
         }
         Command::Token { what } => match what {
             TokenCommand::Create { user, label } => {

@@ -95,6 +95,35 @@ async fn two_hundred_files_answer_202_fast_and_complete() {
         .await
         .unwrap();
     assert!(text.contains("An invoice for 7 widgets"), "{text}");
+    let found: Value = server
+        .get(&format!("/v1/search?q=widgets+payable&job={id}&limit=5"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["total"], 200, "{found}");
+    assert_eq!(found["hits"].as_array().unwrap().len(), 5);
+    assert!(found["hits"][0]["snippet"]
+        .as_str()
+        .unwrap()
+        .contains("<mark>"));
+    let one: Value = server
+        .get("/v1/search?q=invoice+for+7+widgets")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(one["hits"][0]["name"].as_str().is_some(), "{one}");
+    assert_problem(
+        server.get("/v1/search").send().await.unwrap(),
+        400,
+        "invalid_query",
+    )
+    .await;
     let csv = server
         .get(&format!("/v1/jobs/{id}/results?format=csv"))
         .send()
@@ -587,6 +616,11 @@ async fn the_cli_submits_watches_and_controls_jobs() {
         names.contains("more/page.html") && names.len() == 5,
         "{names:?}"
     );
+
+    let out = cli(&server, &["--json", "search", "nested"]);
+    let found: Value = serde_json::from_slice(&out.stdout).expect("search JSON");
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["hits"][0]["name"], "more/page.html");
 
     let out = cli(&server, &["jobs", "pause", &id]);
     assert!(!out.status.success(), "pausing a completed job fails");

@@ -147,6 +147,9 @@ pub trait Store: Send + Sync + 'static {
     async fn put_document(&self, doc: NewDocument, now: Millis) -> Result<String, StoreError>;
     async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError>;
 
+    /// Ranked full-text search with highlighted snippets over a user's documents.
+    async fn search(&self, query: &SearchQuery) -> Result<SearchResults, StoreError>;
+
     /// A signal that fires when another process announces new work (PostgreSQL
     /// LISTEN/NOTIFY), so idle engines start at once instead of at their next poll. `None`:
     /// this backend has no such signal, and engines poll.

@@ -142,3 +142,41 @@ pub struct NewDocument {
     pub confidence: Option<f64>,
     pub metadata: serde_json::Value,
 }
+
+/// A full-text search over one user's documents.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub user: String,
+    /// Words to find (all of them); quotes and operators are taken literally.
+    pub q: String,
+    pub category: Option<String>,
+    pub job_id: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub document_id: String,
+    pub name: String,
+    /// Higher is better.
+    pub score: f64,
+    /// A fragment of the text with the matches between `<mark>` and `</mark>`.
+    pub snippet: String,
+    pub category: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub total: i64,
+    pub hits: Vec<SearchHit>,
+}
+
+/// The words of a query, without anything a search syntax could take for an operator.
+pub fn search_terms(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(32)
+        .map(|w| w.to_lowercase())
+        .collect()
+}

@@ -31,9 +31,11 @@ use crate::row::{
     page_limit, token_id, DocumentRow, ErrorRow, ItemRow, JobDetail, JobRow, TokenRow,
     DOCUMENT_COLUMNS, ITEM_COLUMNS, JOB_COLUMNS,
 };
+use crate::types::search_terms;
 use crate::{
     Claimed, CompleteReport, Completion, Created, ItemQuery, JobControl, JobQuery, Listing,
-    NewDocument, NewItem, NewJob, Page, ProgressUpdate, ResultRow, Store, StoreError, TokenInfo,
+    NewDocument, NewItem, NewJob, Page, ProgressUpdate, ResultRow, SearchHit, SearchQuery,
+    SearchResults, Store, StoreError, TokenInfo,
 };
 
 /// The LISTEN/NOTIFY channel on which new work is announced.
@@ -1409,6 +1411,56 @@ impl Store for PgStore {
                 .fetch_optional(&self.pool)
                 .await?;
         row.map(DocumentRow::into_document).transpose()
+    }
+
+    async fn search(&self, q: &SearchQuery) -> Result<SearchResults, StoreError> {
+        let terms = search_terms(&q.q);
+        if terms.is_empty() {
+            return Ok(SearchResults {
+                total: 0,
+                hits: Vec::new(),
+            });
+        }
+        // Every word must match; words are alphanumeric, so nothing in them is tsquery syntax.
+        let matching = terms.join(" & ");
+        let filter = "d.search @@ q.query AND d.user_id = $2 \
+                      AND ($3::text IS NULL OR d.category = $3) AND ($4::text IS NULL OR d.job_id = $4)";
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM documents AS d, to_tsquery('english', $1) AS q(query) WHERE {filter}"
+        ))
+        .bind(&matching)
+        .bind(&q.user)
+        .bind(q.category.as_deref())
+        .bind(q.job_id.as_deref())
+        .fetch_one(&self.pool)
+        .await?;
+        let rows: Vec<(String, String, f64, String, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT d.id, d.name, ts_rank_cd(d.search, q.query)::float8 AS score, \
+             ts_headline('english', d.text, q.query, \
+                 'StartSel=<mark>, StopSel=</mark>, MaxFragments=1, MaxWords=24, MinWords=8'), \
+             d.category \
+             FROM documents AS d, to_tsquery('english', $1) AS q(query) WHERE {filter} \
+             ORDER BY score DESC, d.id LIMIT $5 OFFSET $6"
+        ))
+        .bind(&matching)
+        .bind(&q.user)
+        .bind(q.category.as_deref())
+        .bind(q.job_id.as_deref())
+        .bind(page_limit(q.limit) as i64)
+        .bind(q.offset as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let hits = rows
+            .into_iter()
+            .map(|(document_id, name, score, snippet, category)| SearchHit {
+                document_id,
+                name,
+                score: (score * 1000.0).round() / 1000.0,
+                snippet,
+                category,
+            })
+            .collect();
+        Ok(SearchResults { total, hits })
     }
 
     async fn work_signal(&self) -> Result<Option<Arc<Notify>>, StoreError> {

@@ -23,9 +23,11 @@ use crate::row::{
     page_limit, token_id, DocumentRow, ErrorRow, ItemRow, JobDetail, JobRow, TokenRow,
     DOCUMENT_COLUMNS, ITEM_COLUMNS, JOB_COLUMNS,
 };
+use crate::types::search_terms;
 use crate::{
     Claimed, CompleteReport, Completion, Created, ItemQuery, JobControl, JobQuery, Listing,
-    NewDocument, NewItem, NewJob, Page, ProgressUpdate, ResultRow, Store, StoreError, TokenInfo,
+    NewDocument, NewItem, NewJob, Page, ProgressUpdate, ResultRow, SearchHit, SearchQuery,
+    SearchResults, Store, StoreError, TokenInfo,
 };
 
 pub struct SqliteStore {
@@ -1064,6 +1066,60 @@ impl Store for SqliteStore {
         .fetch_optional(&self.reader)
         .await?;
         row.map(DocumentRow::into_document).transpose()
+    }
+
+    async fn search(&self, q: &SearchQuery) -> Result<SearchResults, StoreError> {
+        let terms = search_terms(&q.q);
+        if terms.is_empty() {
+            return Ok(SearchResults {
+                total: 0,
+                hits: Vec::new(),
+            });
+        }
+        // Every word must match; each is quoted, so nothing in it is FTS5 syntax.
+        let matching: String = terms
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let filter = "documents_fts MATCH ?1 AND d.user_id = ?2 \
+                      AND (?3 IS NULL OR d.category = ?3) AND (?4 IS NULL OR d.job_id = ?4)";
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM documents_fts JOIN documents AS d ON d.rowid = documents_fts.rowid \
+             WHERE {filter}"
+        ))
+        .bind(&matching)
+        .bind(&q.user)
+        .bind(q.category.as_deref())
+        .bind(q.job_id.as_deref())
+        .fetch_one(&self.reader)
+        .await?;
+        // bm25 is lower-is-better; names weigh ten times the text.
+        let rows: Vec<(String, String, f64, String, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT d.id, d.name, -bm25(documents_fts, 10.0, 1.0), \
+             snippet(documents_fts, 1, '<mark>', '</mark>', '…', 16), d.category \
+             FROM documents_fts JOIN documents AS d ON d.rowid = documents_fts.rowid \
+             WHERE {filter} ORDER BY bm25(documents_fts, 10.0, 1.0), d.id LIMIT ?5 OFFSET ?6"
+        ))
+        .bind(&matching)
+        .bind(&q.user)
+        .bind(q.category.as_deref())
+        .bind(q.job_id.as_deref())
+        .bind(page_limit(q.limit) as i64)
+        .bind(q.offset as i64)
+        .fetch_all(&self.reader)
+        .await?;
+        let hits = rows
+            .into_iter()
+            .map(|(document_id, name, score, snippet, category)| SearchHit {
+                document_id,
+                name,
+                score: (score * 1000.0).round() / 1000.0,
+                snippet,
+                category,
+            })
+            .collect();
+        Ok(SearchResults { total, hits })
     }
 
     async fn work_signal(&self) -> Result<Option<std::sync::Arc<tokio::sync::Notify>>, StoreError> {
