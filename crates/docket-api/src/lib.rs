@@ -8,6 +8,7 @@ mod error;
 mod extract;
 mod health;
 mod jobs;
+mod metrics;
 mod results;
 mod search;
 mod submit;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub tokens: Arc<TokenCache>,
     pub jobs: Arc<JobCache>,
+    /// This process's engine counters, if it runs one.
+    pub metrics: Option<Arc<docket_engine::EngineMetrics>>,
 }
 
 impl AppState {
@@ -75,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/search", get(search::search))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .fallback(health::not_found)
         .with_state(state)
 }

@@ -28,16 +28,18 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     tokio::spawn(stop_on_signal(shutdown.clone()));
 
     let workers = config.workers.unwrap_or_else(|| config.engine().workers);
-    let (engine_handle, engine_task) = if workers > 0 {
+    let (engine_handle, engine_metrics, engine_task) = if workers > 0 {
         let engine = full_engine(store.clone(), blobs.clone(), config);
         let handle = engine.handle();
+        let metrics = engine.metrics();
         let token = shutdown.clone();
         (
             Some(handle),
+            Some(metrics),
             Some(tokio::spawn(async move { engine.run(token).await })),
         )
     } else {
-        (None, None)
+        (None, None, None)
     };
 
     let allowed_roots = config
@@ -61,6 +63,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         }),
         tokens: Arc::new(TokenCache::default()),
         jobs: Arc::new(JobCache::default()),
+        metrics: engine_metrics,
     };
     let addr: SocketAddr = config
         .bind

@@ -124,6 +124,39 @@ async fn two_hundred_files_answer_202_fast_and_complete() {
         "invalid_query",
     )
     .await;
+    let metrics = server
+        .http
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let metrics = metrics.text().await.unwrap();
+    for line in metrics.lines().filter(|l| !l.starts_with('#')) {
+        let (name, value) = line.rsplit_once(' ').expect("name value");
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+        let bare = name.split('{').next().unwrap();
+        assert!(
+            bare.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+            "{line}"
+        );
+        assert!(metrics.contains(&format!("# TYPE {bare} ")), "{line}");
+    }
+    assert!(
+        metrics.contains("docket_jobs{state=\"completed\"}"),
+        "{metrics}"
+    );
+    let succeeded: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("docket_engine_items_total{outcome=\"succeeded\"}"))
+        .and_then(|l| l.rsplit_once(' '))
+        .and_then(|(_, v)| v.parse().ok())
+        .expect("succeeded counter");
+    assert!(succeeded >= 200.0, "{metrics}");
     let csv = server
         .get(&format!("/v1/jobs/{id}/results?format=csv"))
         .send()

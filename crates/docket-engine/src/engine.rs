@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::handler::{Handler, HandlerError, ItemContext};
 use crate::held::Registry;
-use crate::{tasks, EngineConfig, EngineError, JobCleanup, Lister};
+use crate::{tasks, EngineConfig, EngineError, EngineMetrics, JobCleanup, Lister};
 
 /// A worker pool bound to a store. Build it, add handlers, then [`Engine::run`] it.
 pub struct Engine {
@@ -20,6 +20,7 @@ pub struct Engine {
     cleanup: Option<Arc<dyn JobCleanup>>,
     config: EngineConfig,
     wake: Arc<Notify>,
+    metrics: Arc<EngineMetrics>,
 }
 
 /// Wakes an idle engine at once (new job, resume) instead of at its next poll.
@@ -39,6 +40,7 @@ pub(crate) struct Shared {
     pub handlers: HashMap<JobKind, Arc<dyn Handler>>,
     pub listers: HashMap<JobKind, Arc<dyn Lister>>,
     pub cleanup: Option<Arc<dyn JobCleanup>>,
+    pub metrics: Arc<EngineMetrics>,
     pub config: EngineConfig,
     pub registry: Registry,
     pub wake: Arc<Notify>,
@@ -63,6 +65,7 @@ impl Engine {
             cleanup: None,
             config,
             wake: Arc::new(Notify::new()),
+            metrics: Arc::new(EngineMetrics::default()),
         }
     }
 
@@ -83,6 +86,11 @@ impl Engine {
         self
     }
 
+    /// Counters of what this engine did, for `/metrics`.
+    pub fn metrics(&self) -> Arc<EngineMetrics> {
+        self.metrics.clone()
+    }
+
     pub fn handle(&self) -> EngineHandle {
         EngineHandle {
             wake: self.wake.clone(),
@@ -99,6 +107,7 @@ impl Engine {
             handlers: self.handlers,
             listers: self.listers,
             cleanup: self.cleanup,
+            metrics: self.metrics,
             registry: Registry::default(),
             wake: self.wake,
             drained: Notify::new(),
@@ -259,6 +268,7 @@ async fn worker_loop(
             &shared.config.retry,
             now_millis(),
         );
+        shared.metrics.count(&target);
         let completion = Completion {
             item_id: item.item_id,
             job_id: item.job_id,

@@ -9,6 +9,7 @@ mod error;
 mod handler;
 mod held;
 mod listing;
+mod metrics;
 mod tasks;
 
 pub use config::EngineConfig;
@@ -16,3 +17,4 @@ pub use engine::{Engine, EngineHandle};
 pub use error::EngineError;
 pub use handler::{Handler, HandlerError, ItemContext, JobCleanup, NoopHandler};
 pub use listing::Lister;
+pub use metrics::EngineMetrics;

@@ -59,6 +59,10 @@ async fn write_outcomes(shared: &Shared, batch: Vec<Completion>) {
             .await
         {
             Ok(report) => {
+                shared
+                    .metrics
+                    .lost
+                    .fetch_add(report.lost as u64, std::sync::atomic::Ordering::Relaxed);
                 if report.lost > 0 {
                     tracing::info!(
                         lost = report.lost,
@@ -166,6 +170,10 @@ pub(crate) async fn maintenance_loop(shared: Arc<Shared>, stop: CancellationToke
         match shared.store.rescue_expired(now).await {
             Ok(0) => {}
             Ok(n) => {
+                shared
+                    .metrics
+                    .takeovers
+                    .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(
                     items = n,
                     "took back items whose worker stopped renewing its lease"

@@ -36,6 +36,7 @@ macro_rules! conformance_suite {
             documents_are_written_once_per_item,
             duplicate_completions_in_one_batch_count_once,
             search_ranks_highlights_filters_and_stays_consistent,
+            job_stats_sum_the_counters_by_state,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {
@@ -1115,4 +1116,32 @@ pub async fn search_ranks_highlights_filters_and_stays_consistent(store: Arc<dyn
         .unwrap();
     assert_eq!(store.search(&search("consulting")).await.unwrap().total, 0);
     assert_eq!(store.search(&search("receipt")).await.unwrap().total, 1);
+}
+
+pub async fn job_stats_sum_the_counters_by_state(store: Arc<dyn Store>) {
+    assert!(store.job_stats().await.unwrap().is_empty());
+    let done = store
+        .create_job(new_job("u", 3, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    store
+        .create_job(new_job("v", 4, JobOptions::default()), 0)
+        .await
+        .unwrap();
+    let c = store.claim(W, 10, LEASE, 0).await.unwrap();
+    let mine: Vec<_> = c.iter().filter(|c| c.job_id == done).map(succeed).collect();
+    store.complete(W, mine, 1).await.unwrap();
+    let stats = store.job_stats().await.unwrap();
+    let completed = stats
+        .iter()
+        .find(|(s, _, _)| *s == JobState::Completed)
+        .expect("completed");
+    assert_eq!((completed.1, completed.2.succeeded), (1, 3));
+    let running = stats
+        .iter()
+        .find(|(s, _, _)| *s == JobState::Running)
+        .expect("running");
+    assert_eq!((running.1, running.2.total, running.2.running), (1, 4, 4));
 }

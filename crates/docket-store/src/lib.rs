@@ -147,6 +147,9 @@ pub trait Store: Send + Sync + 'static {
     async fn put_document(&self, doc: NewDocument, now: Millis) -> Result<String, StoreError>;
     async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError>;
 
+    /// Jobs per state with the sums of their item counters, for `/metrics` (all users).
+    async fn job_stats(&self) -> Result<Vec<(JobState, i64, docket_core::Counts)>, StoreError>;
+
     /// Ranked full-text search with highlighted snippets over a user's documents.
     async fn search(&self, query: &SearchQuery) -> Result<SearchResults, StoreError>;
 

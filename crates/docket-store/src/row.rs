@@ -249,3 +249,24 @@ impl From<TokenRow> for crate::TokenInfo {
 pub(crate) fn token_id(hash: &str) -> String {
     format!("tok_{}", hash.get(..12).unwrap_or(hash))
 }
+
+type StatsRow = (String, i64, i64, i64, i64, i64, i64, i64, i64);
+
+pub(crate) fn stats_rows(rows: Vec<StatsRow>) -> Result<Vec<(JobState, i64, Counts)>, StoreError> {
+    rows.into_iter()
+        .map(
+            |(state, jobs, total, pending, running, retrying, succeeded, failed, cancelled)| {
+                let counts = Counts {
+                    total,
+                    pending,
+                    running,
+                    retrying,
+                    succeeded,
+                    failed,
+                    cancelled,
+                };
+                Ok((state.parse()?, jobs, counts))
+            },
+        )
+        .collect()
+}

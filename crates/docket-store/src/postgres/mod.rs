@@ -27,6 +27,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Transaction};
 
 use crate::plan::{fair_shares, plan_completions, rescue_target, ClaimCandidate, CompletionPlan};
+use crate::row::stats_rows;
 use crate::row::{
     page_limit, token_id, DocumentRow, ErrorRow, ItemRow, JobDetail, JobRow, TokenRow,
     DOCUMENT_COLUMNS, ITEM_COLUMNS, JOB_COLUMNS,
@@ -1411,6 +1412,17 @@ impl Store for PgStore {
                 .fetch_optional(&self.pool)
                 .await?;
         row.map(DocumentRow::into_document).transpose()
+    }
+
+    async fn job_stats(&self) -> Result<Vec<(JobState, i64, docket_core::Counts)>, StoreError> {
+        let rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT state, count(*)::int8, sum(total)::int8, sum(pending)::int8, \
+             sum(running)::int8, sum(retrying)::int8, sum(succeeded)::int8, sum(failed)::int8, \
+             sum(cancelled)::int8 FROM jobs GROUP BY state ORDER BY state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        stats_rows(rows)
     }
 
     async fn search(&self, q: &SearchQuery) -> Result<SearchResults, StoreError> {

@@ -19,6 +19,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use crate::plan::{fair_shares, plan_completions, rescue_target, ClaimCandidate};
+use crate::row::stats_rows;
 use crate::row::{
     page_limit, token_id, DocumentRow, ErrorRow, ItemRow, JobDetail, JobRow, TokenRow,
     DOCUMENT_COLUMNS, ITEM_COLUMNS, JOB_COLUMNS,
@@ -1066,6 +1067,16 @@ impl Store for SqliteStore {
         .fetch_optional(&self.reader)
         .await?;
         row.map(DocumentRow::into_document).transpose()
+    }
+
+    async fn job_stats(&self) -> Result<Vec<(JobState, i64, docket_core::Counts)>, StoreError> {
+        let rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT state, count(*), sum(total), sum(pending), sum(running), sum(retrying), \
+             sum(succeeded), sum(failed), sum(cancelled) FROM jobs GROUP BY state ORDER BY state",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        stats_rows(rows)
     }
 
     async fn search(&self, q: &SearchQuery) -> Result<SearchResults, StoreError> {

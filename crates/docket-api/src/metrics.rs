@@ -1,0 +1,98 @@
+//! `GET /metrics` in the Prometheus text format: jobs and items by state (from the database,
+//! so every process reports the same totals) and this process's engine counters. Aggregates
+//! only: no ids, names or users.
+
+use std::fmt::Write;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use docket_core::ItemState;
+
+use crate::error::ApiResult;
+use crate::AppState;
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
+    let stats = state.store.job_stats().await?;
+    let mut out = String::new();
+    family(&mut out, "docket_jobs", "gauge", "Stored jobs by state.");
+    for job_state in docket_core::JobState::ALL {
+        let n = stats
+            .iter()
+            .find(|(s, _, _)| s == job_state)
+            .map_or(0, |(_, n, _)| *n);
+        let _ = writeln!(out, "docket_jobs{{state=\"{job_state}\"}} {n}");
+    }
+    family(
+        &mut out,
+        "docket_items",
+        "gauge",
+        "Items of stored jobs by state.",
+    );
+    for item_state in ItemState::ALL {
+        let n: i64 = stats.iter().map(|(_, _, c)| c.get(*item_state)).sum();
+        let _ = writeln!(out, "docket_items{{state=\"{item_state}\"}} {n}");
+    }
+    family(
+        &mut out,
+        "docket_queue_depth",
+        "gauge",
+        "Items waiting to run (pending or retrying) in unfinished jobs.",
+    );
+    let depth: i64 = stats
+        .iter()
+        .filter(|(s, _, _)| !s.is_finished())
+        .map(|(_, _, c)| c.pending + c.retrying)
+        .sum();
+    let _ = writeln!(out, "docket_queue_depth {depth}");
+    if let Some(engine) = &state.metrics {
+        family(
+            &mut out,
+            "docket_engine_items_total",
+            "counter",
+            "Item attempts ended by this process, by outcome.",
+        );
+        for (outcome, n) in engine.outcomes() {
+            let _ = writeln!(
+                out,
+                "docket_engine_items_total{{outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        family(
+            &mut out,
+            "docket_engine_lease_takeovers_total",
+            "counter",
+            "Items this process took back after their worker's lease expired.",
+        );
+        let _ = writeln!(
+            out,
+            "docket_engine_lease_takeovers_total {}",
+            get(&engine.takeovers)
+        );
+        family(
+            &mut out,
+            "docket_engine_lost_outcomes_total",
+            "counter",
+            "Outcomes dropped because another worker had taken the item over.",
+        );
+        let _ = writeln!(
+            out,
+            "docket_engine_lost_outcomes_total {}",
+            get(&engine.lost)
+        );
+    }
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response())
+}
