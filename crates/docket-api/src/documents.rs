@@ -3,11 +3,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use docket_core::Document;
-use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
-use crate::view::rfc3339;
 use crate::AppState;
 
 async fn owned_document(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Document> {
@@ -21,22 +19,8 @@ pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let d = owned_document(&state, &caller, &id).await?;
-    Ok(Json(json!({
-        "id": d.id,
-        "job_id": d.job_id,
-        "name": d.name,
-        "sha256": d.sha256,
-        "media_type": d.media_type,
-        "size": d.size,
-        "pages": d.pages,
-        "text": d.text,
-        "category": d.category,
-        "confidence": d.confidence,
-        "metadata": d.metadata,
-        "created_at": rfc3339(d.created_at),
-    })))
+) -> ApiResult<Json<Document>> {
+    Ok(Json(owned_document(&state, &caller, &id).await?))
 }
 
 pub async fn text(

@@ -8,8 +8,9 @@ use serde::Deserialize;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
 use crate::extract::ApiQuery;
-use crate::view::{ItemView, JobView, PageView};
 use crate::AppState;
+use docket_core::Item;
+use docket_store::Page;
 
 /// The caller's job, or 404 (also for another user's job: ids are not secrets, but whether
 /// someone else's job exists is none of the caller's business).
@@ -62,7 +63,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<PageView<JobView>>> {
+) -> ApiResult<Json<Page<Job>>> {
     let query = JobQuery {
         user: Some(caller.0),
         state: parse::<JobState>("state", q.state.as_deref())?,
@@ -71,55 +72,52 @@ pub async fn list(
         cursor: q.cursor,
     };
     let page = state.store.list_jobs(&query, now_millis()).await?;
-    Ok(Json(PageView {
-        items: page.items.into_iter().map(JobView::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
+    Ok(Json(page))
 }
 
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<JobView>> {
-    Ok(Json(owned_job(&state, &caller, &id).await?.into()))
+) -> ApiResult<Json<Job>> {
+    Ok(Json(owned_job(&state, &caller, &id).await?))
 }
 
 pub async fn pause(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<JobView>> {
+) -> ApiResult<Json<Job>> {
     fresh(&state, &caller, &id).await?;
     let job = state
         .store
         .pause_job(&id, PauseReason::User, now_millis())
         .await?;
     state.jobs.put(&job);
-    Ok(Json(job.into()))
+    Ok(Json(job))
 }
 
 pub async fn resume(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<JobView>> {
+) -> ApiResult<Json<Job>> {
     fresh(&state, &caller, &id).await?;
     let job = state.store.resume_job(&id, now_millis()).await?;
     state.jobs.put(&job);
     state.wake_engine();
-    Ok(Json(job.into()))
+    Ok(Json(job))
 }
 
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<JobView>> {
+) -> ApiResult<Json<Job>> {
     fresh(&state, &caller, &id).await?;
     let job = state.store.cancel_job(&id, now_millis()).await?;
     state.jobs.put(&job);
-    Ok(Json(job.into()))
+    Ok(Json(job))
 }
 
 pub async fn delete(
@@ -151,7 +149,7 @@ pub async fn items(
     caller: Caller,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<ItemsQuery>,
-) -> ApiResult<Json<PageView<ItemView>>> {
+) -> ApiResult<Json<Page<Item>>> {
     owned_job(&state, &caller, &id).await?;
     let after = match q.cursor.as_deref() {
         None => None,
@@ -166,8 +164,5 @@ pub async fn items(
         after,
     };
     let page = state.store.list_items(&id, &query).await?;
-    Ok(Json(PageView {
-        items: page.items.into_iter().map(ItemView::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
+    Ok(Json(page))
 }

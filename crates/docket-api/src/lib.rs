@@ -12,7 +12,6 @@ mod metrics;
 mod results;
 mod search;
 mod submit;
-mod view;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,8 +25,8 @@ use docket_store::Store;
 
 pub use auth::{hash_token, new_token, TokenCache};
 pub use cache::JobCache;
+pub use docket_core::rfc3339;
 pub use error::AppError;
-pub use view::{rfc3339, ItemView, JobView};
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {

@@ -14,7 +14,6 @@ use serde_json::json;
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
-use crate::view::JobView;
 use crate::AppState;
 
 const JSON_LIMIT: usize = 1024 * 1024;
@@ -82,7 +81,7 @@ pub async fn submit(
 
 fn accepted(job: docket_core::Job, replayed: bool) -> Response {
     let location = format!("/v1/jobs/{}", job.id);
-    let mut response = (StatusCode::ACCEPTED, Json(JobView::from(job))).into_response();
+    let mut response = (StatusCode::ACCEPTED, Json(&job)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);
     }

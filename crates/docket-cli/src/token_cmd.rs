@@ -54,7 +54,7 @@ pub async fn ls(config: &Config, json: bool) -> anyhow::Result<()> {
             t.id,
             t.user,
             state,
-            docket_api::rfc3339(t.created_at),
+            docket_core::rfc3339(t.created_at),
             t.label.unwrap_or_default()
         );
     }

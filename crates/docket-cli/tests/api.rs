@@ -502,12 +502,22 @@ async fn bad_input_gets_a_clear_problem_and_the_server_goes_on() {
         "files",
         Part::bytes(vec![b'a'; 2 * 1024 * 1024]).file_name("big.txt"),
     );
-    assert_problem(
-        server.post("/v1/jobs").multipart(big).send().await.unwrap(),
-        413,
-        "payload_too_large",
-    )
-    .await;
+    // On its own connection: the server closes it after refusing the rest of the body.
+    let oversize = reqwest::Client::new()
+        .post(format!("{}/v1/jobs", server.url))
+        .bearer_auth(&server.token)
+        .multipart(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        oversize
+            .headers()
+            .get("connection")
+            .and_then(|v| v.to_str().ok()),
+        Some("close")
+    );
+    assert_problem(oversize, 413, "payload_too_large").await;
     let bad_opts = files_form(1).part("options", Part::text("{nope"));
     assert_problem(
         server

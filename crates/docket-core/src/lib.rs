@@ -10,6 +10,7 @@ mod resource;
 mod retry;
 mod stage;
 mod state;
+pub mod time;
 
 pub use book::{Counts, JobBook, Settled};
 pub use error::CoreError;
@@ -20,6 +21,7 @@ pub use resource::{Document, Item, Job};
 pub use retry::RetryPolicy;
 pub use stage::Stage;
 pub use state::{ItemState, JobKind, JobState, PauseReason};
+pub use time::rfc3339;
 
 /// Milliseconds since the Unix epoch: the one time representation shared by every backend.
 pub type Millis = i64;

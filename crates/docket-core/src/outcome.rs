@@ -27,6 +27,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttemptError {
     pub attempt: u32,
+    #[serde(with = "crate::time::as_rfc3339")]
     pub at: Millis,
     pub message: String,
     pub transient: bool,

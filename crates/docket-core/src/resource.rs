@@ -7,15 +7,21 @@ use crate::{AttemptError, Counts, ItemState, JobKind, JobOptions, JobState, Mill
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: String,
+    /// The owner: never sent, since a caller only ever sees their own.
+    #[serde(skip)]
     pub user: String,
     pub kind: JobKind,
     pub state: JobState,
     pub pause_reason: Option<PauseReason>,
     /// True while a pause is requested but items are still finishing their stage.
     pub pause_requested: bool,
+    #[serde(with = "crate::time::as_rfc3339")]
     pub created_at: Millis,
+    #[serde(with = "crate::time::as_rfc3339_opt")]
     pub started_at: Option<Millis>,
+    #[serde(with = "crate::time::as_rfc3339")]
     pub updated_at: Millis,
+    #[serde(with = "crate::time::as_rfc3339_opt")]
     pub finished_at: Option<Millis>,
     pub counts: Counts,
     pub progress: f64,
@@ -67,6 +73,7 @@ pub struct Item {
     pub progress: f64,
     pub attempts: u32,
     pub document_id: Option<String>,
+    #[serde(with = "crate::time::as_rfc3339_opt")]
     pub next_attempt_at: Option<Millis>,
     pub errors: Vec<AttemptError>,
 }
@@ -75,6 +82,8 @@ pub struct Item {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Document {
     pub id: String,
+    /// The owner: never sent, since a caller only ever sees their own.
+    #[serde(skip)]
     pub user: String,
     pub job_id: Option<String>,
     pub name: String,
@@ -86,5 +95,6 @@ pub struct Document {
     pub category: Option<String>,
     pub confidence: Option<f64>,
     pub metadata: serde_json::Value,
+    #[serde(with = "crate::time::as_rfc3339")]
     pub created_at: Millis,
 }

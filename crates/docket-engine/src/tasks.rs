@@ -34,6 +34,11 @@ pub(crate) async fn complete_loop(
             .map(|(d, attempt)| (d.item_id, *attempt))
             .collect();
         let batch: Vec<Completion> = batch.into_iter().map(|(d, _)| d).collect();
+        // Only a failure can have asked for an (auto-)pause that this process must see now;
+        // user pauses and cancels reach it through the control loop's own polling.
+        let may_pause = batch
+            .iter()
+            .any(|d| matches!(d.target, docket_core::ItemTarget::Failed { .. }));
         // Held while outcomes are written and released: a heartbeat in between would take the
         // just-finished items for lost ones.
         let _writing = shared.writing.lock().await;
@@ -41,7 +46,9 @@ pub(crate) async fn complete_loop(
         shared.registry.release(keys);
         // A job may have finished or paused; others may now have room under max_workers.
         shared.wake.notify_one();
-        shared.check_controls.notify_one();
+        if may_pause {
+            shared.check_controls.notify_one();
+        }
     }
 }
 

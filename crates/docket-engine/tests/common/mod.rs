@@ -53,8 +53,15 @@ impl Running {
 }
 
 pub fn start(store: Arc<dyn Store>, config: EngineConfig, handler: Arc<dyn Handler>) -> Running {
+    run_engine(
+        Engine::new(store.clone(), config).with_handler(JobKind::Noop, handler),
+        store,
+    )
+}
+
+/// Runs a fully built engine until the returned [`Running`] is stopped.
+pub fn run_engine(engine: Engine, store: Arc<dyn Store>) -> Running {
     let shutdown = CancellationToken::new();
-    let engine = Engine::new(store.clone(), config).with_handler(JobKind::Noop, handler);
     let token = shutdown.clone();
     let task = tokio::spawn(async move {
         engine.run(token).await.expect("engine runs");
@@ -584,17 +591,13 @@ impl docket_engine::Lister for CountingLister {
 }
 
 pub async fn a_source_is_listed_by_the_job_while_its_items_run(store: Arc<dyn Store>) {
-    let shutdown = CancellationToken::new();
     let engine = Engine::new(store.clone(), fast_config())
         .with_handler(
             JobKind::Process,
             Arc::new(SlowHandler(Duration::from_millis(2))),
         )
         .with_lister(JobKind::Process, Arc::new(CountingLister));
-    let task = tokio::spawn({
-        let token = shutdown.clone();
-        async move { engine.run(token).await.expect("engine runs") }
-    });
+    let running = run_engine(engine, store.clone());
     let new = NewJob {
         id: None,
         source: Some(json!({"count": 95})),
@@ -640,8 +643,7 @@ pub async fn a_source_is_listed_by_the_job_while_its_items_run(store: Arc<dyn St
     .await;
     assert_eq!(failed.state, JobState::Failed);
     assert_eq!(failed.error.as_deref(), Some("no count"));
-    shutdown.cancel();
-    task.await.unwrap();
+    running.stop().await;
 }
 
 #[derive(Default)]
@@ -669,14 +671,10 @@ pub async fn retention_deletes_finished_jobs_and_their_files(store: Arc<dyn Stor
         .pause_job(&running, PauseReason::User, docket_core::now_millis())
         .await
         .unwrap();
-    let shutdown = CancellationToken::new();
     let engine = Engine::new(store.clone(), config)
         .with_handler(JobKind::Noop, Arc::new(docket_engine::NoopHandler))
         .with_cleanup(cleanup.clone());
-    let task = tokio::spawn({
-        let token = shutdown.clone();
-        async move { engine.run(token).await.expect("engine runs") }
-    });
+    let engine = run_engine(engine, store.clone());
     let start = Instant::now();
     while store.get_job(&done, 0).await.unwrap().is_some() {
         assert!(
@@ -694,8 +692,7 @@ pub async fn retention_deletes_finished_jobs_and_their_files(store: Arc<dyn Stor
         store.get_job(&running, 0).await.unwrap().is_some(),
         "unfinished jobs are kept"
     );
-    shutdown.cancel();
-    task.await.unwrap();
+    engine.stop().await;
 }
 
 #[macro_export]

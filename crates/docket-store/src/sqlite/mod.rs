@@ -86,11 +86,22 @@ impl SqliteStore {
     }
 
     async fn write_book(tx: &mut Tx, id: &str, b: &JobBook, now: Millis) -> Result<(), StoreError> {
+        Self::write_book_claimed(tx, id, b, now, None).await
+    }
+
+    /// Writes the book back; a claim also records when the job was last served (fairness).
+    async fn write_book_claimed(
+        tx: &mut Tx,
+        id: &str,
+        b: &JobBook,
+        now: Millis,
+        claimed_at: Option<Millis>,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE jobs SET state = ?1, pause_requested = ?2, pause_reason = ?3, pending = ?4, \
              running = ?5, retrying = ?6, succeeded = ?7, failed = ?8, cancelled = ?9, \
              consecutive_failures = ?10, failure_streak = ?11, error = ?12, updated_at = ?13, \
-             total = ?15, sealed = ?16, \
+             total = ?15, sealed = ?16, last_claim_at = COALESCE(?17, last_claim_at), \
              started_at = COALESCE(started_at, CASE WHEN ?1 = 'running' THEN ?13 END), \
              finished_at = CASE WHEN ?1 IN ('completed', 'failed', 'cancelled') \
                                 THEN COALESCE(finished_at, ?13) END \
@@ -112,6 +123,7 @@ impl SqliteStore {
         .bind(id)
         .bind(b.counts.total)
         .bind(b.sealed)
+        .bind(claimed_at)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -680,12 +692,7 @@ impl Store for SqliteStore {
             }
             let mut book = j.job.book()?;
             book.on_claimed(got_pending as i64, got_retrying as i64);
-            Self::write_book(&mut tx, &j.job.id, &book, now).await?;
-            sqlx::query("UPDATE jobs SET last_claim_at = ? WHERE id = ?")
-                .bind(now)
-                .bind(&j.job.id)
-                .execute(&mut *tx)
-                .await?;
+            Self::write_book_claimed(&mut tx, &j.job.id, &book, now, Some(now)).await?;
             let mut rows = rows;
             rows.sort_by_key(|r| r.0);
             for (id, name, payload, attempts, stage, checkpoint) in rows {
