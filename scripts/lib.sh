@@ -37,5 +37,7 @@ ensure_rust() {
 
 # System packages the build and the tests need.
 ensure_system_packages() {
-    apt_install build-essential pkg-config ca-certificates git
+    apt_install build-essential pkg-config ca-certificates git man-db groff-base bsdextrautils manpages manpages-dev \
+        libpoppler-glib-dev libcairo2-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng \
+        poppler-utils groff img2pdf libtiff-tools webp
 }

@@ -68,3 +68,10 @@ cargo build --locked --workspace --all-targets
 say "running tests"
 cargo nextest run --locked --workspace --no-fail-fast
 cargo test --locked --workspace --doc
+
+# The live server from outside: schemathesis drives the API from its own OpenAPI document (no
+# 5xx, every answer as documented), and headless Chromium drives the dashboard.
+say "fuzzing the HTTP API with schemathesis"
+scripts/api_fuzz.sh target/debug/docket
+say "dashboard in headless Chromium"
+tests/browser/run.sh target/debug/docket

@@ -15,6 +15,13 @@ async fn owned_document(state: &AppState, caller: &Caller, id: &str) -> ApiResul
     }
 }
 
+/// One document, with its extracted text.
+#[utoipa::path(get, path = "/v1/documents/{id}", tag = "documents", operation_id = "show_document",
+    params(crate::openapi::DocumentPath),
+    responses(
+        (status = 200, description = "The document", body = Document),
+        (status = 404, description = "No such document"),
+    ))]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -23,6 +30,14 @@ pub async fn show(
     Ok(Json(owned_document(&state, &caller, &id).await?))
 }
 
+/// The document's extracted text alone.
+#[utoipa::path(get, path = "/v1/documents/{id}/text", tag = "documents",
+    operation_id = "document_text", params(crate::openapi::DocumentPath),
+    responses(
+        (status = 200, description = "The text", body = String,
+            content_type = "text/plain"),
+        (status = 404, description = "No such document"),
+    ))]
 pub async fn text(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,6 +1,6 @@
 //! Extractors whose rejections are problem+json like every other error.
 
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -15,6 +15,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(q)) => Ok(ApiQuery(q)),
             Err(e) => Err(AppError::bad_request("invalid_query", e.body_text())),
+        }
+    }
+}
+
+/// A JSON body; a malformed one is a 400 problem, not axum's plain-text rejection.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(e) => Err(AppError::bad_request("invalid_json", e.body_text())),
         }
     }
 }

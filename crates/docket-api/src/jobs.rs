@@ -50,15 +50,29 @@ fn parse<T: std::str::FromStr>(what: &'static str, value: Option<&str>) -> ApiRe
         .transpose()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only jobs in this state.
+    #[param(value_type = Option<JobState>)]
     state: Option<String>,
+    /// Only jobs of this kind.
+    #[param(value_type = Option<JobKind>)]
     kind: Option<String>,
+    /// Page size (default 50).
     limit: Option<usize>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
+/// The caller's jobs, newest first.
+#[utoipa::path(get, path = "/v1/jobs", tag = "jobs", operation_id = "list_jobs",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of jobs", body = Page<Job>),
+        (status = 400, description = "Unknown filter value or malformed query"),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -70,11 +84,20 @@ pub async fn list(
         kind: parse::<JobKind>("kind", q.kind.as_deref())?,
         limit: q.limit.unwrap_or(50),
         cursor: q.cursor,
+        live_since: None,
     };
     let page = state.store.list_jobs(&query, now_millis()).await?;
     Ok(Json(page))
 }
 
+/// One job: state, counts, progress, throughput, ETA, current items, pause reason, error,
+/// result.
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", operation_id = "show_job",
+    params(crate::openapi::JobPath),
+    responses(
+        (status = 200, description = "The job", body = Job),
+        (status = 404, description = "No such job"),
+    ))]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -83,6 +106,14 @@ pub async fn show(
     Ok(Json(owned_job(&state, &caller, &id).await?))
 }
 
+/// Pauses a job: items in flight finish their current stage, nothing new starts.
+#[utoipa::path(post, path = "/v1/jobs/{id}/pause", tag = "jobs", operation_id = "pause_job",
+    params(crate::openapi::JobPath),
+    responses(
+        (status = 200, description = "The job in its new state", body = Job),
+        (status = 404, description = "No such job"),
+        (status = 409, description = "The job cannot be paused (it is finished)"),
+    ))]
 pub async fn pause(
     State(state): State<AppState>,
     caller: Caller,
@@ -97,6 +128,14 @@ pub async fn pause(
     Ok(Json(job))
 }
 
+/// Resumes a paused job (failed items of an auto-pause go back in line).
+#[utoipa::path(post, path = "/v1/jobs/{id}/resume", tag = "jobs", operation_id = "resume_job",
+    params(crate::openapi::JobPath),
+    responses(
+        (status = 200, description = "The job in its new state", body = Job),
+        (status = 404, description = "No such job"),
+        (status = 409, description = "The job is not paused"),
+    ))]
 pub async fn resume(
     State(state): State<AppState>,
     caller: Caller,
@@ -109,6 +148,14 @@ pub async fn resume(
     Ok(Json(job))
 }
 
+/// Cancels a job: unfinished items are cancelled, results so far are kept.
+#[utoipa::path(post, path = "/v1/jobs/{id}/cancel", tag = "jobs", operation_id = "cancel_job",
+    params(crate::openapi::JobPath),
+    responses(
+        (status = 200, description = "The job in its new state", body = Job),
+        (status = 404, description = "No such job"),
+        (status = 409, description = "The job is already finished"),
+    ))]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
@@ -120,6 +167,14 @@ pub async fn cancel(
     Ok(Json(job))
 }
 
+/// Deletes a finished job and its data (items, uploads).
+#[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "jobs", operation_id = "delete_job",
+    params(crate::openapi::JobPath),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such job"),
+        (status = 409, description = "The job is not finished: cancel it first"),
+    ))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -136,14 +191,27 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ItemsQuery {
+    /// Only items in this state.
+    #[param(value_type = Option<ItemState>)]
     state: Option<String>,
+    /// Page size (default 50).
     limit: Option<usize>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
+/// The job's items and their status, in submission order.
+#[utoipa::path(get, path = "/v1/jobs/{id}/items", tag = "jobs", operation_id = "list_items",
+    params(crate::openapi::JobPath, ItemsQuery),
+    responses(
+        (status = 200, description = "A page of items", body = Page<Item>),
+        (status = 400, description = "Unknown state, malformed cursor or query"),
+        (status = 404, description = "No such job"),
+    ))]
 pub async fn items(
     State(state): State<AppState>,
     caller: Caller,

@@ -3,12 +3,17 @@
 
 mod auth;
 mod cache;
+mod categories;
+mod dashboard;
+mod document_files;
 mod documents;
 mod error;
+mod events;
 mod extract;
 mod health;
 mod jobs;
 mod metrics;
+mod openapi;
 mod results;
 mod search;
 mod submit;
@@ -27,6 +32,7 @@ pub use auth::{hash_token, new_token, TokenCache};
 pub use cache::JobCache;
 pub use docket_core::rfc3339;
 pub use error::AppError;
+pub use openapi::document as openapi_document;
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -45,6 +51,10 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub tokens: Arc<TokenCache>,
     pub jobs: Arc<JobCache>,
+    /// Each user's classifier (rules + learned model), cached briefly.
+    pub classifiers: docket_pipeline::Classifiers,
+    /// Extractor processes for `POST /v1/classify`.
+    pub extractor: docket_pipeline::ExtractorPool,
     /// This process's engine counters, if it runs one.
     pub metrics: Option<Arc<docket_engine::EngineMetrics>>,
 }
@@ -71,13 +81,42 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{id}/resume", post(jobs::resume))
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/v1/jobs/{id}/items", get(jobs::items))
+        .route("/v1/jobs/{id}/events", get(events::job_events))
+        .route("/v1/events", get(events::all_events))
         .route("/v1/jobs/{id}/results", get(results::results))
-        .route("/v1/documents/{id}", get(documents::show))
+        .route(
+            "/v1/documents/{id}",
+            get(documents::show).patch(categories::label),
+        )
         .route("/v1/documents/{id}/text", get(documents::text))
+        .route("/v1/documents/{id}/file", get(document_files::file))
+        .route(
+            "/v1/documents/{id}/thumbnail",
+            get(document_files::thumbnail),
+        )
         .route("/v1/search", get(search::search))
+        .route(
+            "/v1/categories",
+            get(categories::list).post(categories::create),
+        )
+        .route(
+            "/v1/categories/{id}",
+            get(categories::show)
+                .put(categories::replace)
+                .delete(categories::delete),
+        )
+        .route(
+            "/v1/classify",
+            post(categories::classify).layer(DefaultBodyLimit::max(
+                categories::CLASSIFY_LIMIT + 64 * 1024,
+            )),
+        )
+        .route("/v1/reindex", post(categories::reindex))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .merge(dashboard::routes())
         .fallback(health::not_found)
         .with_state(state)
 }

@@ -7,7 +7,8 @@ use std::fmt::Write;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use docket_core::ItemState;
+use docket_core::{ItemState, Stage};
+use docket_engine::STAGE_BUCKETS;
 
 use crate::error::ApiResult;
 use crate::AppState;
@@ -17,6 +18,15 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// Jobs and items by state, queue depth and this process's engine counters, in the
+/// Prometheus text format. Aggregates only: no ids, names or users.
+#[utoipa::path(get, path = "/metrics", tag = "system", operation_id = "metrics", security(()),
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", body = String,
+            content_type = "text/plain"),
+        (status = 500, description = "Reading the totals failed"),
+        (status = 503, description = "The database is busy or unreachable"),
+    ))]
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
     let stats = state.store.job_stats().await?;
     let mut out = String::new();
@@ -64,6 +74,61 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
             );
         }
         let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        let stages = [
+            Stage::Queued,
+            Stage::Loading,
+            Stage::Extracting,
+            Stage::Classifying,
+            Stage::Indexing,
+        ];
+        family(
+            &mut out,
+            "docket_stage_items_total",
+            "counter",
+            "Items through each stage in this process: completed, or failed in that stage.",
+        );
+        for stage in stages {
+            let m = engine.stage(stage);
+            let stage = stage.as_str();
+            for (outcome, n) in [("completed", &m.completed), ("failed", &m.failed)] {
+                let _ = writeln!(
+                    out,
+                    "docket_stage_items_total{{stage=\"{stage}\",outcome=\"{outcome}\"}} {}",
+                    get(n)
+                );
+            }
+        }
+        family(
+            &mut out,
+            "docket_stage_duration_seconds",
+            "histogram",
+            "How long items took in each stage, in this process.",
+        );
+        for stage in stages {
+            let m = engine.stage(stage);
+            let stage = stage.as_str();
+            for (bound, bucket) in STAGE_BUCKETS.iter().zip(&m.buckets) {
+                let _ = writeln!(
+                    out,
+                    "docket_stage_duration_seconds_bucket{{stage=\"{stage}\",le=\"{bound}\"}} {}",
+                    get(bucket)
+                );
+            }
+            let count = get(&m.count);
+            let _ = writeln!(
+                out,
+                "docket_stage_duration_seconds_bucket{{stage=\"{stage}\",le=\"+Inf\"}} {count}"
+            );
+            let _ = writeln!(
+                out,
+                "docket_stage_duration_seconds_sum{{stage=\"{stage}\"}} {}",
+                get(&m.sum_micros) as f64 / 1e6
+            );
+            let _ = writeln!(
+                out,
+                "docket_stage_duration_seconds_count{{stage=\"{stage}\"}} {count}"
+            );
+        }
         family(
             &mut out,
             "docket_engine_lease_takeovers_total",

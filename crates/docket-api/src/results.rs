@@ -20,17 +20,21 @@ use crate::AppState;
 
 const PAGE: usize = 500;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// The results' format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = ResultsFormat)]
 pub enum Format {
     Json,
     Ndjson,
     Csv,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ResultsQuery {
+    /// `json` (the default: one array), `ndjson` (a line per item) or `csv`.
     format: Option<Format>,
 }
 
@@ -74,6 +78,19 @@ fn render(format: Format, row: &ResultRow, first: bool) -> String {
     }
 }
 
+/// The results so far, one entry per succeeded item, streamed (also while the job runs, is
+/// paused or was cancelled).
+#[utoipa::path(get, path = "/v1/jobs/{id}/results", tag = "jobs", operation_id = "job_results",
+    params(crate::openapi::JobPath, ResultsQuery),
+    responses(
+        (status = 200, description = "The results in the asked format", content(
+            (Vec<crate::openapi::ResultEntry> = "application/json"),
+            (String = "application/x-ndjson"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "Unknown format or malformed query"),
+        (status = 404, description = "No such job"),
+    ))]
 pub async fn results(
     State(state): State<AppState>,
     caller: Caller,

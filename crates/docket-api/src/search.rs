@@ -10,16 +10,30 @@ use crate::error::{ApiResult, AppError};
 use crate::extract::ApiQuery;
 use crate::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
+    /// The words to search for (required, at most 1000 characters).
+    #[param(value_type = String, required = true, min_length = 1, max_length = 1000, pattern = r"\S")]
     q: Option<String>,
+    /// Only documents of this category.
     category: Option<String>,
+    /// Only documents of this job.
     job: Option<String>,
+    /// At most this many hits (default 20).
     limit: Option<usize>,
+    /// Skip this many hits (default 0).
     offset: Option<usize>,
 }
 
+/// Ranked full-text search over the caller's documents, with highlighted snippets.
+#[utoipa::path(get, path = "/v1/search", tag = "search", operation_id = "search",
+    params(Params),
+    responses(
+        (status = 200, description = "The hits, best first", body = SearchResults),
+        (status = 400, description = "`q` missing, blank or too long; malformed query"),
+    ))]
 pub async fn search(
     State(state): State<AppState>,
     caller: Caller,

@@ -23,6 +23,30 @@ const NOOP_MAX_ITEMS: u64 = 1_000_000;
 /// The `options` part of a multipart submit is small JSON.
 const OPTIONS_LIMIT: usize = 64 * 1024;
 
+/// Submits a job: a multipart upload (`files` parts, optional `options` JSON part), or JSON
+/// naming a folder on the server (`process`) or asking for synthetic items (`noop`). Answers
+/// 202 at once; the job runs in the background. With an `Idempotency-Key`, a repeated submit
+/// answers the first job again.
+#[utoipa::path(post, path = "/v1/jobs", tag = "jobs", operation_id = "submit_job",
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "Makes a retried submit safe: the same key answers the same job (1–255 characters)")),
+    request_body(content(
+        (SubmitBody = "application/json"),
+        (crate::openapi::JobUpload = "multipart/form-data"),
+    )),
+    responses(
+        (status = 202, description = "Accepted; the job is queued", body = docket_core::Job,
+            headers(
+                ("Location" = String, description = "`/v1/jobs/{id}`"),
+                ("Idempotent-Replayed" = String,
+                    description = "`true` when an earlier submit with the same key is answered"),
+            )),
+        (status = 400, description = "Invalid body, options, kind, source or idempotency key"),
+        (status = 403, description = "The folder is not under an allowed root"),
+        (status = 409, description = "The submit conflicts with the stored state"),
+        (status = 413, description = "The upload or JSON body is too large"),
+        (status = 415, description = "Neither multipart/form-data nor application/json"),
+    ))]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
@@ -290,22 +314,30 @@ fn multipart_error(e: axum::extract::multipart::MultipartError, limit: u64) -> A
     }
 }
 
-#[derive(Deserialize)]
+/// A JSON submit.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = JobSubmit)]
 struct SubmitBody {
+    #[schema(value_type = crate::openapi::SubmitKind)]
     kind: String,
     source: Source,
     #[serde(default)]
+    #[schema(value_type = Option<JobOptions>)]
     options: serde_json::Value,
 }
 
-#[derive(Deserialize)]
+/// Where a JSON-submitted job's items come from.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = JobSource)]
 struct Source {
     /// A folder on the server, for `process`.
     path: Option<String>,
     /// For a synthetic `noop` job: how many items, and how long each takes.
+    #[schema(minimum = 1, maximum = 1000000)]
     count: Option<u64>,
+    /// Milliseconds per `noop` item (at most 60000 are slept).
     sleep_ms: Option<u64>,
 }
 

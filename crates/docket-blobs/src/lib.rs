@@ -178,6 +178,31 @@ impl Blobs {
         }
     }
 
+    /// The blob at `key` as a stream of chunks, with its size: for serving files without
+    /// holding them whole in memory.
+    pub async fn get_stream(
+        &self,
+        key: &str,
+    ) -> Result<
+        (
+            u64,
+            futures::stream::BoxStream<'static, Result<Bytes, BlobError>>,
+        ),
+        BlobError,
+    > {
+        match self.store.get(&ObjectPath::from(key)).await {
+            Ok(r) => {
+                let size = r.meta.size;
+                Ok((
+                    size,
+                    r.into_stream().map(|c| c.map_err(BlobError::from)).boxed(),
+                ))
+            }
+            Err(object_store::Error::NotFound { .. }) => Err(BlobError::NotFound(key.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub async fn size(&self, key: &str) -> Result<u64, BlobError> {
         match self.store.head(&ObjectPath::from(key)).await {
             Ok(meta) => Ok(meta.size),

@@ -35,6 +35,11 @@ pub struct Config {
     pub prefetch: Option<usize>,
     /// Where `serve` keeps the first-start token (and, by default, the database and blobs).
     pub data_dir: PathBuf,
+    /// The HMAC key webhooks are signed with. Default: made at first start and kept in
+    /// `data_dir/webhook_secret`. Set it on every process when workers run elsewhere.
+    pub webhook_secret: Option<String>,
+    /// First webhook retry delay; doubles per attempt up to 10 minutes.
+    pub webhook_retry_base_ms: i64,
 }
 
 /// Keys read from `DOCKET_*` variables by name (lists are split by hand below). Other
@@ -53,6 +58,8 @@ const ENV_KEYS: &[&str] = &[
     "upload_limit_bytes",
     "data_dir",
     "prefetch",
+    "webhook_secret",
+    "webhook_retry_base_ms",
 ];
 
 impl Default for Config {
@@ -73,6 +80,8 @@ impl Default for Config {
             ocr_languages: vec!["eng".into()],
             data_dir: PathBuf::from("./data"),
             prefetch: None,
+            webhook_secret: None,
+            webhook_retry_base_ms: 2_000,
         }
     }
 }

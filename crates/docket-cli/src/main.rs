@@ -7,6 +7,7 @@ mod jobs_cmd;
 mod run;
 mod serve;
 mod token_cmd;
+mod webhooks;
 
 use std::path::PathBuf;
 
@@ -83,6 +84,9 @@ enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
+    /// The extractor child process that workers start: requests on stdin, answers on stdout.
+    #[command(hide = true)]
+    Extractor,
 }
 
 #[derive(clap::Args)]
@@ -178,6 +182,10 @@ enum BenchCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Extractor = cli.command {
+        // No runtime, no logging setup: stdout is the protocol, stderr goes to the parent's log.
+        return Ok(docket_pipeline::serve_extractor()?);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DOCKET_LOG")
@@ -265,6 +273,9 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
             TokenCommand::Revoke { id } => token_cmd::revoke(&config, &id, json).await,
         },
         Command::Migrate => run::migrate(&config).await,
+        Command::Extractor => {
+            unreachable!("`docket extractor` is served before the runtime starts")
+        }
         Command::Bench { what } => {
             let out = match what {
                 BenchCommand::Engine {

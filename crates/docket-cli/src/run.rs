@@ -27,11 +27,22 @@ pub fn engine(store: Arc<dyn Store>, config: &Config) -> Engine {
 pub async fn worker(config: &Config) -> anyhow::Result<()> {
     let store = docket_store::connect(&config.database_url).await?;
     let blobs = docket_blobs::Blobs::open(&config.blobs)?;
-    let engine = crate::serve::full_engine(store, blobs, config);
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
+    let webhooks = crate::webhooks::spawn(store.clone(), config, false, shutdown.clone())?;
+    let trainer = tokio::spawn(docket_pipeline::run_trainer(
+        store.clone(),
+        shutdown.clone().cancelled_owned(),
+    ));
+    let classifiers = docket_pipeline::Classifiers::new(store.clone());
+    let extractor = crate::serve::extractor_pool(config);
+    let engine = crate::serve::full_engine(store, blobs, config, extractor, classifiers);
     tracing::info!(workers = config.engine().workers, "worker started");
     engine.run(shutdown).await?;
+    if let Some(task) = webhooks {
+        task.await?;
+    }
+    trainer.await?;
     tracing::info!("worker stopped");
     Ok(())
 }

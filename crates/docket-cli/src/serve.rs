@@ -9,7 +9,10 @@ use anyhow::Context;
 use docket_api::{ApiConfig, AppState, JobCache, TokenCache};
 use docket_blobs::Blobs;
 use docket_core::JobKind;
-use docket_pipeline::{FolderLister, ProcessHandler, ProcessLimits, UploadCleanup};
+use docket_pipeline::{
+    run_trainer, Classifiers, DocumentLister, ExtractorPool, FolderLister, PoolConfig,
+    ProcessHandler, ProcessLimits, ReindexHandler, UploadCleanup,
+};
 use docket_store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -26,10 +29,24 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
+    let webhooks = crate::webhooks::spawn(store.clone(), config, true, shutdown.clone())?;
+
+    let trainer = tokio::spawn(run_trainer(
+        store.clone(),
+        shutdown.clone().cancelled_owned(),
+    ));
+    let extractor = extractor_pool(config);
+    let classifiers = Classifiers::new(store.clone());
 
     let workers = config.workers.unwrap_or_else(|| config.engine().workers);
     let (engine_handle, engine_metrics, engine_task) = if workers > 0 {
-        let engine = full_engine(store.clone(), blobs.clone(), config);
+        let engine = full_engine(
+            store.clone(),
+            blobs.clone(),
+            config,
+            extractor.clone(),
+            classifiers.clone(),
+        );
         let handle = engine.handle();
         let metrics = engine.metrics();
         let token = shutdown.clone();
@@ -63,6 +80,8 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         }),
         tokens: Arc::new(TokenCache::default()),
         jobs: Arc::new(JobCache::default()),
+        classifiers,
+        extractor,
         metrics: engine_metrics,
     };
     let addr: SocketAddr = config
@@ -85,16 +104,57 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     if let Some(task) = engine_task {
         task.await.context("engine task")??;
     }
+    if let Some(task) = webhooks {
+        task.await.context("webhook task")?;
+    }
+    trainer.await.context("trainer task")?;
     tracing::info!("stopped");
     Ok(())
 }
 
+/// The extractor processes of this process: `docket extractor` children of this binary, one
+/// per worker (at least one, for `POST /v1/classify`), so every worker can extract at once and
+/// no more children run than workers.
+pub fn extractor_pool(config: &Config) -> ExtractorPool {
+    let program = std::env::current_exe().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot find this executable; extractors start as `docket`");
+        PathBuf::from("docket")
+    });
+    let mut pool = PoolConfig::new(program, vec!["extractor".into()]);
+    pool.size = config.engine().workers.max(1);
+    // Only a backstop: each item stops its parser before its own timeout
+    // (`item_timeout_seconds`, at most a week) runs out.
+    pool.timeout = std::time::Duration::from_secs(7 * 24 * 3600);
+    ExtractorPool::new(pool)
+}
+
 /// The engine with every handler and lister this build has.
-pub fn full_engine(store: Arc<dyn Store>, blobs: Blobs, config: &Config) -> docket_engine::Engine {
-    let process = ProcessHandler::new(store.clone(), blobs.clone(), ProcessLimits::default());
+pub fn full_engine(
+    store: Arc<dyn Store>,
+    blobs: Blobs,
+    config: &Config,
+    extractor: ExtractorPool,
+    classifiers: Classifiers,
+) -> docket_engine::Engine {
+    let process = ProcessHandler::new(
+        store.clone(),
+        blobs.clone(),
+        ProcessLimits::default(),
+        extractor,
+    )
+    .with_classifiers(classifiers.clone());
+    let reindex = ReindexHandler {
+        store: store.clone(),
+        classifiers,
+    };
+    let documents = DocumentLister {
+        store: store.clone(),
+    };
     run::engine(store, config)
         .with_handler(JobKind::Process, Arc::new(process))
         .with_lister(JobKind::Process, Arc::new(FolderLister::default()))
+        .with_handler(JobKind::Reindex, Arc::new(reindex))
+        .with_lister(JobKind::Reindex, Arc::new(documents))
         .with_cleanup(Arc::new(UploadCleanup(blobs)))
 }
 
@@ -127,7 +187,7 @@ async fn first_start_token(store: &Arc<dyn Store>, config: &Config) -> anyhow::R
     Ok(())
 }
 
-fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -157,6 +157,35 @@ async fn two_hundred_files_answer_202_fast_and_complete() {
         .and_then(|(_, v)| v.parse().ok())
         .expect("succeeded counter");
     assert!(succeeded >= 200.0, "{metrics}");
+    // A real Prometheus parser reads it, stage histograms included.
+    let scrape = prometheus_parse::Scrape::parse(metrics.lines().map(|l| Ok(l.to_owned())))
+        .expect("parses as Prometheus text");
+    let extracting = scrape
+        .samples
+        .iter()
+        .find(|s| {
+            s.metric == "docket_stage_duration_seconds"
+                && s.labels.get("stage") == Some("extracting")
+        })
+        .expect("an extracting-stage histogram");
+    match &extracting.value {
+        prometheus_parse::Value::Histogram(buckets) => {
+            let all = buckets.last().expect("buckets");
+            assert!(
+                all.less_than.is_infinite() && all.count >= 200.0,
+                "{buckets:?}"
+            );
+            assert!(buckets.windows(2).all(|w| w[0].count <= w[1].count));
+        }
+        other => panic!("not a histogram: {other:?}"),
+    }
+    let completed_extracting = scrape.samples.iter().any(|s| {
+        s.metric == "docket_stage_items_total"
+            && s.labels.get("stage") == Some("indexing")
+            && s.labels.get("outcome") == Some("completed")
+            && matches!(s.value, prometheus_parse::Value::Counter(n) if n >= 200.0)
+    });
+    assert!(completed_extracting, "{metrics}");
     let csv = server
         .get(&format!("/v1/jobs/{id}/results?format=csv"))
         .send()

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::{CoreError, ItemState, JobState, PauseReason};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Counts {
     pub total: i64,
     pub pending: i64,

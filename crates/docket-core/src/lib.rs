@@ -11,6 +11,7 @@ mod retry;
 mod stage;
 mod state;
 pub mod time;
+mod webhook;
 
 pub use book::{Counts, JobBook, Settled};
 pub use error::CoreError;
@@ -22,6 +23,7 @@ pub use retry::RetryPolicy;
 pub use stage::Stage;
 pub use state::{ItemState, JobKind, JobState, PauseReason};
 pub use time::rfc3339;
+pub use webhook::{Webhook, WebhookAttempt, WebhookState};
 
 /// Milliseconds since the Unix epoch: the one time representation shared by every backend.
 pub type Millis = i64;

@@ -4,28 +4,38 @@ use crate::CoreError;
 
 /// Submit options (SPEC §5). Unknown fields are rejected, not ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JobOptions {
     /// At most this many items of the job run at once, across every worker. `None`: no limit
     /// beyond the worker pool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub max_workers: Option<u32>,
     #[serde(default = "default_max_retries")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 100))]
     pub max_retries: u32,
     /// 0 turns auto-pause off.
     #[serde(default = "default_auto_pause_after")]
     pub auto_pause_after: u32,
     #[serde(default = "default_item_timeout_seconds")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 604800))]
     pub item_timeout_seconds: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 31622400))]
     pub deadline_seconds: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocr: Option<OcrOptions>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 2048, pattern = r"^https?://[^/\s]\S*$")
+    )]
     pub notify_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OcrOptions {
     #[serde(default)]
@@ -97,9 +107,13 @@ impl JobOptions {
             }
         }
         if let Some(url) = &self.notify_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
+            let rest = url
+                .strip_prefix("http://")
+                .or_else(|| url.strip_prefix("https://"));
+            let host_given = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'));
+            if !host_given || url.len() > 2048 || url.chars().any(char::is_whitespace) {
                 return Err(CoreError::InvalidOption(
-                    "notify_url must be an http(s) URL".into(),
+                    "notify_url must be an http:// or https:// URL with a host".into(),
                 ));
             }
         }

@@ -25,9 +25,11 @@ pub enum Outcome {
 
 /// The error of one failed attempt, kept for every attempt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttemptError {
     pub attempt: u32,
     #[serde(with = "crate::time::as_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Millis,
     pub message: String,
     pub transient: bool,

@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// Stages of a `process` item, with the progress mark each one starts at (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Queued,

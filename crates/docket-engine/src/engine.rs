@@ -313,6 +313,8 @@ async fn run_item(shared: &Arc<Shared>, item: &Claimed) -> Outcome {
         stopped_before: Mutex::new(None),
         job,
         draining: shared.draining.clone(),
+        metrics: shared.metrics.clone(),
+        stage_clock: Mutex::new(None),
     });
     // The handler runs in its own task so that a panic is contained to this item.
     let task = tokio::spawn({
@@ -349,6 +351,11 @@ async fn run_item(shared: &Arc<Shared>, item: &Claimed) -> Outcome {
             ctx.interrupted()
         }
     };
+    match &outcome {
+        Outcome::Succeeded { .. } => ctx.clock_stage(None),
+        Outcome::Failed { .. } => ctx.clock_failure(),
+        _ => {}
+    }
     outcome
 }
 

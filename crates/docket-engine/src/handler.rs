@@ -73,6 +73,9 @@ pub struct ItemContext {
     pub(crate) stopped_before: Mutex<Option<Stage>>,
     pub(crate) job: Arc<JobSignal>,
     pub(crate) draining: Arc<AtomicBool>,
+    pub(crate) metrics: Arc<crate::EngineMetrics>,
+    /// The stage being worked on and since when, for the stage metrics.
+    pub(crate) stage_clock: Mutex<Option<(Stage, std::time::Instant)>>,
 }
 
 impl ItemContext {
@@ -106,7 +109,31 @@ impl ItemContext {
             return Err(HandlerError::Interrupted);
         }
         self.progress.set(stage, stage.progress());
+        self.clock_stage(Some(stage));
         Ok(())
+    }
+
+    /// Ends the timed stage (counting it as completed) and starts timing `next`.
+    pub(crate) fn clock_stage(&self, next: Option<Stage>) {
+        let Ok(mut clock) = self.stage_clock.lock() else {
+            return;
+        };
+        if let Some((stage, since)) = clock.take() {
+            self.metrics.stage_completed(stage, since.elapsed());
+        }
+        *clock = next.map(|s| (s, std::time::Instant::now()));
+    }
+
+    /// Counts a failed attempt against the stage it was in.
+    pub(crate) fn clock_failure(&self) {
+        let current = self
+            .stage_clock
+            .lock()
+            .ok()
+            .and_then(|mut clock| clock.take())
+            .map(|(stage, _)| stage);
+        self.metrics
+            .stage_failed(current.unwrap_or_else(|| self.progress.get().0));
     }
 
     /// Progress within the current stage (0–100 for the whole item).

@@ -17,4 +17,4 @@ pub use engine::{Engine, EngineHandle};
 pub use error::EngineError;
 pub use handler::{Handler, HandlerError, ItemContext, JobCleanup, NoopHandler};
 pub use listing::Lister;
-pub use metrics::EngineMetrics;
+pub use metrics::{EngineMetrics, StageMetrics, STAGE_BUCKETS};

@@ -1,8 +1,9 @@
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Why a document yielded no text. Every message is written to be shown to the person who
 /// submitted the file, so each one names the problem in their terms.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum ExtractError {
     #[error("empty file")]
@@ -18,6 +19,27 @@ pub enum ExtractError {
     /// A limit from [`crate::Limits`] was hit; the message says which one.
     #[error("{0}")]
     TooLarge(String),
+
+    /// OCR could not run: a language that is not installed or not valid, or the engine failed.
+    #[error("{0}")]
+    Ocr(String),
+
+    /// The extractor process passed its time limit and was killed.
+    #[error("the parser was stopped after {seconds} s")]
+    Timeout { seconds: u64 },
+
+    /// The extractor process died while working on this document, e.g. "signal 11".
+    #[error("the parser crashed ({0})")]
+    Crashed(String),
+
+    /// The extractor process hit its address-space limit while working on this document.
+    #[error("the parser ran out of memory (limit {limit_mib} MiB)")]
+    OutOfMemory { limit_mib: u64 },
+
+    /// No extractor process could be started or talked to. Not the document's fault: worth
+    /// retrying.
+    #[error("the parser is unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl ExtractError {
@@ -25,5 +47,10 @@ impl ExtractError {
         Self::Unsupported {
             media_type: media_type.to_owned(),
         }
+    }
+
+    /// True when the failure says nothing about the document, so trying again may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
     }
 }

@@ -1,15 +1,29 @@
 //! Turns the bytes of one document into text.
 //!
-//! [`sniff`] decides what a file is from its content; [`extract`] dispatches on that to one
-//! extractor per format. A new format (PDF, OCR for images) is a new module plus one arm in
-//! [`extract`]: the API does not change.
+//! [`sniff`] decides what a file is from its content; [`extract_with`] dispatches on that to
+//! one extractor per format. PDF goes through poppler (text layer, OCR for pages without one),
+//! images through tesseract.
+//!
+//! Poppler and tesseract are C and C++: a hostile file can crash, hang or exhaust them, and a
+//! thread cannot be stopped. Production therefore extracts through [`pool::ExtractorPool`],
+//! which runs [`child::serve`] in long-lived child processes it can kill and replace. The
+//! in-process [`extract`] and [`extract_with`] remain for trusted input and tests.
 
+pub mod child;
 mod docx;
 mod error;
+mod ffi;
 mod html;
 mod html_guard;
+mod image;
 mod markdown;
 pub mod media;
+mod ocr;
+mod paged;
+mod pdf;
+mod pix;
+pub mod pool;
+mod protocol;
 mod sniff;
 mod text;
 mod writer;
@@ -28,12 +42,15 @@ pub struct Extracted {
     pub media_type: String,
     /// Plain text with `\n` line ends. Structured formats put each block on its own line:
     /// a blank line between HTML and Markdown paragraphs, one line per DOCX paragraph (as
-    /// Word stores them), tabs between table cells.
+    /// Word stores them), tabs between table cells. PDF and TIFF pages are separated by a
+    /// form feed on a line of its own (`"\n\x0c\n"`, as `pdftotext` separates them), so the
+    /// Nth piece of the text is the Nth page.
     pub text: String,
     /// 1 for formats without pages.
     pub pages: u32,
     /// A JSON object; keys appear only when known: `title`, `author`, `encoding` (the
-    /// WHATWG name of the character encoding the text was decoded from).
+    /// WHATWG name of the character encoding the text was decoded from), `ocr_pages` (how
+    /// many pages' text came from OCR).
     pub metadata: serde_json::Value,
 }
 
@@ -46,6 +63,11 @@ pub struct Limits {
     /// Characters of extracted text. Longer text fails the document rather than being cut,
     /// since a silently truncated document would be lost data.
     pub max_text_chars: usize,
+    /// Pages of a PDF or TIFF.
+    pub max_pages: u32,
+    /// Pixels of one image or TIFF page, judged from its header before decoding. PDF pages
+    /// without text are rendered for OCR at 300 dpi, or coarser if that would pass this.
+    pub max_pixels: u64,
 }
 
 impl Default for Limits {
@@ -53,31 +75,98 @@ impl Default for Limits {
         Self {
             max_decompressed_bytes: 256 * 1024 * 1024,
             max_text_chars: 32 * 1024 * 1024,
+            max_pages: 2000,
+            // An A4 page scanned at 600 dpi is 35 megapixels.
+            max_pixels: 64_000_000,
         }
     }
 }
 
-/// Extracts the text of one document. `name` is the file name as uploaded; see [`sniff`] for
-/// how little it is trusted.
+/// What to extract and how, beyond the bytes themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Options {
+    pub limits: Limits,
+    /// Tesseract language codes for OCR, e.g. `["eng", "deu"]`; used together.
+    pub languages: Vec<String>,
+    /// Render a PNG thumbnail of the first page (PDF and images only).
+    pub thumbnail: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            languages: vec!["eng".to_owned()],
+            thumbnail: false,
+        }
+    }
+}
+
+/// `page` of `pages` is done. Reported once per page by PDF and image extraction, so a caller
+/// can move a progress bar through OCR, which takes seconds per page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub page: u32,
+    pub pages: u32,
+}
+
+/// An extracted document and, when asked for and the format has pages, its thumbnail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extraction {
+    pub extracted: Extracted,
+    /// PNG of the first page, at most 256 pixels on its long side.
+    pub thumbnail: Option<Vec<u8>>,
+}
+
+/// Extracts the text of one document in this process, OCR in English, no thumbnail. `name` is
+/// the file name as uploaded; see [`sniff`] for how little it is trusted.
 pub fn extract(bytes: &[u8], name: &str, limits: &Limits) -> Result<Extracted, ExtractError> {
+    let options = Options {
+        limits: *limits,
+        ..Options::default()
+    };
+    extract_with(bytes, name, &options, &mut |_| {}).map(|e| e.extracted)
+}
+
+/// Extracts one document in this process, reporting each finished page to `progress`.
+///
+/// OCR engines are kept per thread and language set, so a thread that extracts many images
+/// loads each model once. Tesseract uses OpenMP: set `OMP_THREAD_LIMIT=1` in the environment
+/// before the process starts (the pool does) or each page fans out over every core.
+pub fn extract_with(
+    bytes: &[u8],
+    name: &str,
+    options: &Options,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Extraction, ExtractError> {
     if bytes.is_empty() {
         return Err(ExtractError::Empty);
     }
-    let mut extracted = match sniff::detect(bytes, name) {
-        media::TEXT => text::extract(bytes, limits),
-        media::MARKDOWN => markdown::extract(bytes, limits),
-        media::HTML => html::extract(bytes, limits),
-        media::DOCX => docx::extract(bytes, limits),
+    let limits = &options.limits;
+    let plain = |extracted: Result<Extracted, ExtractError>| {
+        extracted.map(|extracted| Extraction {
+            extracted,
+            thumbnail: None,
+        })
+    };
+    let mut extraction = match sniff::detect(bytes, name) {
+        media::TEXT => plain(text::extract(bytes, limits)),
+        media::MARKDOWN => plain(markdown::extract(bytes, limits)),
+        media::HTML => plain(html::extract(bytes, limits)),
+        media::DOCX => plain(docx::extract(bytes, limits)),
         media::ZIP => match zip::ZipArchive::new(Cursor::new(bytes)) {
             Err(e) => Err(ExtractError::Corrupt(format!("corrupt ZIP archive: {e}"))),
             Ok(_) => Err(ExtractError::unsupported(media::ZIP)),
         },
-        // PDF and the image types are recognised but not extracted yet; they will get arms
-        // of their own here.
+        media::PDF => pdf::extract(bytes, options, progress),
+        image @ (media::PNG | media::JPEG | media::TIFF | media::WEBP) => {
+            image::extract(bytes, image, options, progress)
+        }
         other => Err(ExtractError::unsupported(other)),
     }?;
-    tidy_labels(&mut extracted.metadata);
-    Ok(extracted)
+    tidy_labels(&mut extraction.extracted.metadata);
+    Ok(extraction)
 }
 
 /// Longest title or author kept. They are shown in lists and search results; a document

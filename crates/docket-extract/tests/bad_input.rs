@@ -6,7 +6,7 @@ mod common;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use common::{all_fixtures, docx_with_body, fixture, zip_of, CONTENT_TYPES};
-use docket_extract::{extract, media, ExtractError, Limits};
+use docket_extract::{extract, ExtractError, Limits};
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 
 /// Runs `extract` and turns a panic into a failure report naming the input.
@@ -192,17 +192,17 @@ fn damaged_compressed_data_is_corrupt() {
 }
 
 #[test]
-fn pdf_and_images_are_recognised_but_not_yet_supported() {
-    for (bytes, media_type) in [
-        (&b"%PDF-1.7\n1 0 obj\n"[..], media::PDF),
-        (&b"\xFF\xD8\xFF\xE0\0\x10JFIF\0"[..], media::JPEG),
-        (&b"II*\0\x08\0\0\0\0\0"[..], media::TIFF),
+fn truncated_pdf_and_images_are_corrupt() {
+    for (bytes, what) in [
+        (&b"%PDF-1.7\n1 0 obj\n"[..], "corrupt PDF: "),
+        (&b"\xFF\xD8\xFF\xE0\0\x10JFIF\0"[..], "corrupt JPEG image: "),
+        (&b"II*\0\x08\0\0\0\0\0"[..], "corrupt TIFF image: "),
+        (&b"\x89PNG\r\n\x1a\n\0\0"[..], "corrupt PNG image: "),
     ] {
-        let err = extract(bytes, "scan.txt", &Limits::default()).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("unsupported file type: {media_type}")
-        );
+        match extract(bytes, "scan.txt", &Limits::default()) {
+            Err(ExtractError::Corrupt(msg)) => assert!(msg.starts_with(what), "{msg}"),
+            other => panic!("expected Corrupt for {what}, got {other:?}"),
+        }
     }
 }
 

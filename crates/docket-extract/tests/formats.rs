@@ -136,17 +136,14 @@ fn docx_runs_tabs_breaks_and_entities() {
 }
 
 #[test]
-fn png_named_txt_is_an_image_and_not_extracted_yet() {
+fn png_named_txt_is_an_image_and_goes_to_ocr() {
     let bytes = fixture("image.txt");
     assert_eq!(docket_extract::sniff(&bytes, "image.txt"), media::PNG);
-    let err = extract(&bytes, "image.txt", &Limits::default()).unwrap_err();
-    assert_eq!(
-        err,
-        ExtractError::Unsupported {
-            media_type: "image/png".into()
-        }
-    );
-    assert_eq!(err.to_string(), "unsupported file type: image/png");
+    // 2×2 pixels of colour: a valid image with nothing to read.
+    let e = extract(&bytes, "image.txt", &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(e.media_type, media::PNG);
+    assert_eq!(e.text, "");
+    assert_eq!(e.pages, 1);
 }
 
 #[test]

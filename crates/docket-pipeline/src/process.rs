@@ -1,13 +1,19 @@
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use docket_blobs::{BlobError, Blobs};
 use docket_core::Stage;
 use docket_engine::{Handler, HandlerError, ItemContext};
-use docket_extract::{ExtractError, Limits};
+use docket_extract::pool::{ExtractorPool, Request, Source};
+use docket_extract::{ExtractError, Extracted, Extraction, Limits, Options, Progress};
 use docket_store::{NewDocument, Store};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+
+use crate::classification::Classifiers;
 
 #[derive(Debug, Clone)]
 pub struct ProcessLimits {
@@ -25,20 +31,58 @@ impl Default for ProcessLimits {
     }
 }
 
+/// Where the original of a document is kept: content-addressed, so a file uploaded twice is
+/// stored once, and outside `uploads/` so it outlives the job's retention.
+pub fn file_key(sha256: &str) -> String {
+    format!("files/{sha256}")
+}
+
+/// Where the thumbnail (PNG of the first page) of a document is kept.
+pub fn thumbnail_key(sha256: &str) -> String {
+    format!("thumbnails/{sha256}.png")
+}
+
+/// OCR languages used when a job names none.
+const DEFAULT_LANGUAGES: &[&str] = &["eng"];
+
+/// Job options cached per job: a job's options never change, and reading them once per item
+/// would cost a query per document.
+const LANGUAGE_CACHE_MAX: usize = 4096;
+
 /// extract → classify → index for one document (SPEC §3 stages).
+///
+/// Extraction runs in the child processes of an [`ExtractorPool`], never in this process: a
+/// parser that crashes, hangs or runs out of memory costs its item, not the worker.
 pub struct ProcessHandler {
     store: Arc<dyn Store>,
     blobs: Blobs,
     limits: ProcessLimits,
+    extractor: ExtractorPool,
+    languages: Mutex<HashMap<String, Vec<String>>>,
+    classifiers: Option<Classifiers>,
 }
 
 impl ProcessHandler {
-    pub fn new(store: Arc<dyn Store>, blobs: Blobs, limits: ProcessLimits) -> ProcessHandler {
+    pub fn new(
+        store: Arc<dyn Store>,
+        blobs: Blobs,
+        limits: ProcessLimits,
+        extractor: ExtractorPool,
+    ) -> ProcessHandler {
         ProcessHandler {
             store,
             blobs,
             limits,
+            extractor,
+            languages: Mutex::new(HashMap::new()),
+            classifiers: None,
         }
+    }
+
+    /// Classifies each document with its owner's categories and model.
+    pub fn with_classifiers(mut self, classifiers: Classifiers) -> ProcessHandler {
+        self.classifiers = Some(classifiers);
+        self
     }
 
     async fn load(&self, payload: &serde_json::Value) -> Result<Vec<u8>, HandlerError> {
@@ -66,6 +110,110 @@ impl ProcessHandler {
         }
         Err(HandlerError::Permanent("the item names no file".into()))
     }
+
+    /// The OCR languages of the item's job (`options.ocr.languages`), `eng` if it names none.
+    async fn languages(&self, job_id: &str) -> Result<Vec<String>, HandlerError> {
+        if let Some(cached) = self
+            .languages
+            .lock()
+            .ok()
+            .and_then(|c| c.get(job_id).cloned())
+        {
+            return Ok(cached);
+        }
+        let job = self
+            .store
+            .get_job(job_id, docket_core::now_millis())
+            .await
+            .map_err(|e| store_error("reading the job's options", e))?
+            .ok_or_else(|| HandlerError::Permanent("the item's job is gone".into()))?;
+        let languages = match job.options.ocr {
+            Some(ocr) if !ocr.languages.is_empty() => ocr.languages,
+            _ => DEFAULT_LANGUAGES.iter().map(|l| (*l).to_owned()).collect(),
+        };
+        if let Ok(mut cache) = self.languages.lock() {
+            if cache.len() >= LANGUAGE_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(job_id.to_owned(), languages.clone());
+        }
+        Ok(languages)
+    }
+
+    /// Stores `bytes` under `key` unless a blob of that size is already there (keys are
+    /// content-addressed, so an equal size means equal content).
+    async fn put_once(&self, key: &str, bytes: Bytes, what: &str) -> Result<(), HandlerError> {
+        match self.blobs.size(key).await {
+            Ok(size) if size == bytes.len() as u64 => return Ok(()),
+            Ok(_) | Err(BlobError::NotFound(_)) => {}
+            Err(e) => return Err(blob_store_error(what, e)),
+        }
+        self.blobs
+            .put(key, bytes)
+            .await
+            .map_err(|e| blob_store_error(what, e))
+    }
+
+    /// Extracts in the pool, moving the item's progress through 30–60 page by page, and stops
+    /// the parser before the item's own timeout runs out.
+    async fn extract(
+        &self,
+        ctx: &ItemContext,
+        bytes: Vec<u8>,
+        options: Options,
+        budget: Duration,
+    ) -> Result<Extraction, HandlerError> {
+        let request = Request {
+            source: Source::Bytes(bytes),
+            name: ctx.item().name.clone(),
+            options,
+        };
+        let progress = |p: Progress| ctx.set_progress(extracting_progress(p));
+        let result =
+            match tokio::time::timeout(budget, self.extractor.extract(request, progress)).await {
+                Ok(result) => result,
+                // Dropping the pool's future kills the child.
+                Err(_) => Err(ExtractError::Timeout {
+                    seconds: budget.as_secs_f64().ceil() as u64,
+                }),
+            };
+        result.map_err(|e| {
+            if e.is_transient() {
+                HandlerError::Transient(e.to_string())
+            } else {
+                HandlerError::Permanent(e.to_string())
+            }
+        })
+    }
+}
+
+/// Progress of an item `p.page` of `p.pages` through extraction: 30 to 60 (SPEC §3).
+fn extracting_progress(p: Progress) -> f64 {
+    let start = Stage::Extracting.progress();
+    let end = Stage::Classifying.progress();
+    let fraction = if p.pages == 0 {
+        0.0
+    } else {
+        (f64::from(p.page) / f64::from(p.pages)).clamp(0.0, 1.0)
+    };
+    start + (end - start) * fraction
+}
+
+/// What a document's results depend on besides its bytes: the extractor's output format and
+/// the OCR languages. Two copies of a file with the same key give the same document.
+fn options_key(languages: &[String]) -> String {
+    format!("extract-v1;ocr={}", languages.join("+"))
+}
+
+/// How long the parser may run: what is left of the item's timeout, less a margin so that the
+/// parser is stopped (with its own message) before the engine gives up on the whole item.
+fn parser_budget(timeout_ms: i64, started: Instant) -> Duration {
+    let timeout = Duration::from_millis(timeout_ms.max(1) as u64);
+    let margin = (timeout / 20).clamp(Duration::from_millis(50), Duration::from_secs(2));
+    timeout
+        .saturating_sub(started.elapsed())
+        .saturating_sub(margin)
+        .max(Duration::from_millis(1))
 }
 
 fn blob_error(e: BlobError) -> HandlerError {
@@ -75,6 +223,22 @@ fn blob_error(e: BlobError) -> HandlerError {
         }
         e if e.is_transient() => HandlerError::Transient(format!("reading the upload failed: {e}")),
         e => HandlerError::Permanent(e.to_string()),
+    }
+}
+
+fn blob_store_error(what: &str, e: BlobError) -> HandlerError {
+    if e.is_transient() {
+        HandlerError::Transient(format!("storing the {what} failed: {e}"))
+    } else {
+        HandlerError::Permanent(format!("storing the {what} failed: {e}"))
+    }
+}
+
+pub(crate) fn store_error(what: &str, e: docket_store::StoreError) -> HandlerError {
+    if e.is_transient() {
+        HandlerError::Transient(format!("{what} failed: {e}"))
+    } else {
+        HandlerError::Permanent(format!("{what} failed: {e}"))
     }
 }
 
@@ -91,27 +255,69 @@ fn io_error(path: &str, e: std::io::Error) -> HandlerError {
 #[async_trait]
 impl Handler for ProcessHandler {
     async fn run(&self, ctx: &ItemContext) -> Result<serde_json::Value, HandlerError> {
+        let started = Instant::now();
         let item = ctx.item();
         ctx.enter_stage(Stage::Loading)?;
         let bytes = self.load(&item.payload).await?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let size = bytes.len() as i64;
+        let languages = self.languages(&item.job_id).await?;
+        let options_key = options_key(&languages);
 
         ctx.enter_stage(Stage::Extracting)?;
-        let name = item.name.clone();
-        let limits = self.limits.extract;
-        // Parsing is CPU work: off the async threads. A panic stays in this item.
-        let extracted =
-            tokio::task::spawn_blocking(move || docket_extract::extract(&bytes, &name, &limits))
-                .await
-                .map_err(|e| {
-                    HandlerError::Permanent(format!("the parser crashed on this file: {e}"))
-                })?
-                .map_err(|e: ExtractError| HandlerError::Permanent(e.to_string()))?;
+        // The same file processed with the same options before: reuse what it gave.
+        let earlier = self
+            .store
+            .find_processed(&item.user, &sha256, &options_key)
+            .await
+            .map_err(|e| store_error("looking for an earlier copy", e))?;
+        let (extracted, reused_from) = match earlier {
+            Some(doc) => {
+                let extracted = Extracted {
+                    media_type: doc.media_type,
+                    text: doc.text,
+                    pages: u32::try_from(doc.pages).unwrap_or(0),
+                    metadata: doc.metadata,
+                };
+                (extracted, Some(doc.id))
+            }
+            None => {
+                let options = Options {
+                    limits: self.limits.extract,
+                    languages,
+                    thumbnail: true,
+                };
+                let original = Bytes::from(bytes);
+                let Extraction {
+                    extracted,
+                    thumbnail,
+                } = self
+                    .extract(
+                        ctx,
+                        original.to_vec(),
+                        options,
+                        parser_budget(item.timeout_ms, started),
+                    )
+                    .await?;
+                // Kept only for documents that extracted: a hostile file is not worth storing.
+                self.put_once(&file_key(&sha256), original, "original file")
+                    .await?;
+                if let Some(png) = thumbnail {
+                    self.put_once(&thumbnail_key(&sha256), Bytes::from(png), "thumbnail")
+                        .await?;
+                }
+                (extracted, None)
+            }
+        };
 
-        // Categories and the search index arrive with the classification and search work; the
-        // stages are crossed so that pause and progress already behave as they will then.
         ctx.enter_stage(Stage::Classifying)?;
+        let decided = match &self.classifiers {
+            Some(classifiers) => classifiers
+                .classify(&item.user, extracted.text.clone())
+                .await
+                .map_err(|e| store_error("classifying", e))?,
+            None => None,
+        };
         ctx.enter_stage(Stage::Indexing)?;
         let chars = extracted.text.chars().count();
         let document = NewDocument {
@@ -124,21 +330,16 @@ impl Handler for ProcessHandler {
             size,
             pages: i64::from(extracted.pages),
             text: extracted.text,
-            category: None,
-            confidence: None,
+            category: decided.as_ref().map(|c| c.category.clone()),
+            confidence: decided.as_ref().map(|c| f64::from(c.confidence)),
             metadata: extracted.metadata,
+            options_key,
         };
         let document_id = self
             .store
             .put_document(document, docket_core::now_millis())
             .await
-            .map_err(|e| {
-                if e.is_transient() {
-                    HandlerError::Transient(format!("storing the document failed: {e}"))
-                } else {
-                    HandlerError::Permanent(format!("storing the document failed: {e}"))
-                }
-            })?;
+            .map_err(|e| store_error("storing the document", e))?;
         Ok(json!({
             "document_id": document_id,
             "media_type": extracted.media_type,
@@ -146,6 +347,35 @@ impl Handler for ProcessHandler {
             "chars": chars,
             "sha256": sha256,
             "size": size,
+            "category": decided.as_ref().map(|c| c.category.clone()),
+            "matched_by": decided.map(|c| c.matched_by),
+            "reused_from": reused_from,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_progress_spans_extracting() {
+        let at = |page, pages| extracting_progress(Progress { page, pages });
+        assert_eq!(at(0, 10), 30.0);
+        assert_eq!(at(5, 10), 45.0);
+        assert_eq!(at(10, 10), 60.0);
+        assert_eq!(at(12, 10), 60.0);
+        assert_eq!(at(1, 0), 30.0);
+    }
+
+    #[test]
+    fn parser_stops_before_the_item_times_out() {
+        let started = Instant::now();
+        let budget = parser_budget(600_000, started);
+        assert!(budget < Duration::from_secs(600));
+        assert!(budget >= Duration::from_secs(597), "{budget:?}");
+        let short = parser_budget(1_000, started);
+        assert!(short < Duration::from_secs(1) && short > Duration::from_millis(900));
+        assert_eq!(parser_budget(0, started), Duration::from_millis(1));
     }
 }

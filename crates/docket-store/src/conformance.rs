@@ -10,7 +10,9 @@ use docket_core::{
 };
 use serde_json::json;
 
-use crate::{Claimed, Completion, ItemQuery, JobQuery, NewItem, NewJob, Store, StoreError};
+use crate::{
+    ChangeCursor, Claimed, Completion, ItemQuery, JobQuery, NewItem, NewJob, Store, StoreError,
+};
 
 /// Generates one `#[tokio::test]` per conformance case, each on a fresh store from `$open`.
 #[macro_export]
@@ -37,6 +39,9 @@ macro_rules! conformance_suite {
             duplicate_completions_in_one_batch_count_once,
             search_ranks_highlights_filters_and_stays_consistent,
             job_stats_sum_the_counters_by_state,
+            item_changes_come_in_commit_order_and_resume_from_a_cursor,
+            webhooks_are_due_once_finished_and_record_every_attempt,
+            categories_labels_models_and_processed_documents,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {
@@ -919,6 +924,7 @@ pub async fn documents_are_written_once_per_item(store: Arc<dyn Store>) {
         category: None,
         confidence: None,
         metadata: json!({"encoding": "utf-8"}),
+        options_key: String::new(),
     };
     let first = store.put_document(doc("first"), 1).await.unwrap();
     let second = store.put_document(doc("second"), 2).await.unwrap();
@@ -1005,6 +1011,7 @@ pub async fn search_ranks_highlights_filters_and_stays_consistent(store: Arc<dyn
             category: (name == "letter.txt").then(|| "correspondence".to_string()),
             confidence: None,
             metadata: json!({}),
+            options_key: String::new(),
         };
         docs.push(store.put_document(d, 1).await.unwrap());
     }
@@ -1024,6 +1031,7 @@ pub async fn search_ranks_highlights_filters_and_stays_consistent(store: Arc<dyn
                 category: None,
                 confidence: None,
                 metadata: json!({}),
+                options_key: String::new(),
             },
             1,
         )
@@ -1109,6 +1117,7 @@ pub async fn search_ranks_highlights_filters_and_stays_consistent(store: Arc<dyn
                 category: None,
                 confidence: None,
                 metadata: json!({}),
+                options_key: String::new(),
             },
             2,
         )
@@ -1144,4 +1153,379 @@ pub async fn job_stats_sum_the_counters_by_state(store: Arc<dyn Store>) {
         .find(|(s, _, _)| *s == JobState::Running)
         .expect("running");
     assert_eq!((running.1, running.2.total, running.2.running), (1, 4, 4));
+}
+
+pub async fn item_changes_come_in_commit_order_and_resume_from_a_cursor(store: Arc<dyn Store>) {
+    let id = store
+        .create_job(new_job("u", 6, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let start = ChangeCursor::default();
+    let changes = |after: ChangeCursor| {
+        let store = store.clone();
+        let id = id.clone();
+        async move { store.item_changes(&id, after, 100).await.unwrap() }
+    };
+    assert!(
+        changes(start).await.is_empty(),
+        "submitted items are not changes"
+    );
+
+    let c = store.claim(W, 3, LEASE, 1).await.unwrap();
+    let first = changes(start).await;
+    assert_eq!(first.len(), 3);
+    assert!(first.iter().all(|ch| ch.item.state == ItemState::Running));
+    let after_claim = first[2].cursor;
+
+    store
+        .complete(W, vec![succeed(&c[0]), fail(&c[1], false, 2)], 2)
+        .await
+        .unwrap();
+    let second = changes(after_claim).await;
+    let states: Vec<_> = second
+        .iter()
+        .map(|ch| (ch.item.name.clone(), ch.item.state))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("item-00000".to_string(), ItemState::Succeeded),
+            ("item-00001".to_string(), ItemState::Failed)
+        ]
+    );
+    assert_eq!(
+        second[1].item.errors.len(),
+        1,
+        "changes carry the item's errors"
+    );
+
+    store.cancel_job(&id, 3).await.unwrap();
+    let all = changes(start).await;
+    assert_eq!(all.len(), 6, "every item changed once at least");
+    assert!(
+        all.windows(2).all(|w| w[0].cursor < w[1].cursor),
+        "strictly ordered"
+    );
+    // An item appears once, at its latest change: item 0 was running, then succeeded.
+    let names: HashSet<_> = all.iter().map(|ch| ch.item.name.clone()).collect();
+    assert_eq!(names.len(), 6);
+    assert_eq!(all.last().unwrap().item.state, ItemState::Cancelled);
+
+    // Reading one at a time from any cursor gives exactly the rest: nothing missed or repeated.
+    let mut cursor = start;
+    let mut paged = Vec::new();
+    loop {
+        let page = store.item_changes(&id, cursor, 1).await.unwrap();
+        let Some(ch) = page.into_iter().next() else {
+            break;
+        };
+        cursor = ch.cursor;
+        paged.push(ch);
+    }
+    assert_eq!(paged, all);
+    let text = all[2].cursor.to_string();
+    assert_eq!(text.parse::<ChangeCursor>(), Ok(all[2].cursor));
+    assert_eq!(changes(all[2].cursor).await, all[3..].to_vec());
+    assert!("12".parse::<ChangeCursor>().is_err());
+    assert!("-1-2".parse::<ChangeCursor>().is_err());
+
+    // The live view: unfinished jobs, or finished ones that changed after a time.
+    let other = store
+        .create_job(new_job("u", 1, JobOptions::default()), 10)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let live = |since| JobQuery {
+        user: Some("u".into()),
+        limit: 50,
+        live_since: Some(since),
+        ..JobQuery::default()
+    };
+    let ids = |page: crate::Page<docket_core::Job>| {
+        page.items.into_iter().map(|j| j.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.list_jobs(&live(2), 20).await.unwrap()),
+        vec![other.clone(), id.clone()]
+    );
+    assert_eq!(
+        ids(store.list_jobs(&live(5), 20).await.unwrap()),
+        vec![other]
+    );
+}
+
+pub async fn webhooks_are_due_once_finished_and_record_every_attempt(store: Arc<dyn Store>) {
+    let options = JobOptions {
+        notify_url: Some("http://127.0.0.1:9/hook".into()),
+        ..JobOptions::default()
+    };
+    let id = store
+        .create_job(new_job("u", 1, options), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let quiet = store
+        .create_job(new_job("u", 1, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let j = job(&store, &id).await;
+    let hook = j.webhook.expect("a job with notify_url shows its webhook");
+    assert_eq!(hook.state, docket_core::WebhookState::Pending);
+    assert!(hook.attempts.is_empty());
+    assert!(job(&store, &quiet).await.webhook.is_none());
+    assert!(
+        store.due_webhooks(1, 1_000, 10).await.unwrap().is_empty(),
+        "not finished yet"
+    );
+
+    store.cancel_job(&id, 5).await.unwrap();
+    store.cancel_job(&quiet, 5).await.unwrap();
+    let due = store.due_webhooks(10, 1_000, 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|j| j.id.clone()).collect::<Vec<_>>(),
+        vec![id.clone()]
+    );
+    assert_eq!(due[0].state, JobState::Cancelled);
+    assert!(
+        store.due_webhooks(20, 1_000, 10).await.unwrap().is_empty(),
+        "held by its sender"
+    );
+
+    let attempt = |n: u32, status: u16| docket_core::WebhookAttempt {
+        attempt: n,
+        at: 30,
+        status: Some(status),
+        error: Some(format!("the receiver answered {status}")),
+    };
+    store
+        .record_webhook(&id, attempt(1, 500), crate::WebhookNext::RetryAt(2_000))
+        .await
+        .unwrap();
+    assert!(store
+        .due_webhooks(1_999, 5_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.due_webhooks(2_000, 5_000, 10).await.unwrap().len(), 1);
+    store
+        .record_webhook(&id, attempt(2, 200), crate::WebhookNext::Delivered)
+        .await
+        .unwrap();
+    let hook = job(&store, &id).await.webhook.unwrap();
+    assert_eq!(hook.state, docket_core::WebhookState::Delivered);
+    assert_eq!(
+        hook.attempts.iter().map(|a| a.status).collect::<Vec<_>>(),
+        vec![Some(500), Some(200)]
+    );
+    assert!(store
+        .due_webhooks(1_000_000, 1_000_001, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // A late record for a delivered webhook changes nothing.
+    store
+        .record_webhook(&id, attempt(3, 500), crate::WebhookNext::GiveUp)
+        .await
+        .unwrap();
+    assert_eq!(job(&store, &id).await.webhook.unwrap().attempts.len(), 2);
+}
+
+pub async fn categories_labels_models_and_processed_documents(store: Arc<dyn Store>) {
+    use crate::{CategoryRule, NewDocument};
+    let rule = |name: &str, algorithm: &str| CategoryRule {
+        name: name.into(),
+        algorithm: algorithm.into(),
+        pattern: "invoice".into(),
+        case_insensitive: true,
+    };
+    let a = store
+        .put_category("u", None, rule("invoices", "any"), 1)
+        .await
+        .unwrap();
+    let b = store
+        .put_category("u", None, rule("letters", "auto"), 2)
+        .await
+        .unwrap();
+    store
+        .put_category("v", None, rule("invoices", "any"), 2)
+        .await
+        .unwrap();
+    let listed = store.list_categories("u").await.unwrap();
+    assert_eq!(
+        listed.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        vec![a.id.clone(), b.id.clone()]
+    );
+    assert!(matches!(
+        store
+            .put_category("u", None, rule("invoices", "all"), 3)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .put_category("u", Some(&b.id), rule("invoices", "all"), 3)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let renamed = store
+        .put_category("u", Some(&a.id), rule("bills", "all"), 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            renamed.name.as_str(),
+            renamed.algorithm.as_str(),
+            renamed.created_at
+        ),
+        ("bills", "all", 1)
+    );
+    assert!(
+        matches!(
+            store
+                .put_category("v", Some(&a.id), rule("x", "any"), 5)
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "another user's category is not found"
+    );
+    assert!(!store.delete_category("v", &a.id).await.unwrap());
+    assert!(store.delete_category("u", &a.id).await.unwrap());
+    assert_eq!(store.list_categories("u").await.unwrap().len(), 1);
+
+    // Documents: processed-before lookup, hand labels, classification that respects labels.
+    let id = store
+        .create_job(new_job("u", 2, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let c = store.claim(W, 2, LEASE, 0).await.unwrap();
+    let doc = |item: usize, key: &str| NewDocument {
+        user: "u".into(),
+        job_id: id.clone(),
+        item_id: c[item].item_id,
+        name: format!("d{item}"),
+        sha256: "a".repeat(64),
+        media_type: "text/plain".into(),
+        size: 1,
+        pages: 1,
+        text: format!("dear sir letter {item}"),
+        category: None,
+        confidence: None,
+        metadata: json!({}),
+        options_key: key.into(),
+    };
+    let d0 = store.put_document(doc(0, "k1"), 10).await.unwrap();
+    let d1 = store.put_document(doc(1, "k2"), 11).await.unwrap();
+    assert_eq!(
+        store
+            .find_processed("u", &"a".repeat(64), "k1")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        d0
+    );
+    assert_eq!(
+        store
+            .find_processed("u", &"a".repeat(64), "k2")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        d1
+    );
+    assert!(store
+        .find_processed("u", &"a".repeat(64), "k3")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .find_processed("v", &"a".repeat(64), "k1")
+        .await
+        .unwrap()
+        .is_none());
+
+    let due_before = store.training_due().await.unwrap();
+    let version = due_before
+        .iter()
+        .find(|(u, _)| u == "u")
+        .expect("u needs training")
+        .1;
+    let labelled = store
+        .label_document("u", &d0, Some("letters"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (labelled.category.as_deref(), labelled.confidence),
+        (Some("letters"), Some(1.0))
+    );
+    assert!(matches!(
+        store.label_document("v", &d0, Some("x")).await,
+        Err(StoreError::NotFound)
+    ));
+    let due = store.training_due().await.unwrap();
+    let newer = due.iter().find(|(u, _)| u == "u").unwrap().1;
+    assert!(newer > version, "a label makes the model stale");
+    assert_eq!(
+        store.labelled_texts("u", 10).await.unwrap(),
+        vec![("dear sir letter 0".to_string(), "letters".to_string())]
+    );
+    // Classification never overwrites a hand label.
+    store
+        .classify_document(&d0, Some("bills"), Some(0.5))
+        .await
+        .unwrap();
+    store
+        .classify_document(&d1, Some("bills"), Some(0.5))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_document(&d0)
+            .await
+            .unwrap()
+            .unwrap()
+            .category
+            .as_deref(),
+        Some("letters")
+    );
+    let d1_doc = store.get_document(&d1).await.unwrap().unwrap();
+    assert_eq!(
+        (d1_doc.category.as_deref(), d1_doc.confidence),
+        (Some("bills"), Some(0.5))
+    );
+
+    assert!(store.load_model("u").await.unwrap().is_none());
+    store
+        .save_model("u", newer, Some("{\"m\":1}".into()), 20)
+        .await
+        .unwrap();
+    store
+        .save_model("u", version, Some("old".into()), 21)
+        .await
+        .unwrap();
+    let model = store.load_model("u").await.unwrap().unwrap();
+    assert_eq!(
+        (model.labels_version, model.model.as_deref()),
+        (newer, Some("{\"m\":1}"))
+    );
+    assert!(store
+        .training_due()
+        .await
+        .unwrap()
+        .iter()
+        .all(|(u, _)| u != "u"));
+
+    let ids = store.document_ids("u", None, 1).await.unwrap();
+    assert_eq!(ids.len(), 1);
+    let rest = store.document_ids("u", Some(&ids[0]), 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert!(store.document_ids("v", None, 10).await.unwrap().is_empty());
 }

@@ -8,6 +8,9 @@ pub enum StoreError {
     Rule(#[from] CoreError),
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// The write would break a uniqueness rule (e.g. two categories with one name).
+    #[error("{0}")]
+    Conflict(String),
     #[error("configuration: {0}")]
     Config(String),
     #[error("database: {0}")]

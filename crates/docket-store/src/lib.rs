@@ -35,6 +35,16 @@ pub trait Store: Send + Sync + 'static {
     async fn list_jobs(&self, query: &JobQuery, now: Millis) -> Result<Page<Job>, StoreError>;
     async fn list_items(&self, job_id: &str, query: &ItemQuery) -> Result<Page<Item>, StoreError>;
 
+    /// Items of a job whose state changed after `after`, each as it is now, in change order.
+    /// An item that changed twice since `after` appears once, at its latest change; items that
+    /// never changed (still pending since submit) do not appear.
+    async fn item_changes(
+        &self,
+        job_id: &str,
+        after: ChangeCursor,
+        limit: usize,
+    ) -> Result<Vec<ItemChange>, StoreError>;
+
     async fn pause_job(
         &self,
         id: &str,
@@ -147,6 +157,88 @@ pub trait Store: Send + Sync + 'static {
     /// Returns its id.
     async fn put_document(&self, doc: NewDocument, now: Millis) -> Result<String, StoreError>;
     async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError>;
+
+    /// Finished jobs whose webhook delivery is due, each held until `lease_until` so that no
+    /// other process sends it meanwhile (a sender that dies just lets the hold lapse).
+    async fn due_webhooks(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: usize,
+    ) -> Result<Vec<Job>, StoreError>;
+
+    /// Records one delivery attempt of a job's webhook and what comes next.
+    async fn record_webhook(
+        &self,
+        job_id: &str,
+        attempt: docket_core::WebhookAttempt,
+        next: WebhookNext,
+    ) -> Result<(), StoreError>;
+
+    /// The newest document of this user with this content hash that was processed with the
+    /// same options (`options_key`): its results can be reused instead of processing again.
+    async fn find_processed(
+        &self,
+        user: &str,
+        sha256: &str,
+        options_key: &str,
+    ) -> Result<Option<Document>, StoreError>;
+
+    /// A user's categories, in the order their rules are tried (creation order).
+    async fn list_categories(&self, user: &str) -> Result<Vec<Category>, StoreError>;
+    /// Creates a category (`id == None`) or replaces one; a name already used by another of
+    /// the user's categories is a `Conflict`, an unknown id `NotFound`.
+    async fn put_category(
+        &self,
+        user: &str,
+        id: Option<&str>,
+        rule: CategoryRule,
+        now: Millis,
+    ) -> Result<Category, StoreError>;
+    /// Returns whether it existed.
+    async fn delete_category(&self, user: &str, id: &str) -> Result<bool, StoreError>;
+
+    /// Sets a document's category by hand (`None` removes it): it becomes a label `auto`
+    /// learns from, with confidence 1. `NotFound` for another user's document.
+    async fn label_document(
+        &self,
+        user: &str,
+        id: &str,
+        category: Option<&str>,
+    ) -> Result<Document, StoreError>;
+    /// Sets what classification decided for a document; a hand label is never overwritten.
+    async fn classify_document(
+        &self,
+        id: &str,
+        category: Option<&str>,
+        confidence: Option<f64>,
+    ) -> Result<(), StoreError>;
+    /// Ids of a user's documents in id order, after `after`.
+    async fn document_ids(
+        &self,
+        user: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Users whose labels or categories changed since their model was trained, with the
+    /// version to train at.
+    async fn training_due(&self) -> Result<Vec<(String, i64)>, StoreError>;
+    /// The hand-labelled documents of a user: (text, category), newest first.
+    async fn labelled_texts(
+        &self,
+        user: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+    /// Stores a model trained at `labels_version`, unless a newer one is stored already.
+    async fn save_model(
+        &self,
+        user: &str,
+        labels_version: i64,
+        model: Option<String>,
+        now: Millis,
+    ) -> Result<(), StoreError>;
+    async fn load_model(&self, user: &str) -> Result<Option<StoredModel>, StoreError>;
 
     /// Jobs per state with the sums of their item counters, for `/metrics` (all users).
     async fn job_stats(&self) -> Result<Vec<(JobState, i64, docket_core::Counts)>, StoreError>;

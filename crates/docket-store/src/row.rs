@@ -3,7 +3,7 @@
 
 use docket_core::{
     AttemptError, Counts, Item, ItemId, ItemState, Job, JobBook, JobKind, JobOptions, JobState,
-    Millis, PauseReason,
+    Millis, PauseReason, Webhook,
 };
 
 use crate::StoreError;
@@ -45,7 +45,14 @@ pub(crate) struct JobRow {
 pub(crate) struct JobDetail {
     pub options: String,
     pub result: Option<String>,
+    pub notify_url: Option<String>,
+    pub notify_state: Option<String>,
+    pub notify_attempts: String,
 }
+
+/// The detail columns, after [`JOB_COLUMNS`], as SQLite stores them (JSON as text).
+pub(crate) const JOB_DETAIL_COLUMNS: &str =
+    "options, result, notify_url, notify_state, notify_attempts";
 
 impl JobRow {
     pub fn book(&self) -> Result<JobBook, StoreError> {
@@ -91,7 +98,16 @@ impl JobRow {
             .as_deref()
             .map(serde_json::from_str)
             .transpose()?;
+        let webhook = match (detail.notify_url, detail.notify_state) {
+            (Some(url), Some(state)) => Some(Webhook {
+                url,
+                state: state.parse()?,
+                attempts: serde_json::from_str(&detail.notify_attempts)?,
+            }),
+            _ => None,
+        };
         let mut job = Job {
+            webhook,
             counts: self.counts(),
             id: self.id,
             user: self.user_id,
@@ -269,4 +285,29 @@ pub(crate) fn stats_rows(rows: Vec<StatsRow>) -> Result<Vec<(JobState, i64, Coun
             },
         )
         .collect()
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct CategoryRow {
+    pub id: String,
+    pub name: String,
+    pub algorithm: String,
+    pub pattern: String,
+    pub case_insensitive: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl CategoryRow {
+    pub fn into_category(self) -> crate::Category {
+        crate::Category {
+            id: self.id,
+            name: self.name,
+            algorithm: self.algorithm,
+            pattern: self.pattern,
+            case_insensitive: self.case_insensitive,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
 }

@@ -83,6 +83,8 @@ pub struct JobQuery {
     pub limit: usize,
     /// The id of the last job of the previous page.
     pub cursor: Option<String>,
+    /// Only jobs that are unfinished or changed after this time (live views).
+    pub live_since: Option<docket_core::Millis>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -93,9 +95,48 @@ pub struct ItemQuery {
     pub after: Option<i64>,
 }
 
+/// A position in a job's stream of item changes: changes are ordered by (event number, item).
+/// Written as `"{seq}-{item}"`, which is what SSE clients send back as `Last-Event-ID`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChangeCursor {
+    pub seq: i64,
+    pub item_id: i64,
+}
+
+impl std::fmt::Display for ChangeCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.seq, self.item_id)
+    }
+}
+
+impl std::str::FromStr for ChangeCursor {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (seq, item_id) = s.trim().split_once('-').ok_or(())?;
+        let cursor = ChangeCursor {
+            seq: seq.parse().map_err(|_| ())?,
+            item_id: item_id.parse().map_err(|_| ())?,
+        };
+        if cursor.seq < 0 || cursor.item_id < 0 {
+            return Err(());
+        }
+        Ok(cursor)
+    }
+}
+
+/// An item as of its latest state change, and where that change sits in the job's stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemChange {
+    pub cursor: ChangeCursor,
+    pub item: docket_core::Item,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub next_cursor: Option<String>,
 }
 
@@ -141,6 +182,8 @@ pub struct NewDocument {
     pub category: Option<String>,
     pub confidence: Option<f64>,
     pub metadata: serde_json::Value,
+    /// What the document was processed with; see [`crate::Store::find_processed`].
+    pub options_key: String,
 }
 
 /// A full-text search over one user's documents.
@@ -156,6 +199,7 @@ pub struct SearchQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
     pub document_id: String,
     pub name: String,
@@ -163,10 +207,12 @@ pub struct SearchHit {
     pub score: f64,
     /// A fragment of the text with the matches between `<mark>` and `</mark>`.
     pub snippet: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub category: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchResults {
     pub total: i64,
     pub hits: Vec<SearchHit>,
@@ -179,4 +225,58 @@ pub fn search_terms(q: &str) -> Vec<String> {
         .take(32)
         .map(|w| w.to_lowercase())
         .collect()
+}
+
+/// What follows a webhook delivery attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookNext {
+    Delivered,
+    RetryAt(docket_core::Millis),
+    GiveUp,
+}
+
+impl WebhookNext {
+    pub(crate) fn columns(self) -> (&'static str, Option<docket_core::Millis>) {
+        match self {
+            WebhookNext::Delivered => ("delivered", None),
+            WebhookNext::RetryAt(at) => ("pending", Some(at)),
+            WebhookNext::GiveUp => ("failed", None),
+        }
+    }
+}
+
+/// A classification rule of one user (SPEC §6), as stored. Its meaning lives in
+/// `docket-classify`; the store only keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Category {
+    pub id: String,
+    pub name: String,
+    /// `any`, `all`, `literal`, `regex`, `fuzzy` or `auto`.
+    pub algorithm: String,
+    pub pattern: String,
+    pub case_insensitive: bool,
+    #[serde(with = "docket_core::time::as_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: docket_core::Millis,
+    #[serde(with = "docket_core::time::as_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: docket_core::Millis,
+}
+
+/// A category to create, or what to replace one with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryRule {
+    pub name: String,
+    pub algorithm: String,
+    pub pattern: String,
+    pub case_insensitive: bool,
+}
+
+/// A user's learned classifier, as stored: trained at `labels_version`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredModel {
+    pub labels_version: i64,
+    /// `None` when there was too little to learn from.
+    pub model: Option<String>,
 }

@@ -517,6 +517,7 @@ async fn documents_race_job_deletion() {
             category: Some("letter".into()),
             confidence: Some(0.5),
             metadata: serde_json::json!({"k": "v\u{0}"}),
+            options_key: String::new(),
         };
         let mut first = Vec::new();
         for c in &claimed {

@@ -24,19 +24,20 @@ use docket_core::{
     Document, Item, ItemState, Job, JobBook, JobId, JobState, Millis, PauseReason, Stage,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Transaction};
+use sqlx::{FromRow, Postgres, Row, Transaction};
 
 use crate::plan::{fair_shares, plan_completions, rescue_target, ClaimCandidate, CompletionPlan};
 use crate::row::stats_rows;
 use crate::row::{
-    page_limit, token_id, DocumentRow, ErrorRow, ItemRow, JobDetail, JobRow, TokenRow,
+    page_limit, token_id, CategoryRow, DocumentRow, ErrorRow, ItemRow, JobDetail, JobRow, TokenRow,
     DOCUMENT_COLUMNS, ITEM_COLUMNS, JOB_COLUMNS,
 };
 use crate::types::search_terms;
 use crate::{
-    Claimed, CompleteReport, Completion, Created, ItemQuery, JobControl, JobQuery, Listing,
-    NewDocument, NewItem, NewJob, Page, ProgressUpdate, ResultRow, SearchHit, SearchQuery,
-    SearchResults, Store, StoreError, TokenInfo,
+    Category, CategoryRule, ChangeCursor, Claimed, CompleteReport, Completion, Created, ItemChange,
+    ItemQuery, JobControl, JobQuery, Listing, NewDocument, NewItem, NewJob, Page, ProgressUpdate,
+    ResultRow, SearchHit, SearchQuery, SearchResults, Store, StoreError, StoredModel, TokenInfo,
+    WebhookNext,
 };
 
 /// The LISTEN/NOTIFY channel on which new work is announced.
@@ -56,7 +57,18 @@ const CLAIM_CANDIDATES: i64 = 64;
 
 /// The job columns every query selects, with the JSON detail cast to text for [`JobDetail`].
 fn job_select() -> String {
-    format!("SELECT {JOB_COLUMNS}, options::text AS options, result::text AS result FROM jobs")
+    format!(
+        "SELECT {JOB_COLUMNS}, options::text AS options, result::text AS result, notify_url, \
+         notify_state, notify_attempts::text AS notify_attempts FROM jobs"
+    )
+}
+
+/// The document columns for a RETURNING clause, JSON as text.
+fn document_returning() -> String {
+    document_select()
+        .trim_start_matches("SELECT ")
+        .trim_end_matches(" FROM documents")
+        .to_string()
 }
 
 /// The document columns every query selects, with the JSON metadata cast to text for
@@ -199,12 +211,12 @@ impl PgStore {
 
     /// Moves every not-yet-started item of a job to `cancelled`. The job row must be locked.
     async fn cancel_unstarted(tx: &mut Tx, id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE items SET state = 'cancelled' WHERE job_id = $1 AND state = 'pending'")
+        sqlx::query("UPDATE items SET event_seq = nextval('item_event_seq'), state = 'cancelled' WHERE job_id = $1 AND state = 'pending'")
             .bind(id)
             .execute(&mut **tx)
             .await?;
         sqlx::query(
-            "UPDATE items SET state = 'cancelled', next_attempt_at = NULL \
+            "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'cancelled', next_attempt_at = NULL \
              WHERE job_id = $1 AND state = 'retrying'",
         )
         .bind(id)
@@ -258,7 +270,7 @@ impl PgStore {
             }
             ControlEffect::Requeue(streak) => {
                 let n = sqlx::query(
-                    "UPDATE items SET state = 'pending', failure_streak = NULL, attempts = 0, \
+                    "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'pending', failure_streak = NULL, attempts = 0, \
                      stage = 'queued', progress = 0 \
                      WHERE job_id = $1 AND state = 'failed' AND failure_streak = $2",
                 )
@@ -329,7 +341,7 @@ impl PgStore {
         if !plan.succeeded.is_empty() {
             let ids: Vec<i64> = plan.succeeded.iter().map(|s| s.item_id).collect();
             sqlx::query(
-                "UPDATE items SET state = 'succeeded', stage = 'done', progress = 100, \
+                "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'succeeded', stage = 'done', progress = 100, \
                  worker_id = NULL, lease_until = NULL, checkpoint = NULL \
                  WHERE id = ANY($1::bigint[])",
             )
@@ -357,7 +369,7 @@ impl PgStore {
         }
         if !plan.cancelled.is_empty() {
             sqlx::query(
-                "UPDATE items SET state = 'cancelled', worker_id = NULL, lease_until = NULL \
+                "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'cancelled', worker_id = NULL, lease_until = NULL \
                  WHERE id = ANY($1::bigint[])",
             )
             .bind(&plan.cancelled)
@@ -368,7 +380,7 @@ impl PgStore {
             let ids: Vec<i64> = plan.failed.iter().map(|f| f.item_id).collect();
             let streaks: Vec<i64> = plan.failed.iter().map(|f| f.streak).collect();
             sqlx::query(
-                "UPDATE items SET state = 'failed', worker_id = NULL, lease_until = NULL, \
+                "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'failed', worker_id = NULL, lease_until = NULL, \
                  failure_streak = u.streak \
                  FROM UNNEST($1::bigint[], $2::bigint[]) AS u(id, streak) WHERE items.id = u.id",
             )
@@ -381,7 +393,7 @@ impl PgStore {
             let ids: Vec<i64> = plan.retrying.iter().map(|r| r.item_id).collect();
             let due: Vec<i64> = plan.retrying.iter().map(|r| r.next_attempt_at).collect();
             sqlx::query(
-                "UPDATE items SET state = 'retrying', worker_id = NULL, lease_until = NULL, \
+                "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'retrying', worker_id = NULL, lease_until = NULL, \
                  next_attempt_at = u.due \
                  FROM UNNEST($1::bigint[], $2::bigint[]) AS u(id, due) WHERE items.id = u.id",
             )
@@ -405,7 +417,7 @@ impl PgStore {
                 .map(|r| i64::from(r.refund_attempt))
                 .collect();
             sqlx::query(
-                "UPDATE items SET state = 'pending', worker_id = NULL, lease_until = NULL, \
+                "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'pending', worker_id = NULL, lease_until = NULL, \
                  stage = u.stage, progress = u.progress, checkpoint = u.checkpoint::jsonb, \
                  attempts = GREATEST(items.attempts - u.refund, 0) \
                  FROM UNNEST($1::bigint[], $2::text[], $3::float8[], $4::text[], $5::bigint[]) \
@@ -639,9 +651,10 @@ impl Store for PgStore {
             "INSERT INTO jobs (id, user_id, kind, state, created_at, updated_at, deadline_at, \
              total, pending, running, retrying, succeeded, failed, cancelled, max_workers, \
              max_retries, auto_pause_after, item_timeout_ms, options, idempotency_key, source, \
-             sealed) \
+             sealed, notify_url, notify_state) \
              VALUES ($1, $2, $3, 'queued', $4, $4, $5, $6, $6, 0, 0, 0, 0, 0, $7, $8, $9, $10, \
-             $11::jsonb, $12, $13::jsonb, $14) \
+             $11::jsonb, $12, $13::jsonb, $14, $15::text, \
+             CASE WHEN $15::text IS NOT NULL THEN 'pending' END) \
              ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
              RETURNING id",
         )
@@ -659,6 +672,7 @@ impl Store for PgStore {
         .bind(new.idempotency_key.as_deref())
         .bind(new.source.as_ref().map(|s| s.to_string()))
         .bind(new.source.is_none())
+        .bind(o.notify_url.as_deref())
         .fetch_optional(&mut *tx)
         .await?;
         if inserted.is_none() {
@@ -694,6 +708,7 @@ impl Store for PgStore {
         let rows = sqlx::query(&format!(
             "{} WHERE ($1::text IS NULL OR user_id = $1) AND ($2::text IS NULL OR state = $2) \
              AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR id < $4) \
+             AND ($6::bigint IS NULL OR finished_at IS NULL OR updated_at > $6) \
              ORDER BY id DESC LIMIT $5",
             job_select()
         ))
@@ -702,6 +717,7 @@ impl Store for PgStore {
         .bind(q.kind.map(|k| k.as_str()))
         .bind(q.cursor.as_deref())
         .bind(limit as i64 + 1)
+        .bind(q.live_since)
         .fetch_all(&self.pool)
         .await?;
         let more = rows.len() > limit;
@@ -757,6 +773,50 @@ impl Store for PgStore {
             .map(|r| r.into_item(&errors))
             .collect::<Result<_, _>>()?;
         Ok(Page { items, next_cursor })
+    }
+
+    async fn item_changes(
+        &self,
+        job_id: &str,
+        after: ChangeCursor,
+        limit: usize,
+    ) -> Result<Vec<ItemChange>, StoreError> {
+        let limit = page_limit(limit);
+        let rows: Vec<(i64, ItemRow)> = sqlx::query(&format!(
+            "SELECT event_seq, {ITEM_COLUMNS} FROM items \
+             WHERE job_id = $1 AND event_seq > 0 AND (event_seq, id) > ($2, $3) \
+             ORDER BY event_seq, id LIMIT $4"
+        ))
+        .bind(job_id)
+        .bind(after.seq)
+        .bind(after.item_id)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| Ok((row.try_get("event_seq")?, ItemRow::from_row(&row)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+        let ids: Vec<i64> = rows.iter().map(|(_, r)| r.id).collect();
+        let errors: Vec<ErrorRow> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_as(
+                "SELECT item_id, attempt, at, message, transient FROM item_errors \
+                 WHERE item_id = ANY($1::bigint[]) ORDER BY id",
+            )
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await?
+        };
+        rows.into_iter()
+            .map(|(seq, r)| {
+                let cursor = ChangeCursor { seq, item_id: r.id };
+                Ok(ItemChange {
+                    cursor,
+                    item: r.into_item(&errors)?,
+                })
+            })
+            .collect()
     }
 
     async fn pause_job(
@@ -885,7 +945,7 @@ impl Store for PgStore {
             let mut rows: Vec<ClaimedRow> = Vec::new();
             if j.job.retrying > 0 {
                 rows = sqlx::query_as(
-                    "UPDATE items SET state = 'running', attempts = attempts + 1, \
+                    "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'running', attempts = attempts + 1, \
                      worker_id = $1, lease_until = $2, next_attempt_at = NULL \
                      WHERE id = ANY(ARRAY(SELECT id FROM items WHERE job_id = $3 \
                      AND state = 'retrying' AND next_attempt_at <= $4 \
@@ -905,7 +965,7 @@ impl Store for PgStore {
             let mut got_pending = 0;
             if rows.len() < share && j.job.pending > 0 {
                 let pending: Vec<ClaimedRow> = sqlx::query_as(
-                    "UPDATE items SET state = 'running', attempts = attempts + 1, \
+                    "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'running', attempts = attempts + 1, \
                      worker_id = $1, lease_until = $2 \
                      WHERE id = ANY(ARRAY(SELECT id FROM items WHERE job_id = $3 \
                      AND state = 'pending' ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)) \
@@ -1369,12 +1429,13 @@ impl Store for PgStore {
             .await?;
         let id: String = sqlx::query_scalar(
             "INSERT INTO documents (id, user_id, job_id, item_id, name, sha256, media_type, size, \
-             pages, text, category, confidence, metadata, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14) \
+             pages, text, category, confidence, metadata, created_at, options_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15) \
              ON CONFLICT (item_id) DO UPDATE SET name = excluded.name, sha256 = excluded.sha256, \
              media_type = excluded.media_type, size = excluded.size, pages = excluded.pages, \
              text = excluded.text, category = excluded.category, \
-             confidence = excluded.confidence, metadata = excluded.metadata \
+             confidence = excluded.confidence, metadata = excluded.metadata, \
+             options_key = excluded.options_key \
              RETURNING id",
         )
         .bind(format!("doc_{}", uuid::Uuid::now_v7().simple()))
@@ -1391,6 +1452,7 @@ impl Store for PgStore {
         .bind(d.confidence)
         .bind(json_text(&d.metadata))
         .bind(now)
+        .bind(text_without_nul(&d.options_key))
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query("UPDATE items SET document_id = $1 WHERE id = $2")
@@ -1412,6 +1474,283 @@ impl Store for PgStore {
                 .fetch_optional(&self.pool)
                 .await?;
         row.map(DocumentRow::into_document).transpose()
+    }
+
+    async fn due_webhooks(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "UPDATE jobs SET notify_next_at = $1 WHERE id = ANY(ARRAY(SELECT id FROM jobs \
+             WHERE notify_state = 'pending' AND finished_at IS NOT NULL \
+             AND COALESCE(notify_next_at, 0) <= $2 ORDER BY notify_next_at NULLS FIRST \
+             LIMIT $3 FOR UPDATE SKIP LOCKED)) RETURNING id",
+        )
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut jobs = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(job) = Self::job_on(&self.pool, &id, now).await? {
+                jobs.push(job);
+            }
+        }
+        Ok(jobs)
+    }
+
+    async fn record_webhook(
+        &self,
+        job_id: &str,
+        attempt: docket_core::WebhookAttempt,
+        next: WebhookNext,
+    ) -> Result<(), StoreError> {
+        let (state, next_at) = next.columns();
+        sqlx::query(
+            "UPDATE jobs SET notify_attempts = notify_attempts || jsonb_build_array($1::jsonb), \
+             notify_state = $2, notify_next_at = $3 WHERE id = $4 AND notify_state = 'pending'",
+        )
+        .bind(serde_json::to_string(&attempt)?)
+        .bind(state)
+        .bind(next_at)
+        .bind(job_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn find_processed(
+        &self,
+        user: &str,
+        sha256: &str,
+        options_key: &str,
+    ) -> Result<Option<Document>, StoreError> {
+        let row: Option<DocumentRow> = sqlx::query_as(&format!(
+            "{} WHERE user_id = $1 AND sha256 = $2 \
+             AND options_key = $3 ORDER BY created_at DESC, id DESC LIMIT 1",
+            document_select()
+        ))
+        .bind(user)
+        .bind(sha256)
+        .bind(options_key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(DocumentRow::into_document).transpose()
+    }
+
+    async fn list_categories(&self, user: &str) -> Result<Vec<Category>, StoreError> {
+        let rows: Vec<CategoryRow> = sqlx::query_as(
+            "SELECT id, name, algorithm, pattern, case_insensitive, created_at, updated_at FROM categories WHERE user_id = $1 ORDER BY id",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(CategoryRow::into_category).collect())
+    }
+
+    async fn put_category(
+        &self,
+        user: &str,
+        id: Option<&str>,
+        rule: CategoryRule,
+        now: Millis,
+    ) -> Result<Category, StoreError> {
+        let mut tx = self.begin().await?;
+        let taken: Option<String> =
+            sqlx::query_scalar("SELECT id FROM categories WHERE user_id = $1 AND name = $2")
+                .bind(user)
+                .bind(&rule.name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if taken.is_some() && taken.as_deref() != id {
+            return Err(StoreError::Conflict(format!(
+                "a category named `{}` exists already",
+                rule.name
+            )));
+        }
+        let row: Option<CategoryRow> = match id {
+            None => sqlx::query_as(
+                "INSERT INTO categories (id, user_id, name, algorithm, pattern, case_insensitive, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                 RETURNING id, name, algorithm, pattern, case_insensitive, created_at, updated_at",
+            )
+            .bind(format!("cat_{}", uuid::Uuid::now_v7().simple()))
+            .bind(user)
+            .bind(&rule.name)
+            .bind(&rule.algorithm)
+            .bind(&rule.pattern)
+            .bind(rule.case_insensitive)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?,
+            Some(id) => {
+                sqlx::query_as(
+                    "UPDATE categories SET name = $3, algorithm = $4, pattern = $5, \
+                 case_insensitive = $6, updated_at = $7 WHERE id = $1 AND user_id = $2 \
+                 RETURNING id, name, algorithm, pattern, case_insensitive, created_at, updated_at",
+                )
+                .bind(id)
+                .bind(user)
+                .bind(&rule.name)
+                .bind(&rule.algorithm)
+                .bind(&rule.pattern)
+                .bind(rule.case_insensitive)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+        };
+        let row = row.ok_or(StoreError::NotFound)?;
+        sqlx::query("INSERT INTO classifiers (user_id) VALUES ($1) ON CONFLICT (user_id) DO UPDATE SET labels_version = classifiers.labels_version + 1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row.into_category())
+    }
+
+    async fn delete_category(&self, user: &str, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let deleted = sqlx::query("DELETE FROM categories WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if deleted {
+            sqlx::query("INSERT INTO classifiers (user_id) VALUES ($1) ON CONFLICT (user_id) DO UPDATE SET labels_version = classifiers.labels_version + 1")
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn label_document(
+        &self,
+        user: &str,
+        id: &str,
+        category: Option<&str>,
+    ) -> Result<Document, StoreError> {
+        let mut tx = self.begin().await?;
+        let row: Option<DocumentRow> = sqlx::query_as(&format!(
+            "UPDATE documents SET category = $3, confidence = CASE WHEN $3 IS NULL THEN NULL ELSE 1.0 END, \
+             labelled = CASE WHEN $3 IS NULL THEN false ELSE true END \
+             WHERE id = $1 AND user_id = $2 RETURNING {}",
+            document_returning()
+        ))
+        .bind(id)
+        .bind(user)
+        .bind(category)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let row = row.ok_or(StoreError::NotFound)?;
+        sqlx::query("INSERT INTO classifiers (user_id) VALUES ($1) ON CONFLICT (user_id) DO UPDATE SET labels_version = classifiers.labels_version + 1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.into_document()
+    }
+
+    async fn classify_document(
+        &self,
+        id: &str,
+        category: Option<&str>,
+        confidence: Option<f64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE documents SET category = $2, confidence = $3 \
+             WHERE id = $1 AND labelled = false",
+        )
+        .bind(id)
+        .bind(category)
+        .bind(confidence)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn document_ids(
+        &self,
+        user: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM documents WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(user)
+        .bind(after.unwrap_or(""))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn training_due(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT user_id, labels_version FROM classifiers \
+             WHERE trained_version < labels_version ORDER BY user_id LIMIT 100",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn labelled_texts(
+        &self,
+        user: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT text, category FROM documents WHERE user_id = $1 AND labelled = true \
+             AND category IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(user)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn save_model(
+        &self,
+        user: &str,
+        labels_version: i64,
+        model: Option<String>,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE classifiers SET model = $3, trained_version = $2, trained_at = $4 \
+             WHERE user_id = $1 AND trained_version < $2",
+        )
+        .bind(user)
+        .bind(labels_version)
+        .bind(model)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn load_model(&self, user: &str) -> Result<Option<StoredModel>, StoreError> {
+        let row: Option<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT trained_version, model FROM classifiers WHERE user_id = $1 AND trained_version > 0",
+        )
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(labels_version, model)| StoredModel {
+            labels_version,
+            model,
+        }))
     }
 
     async fn job_stats(&self) -> Result<Vec<(JobState, i64, docket_core::Counts)>, StoreError> {
@@ -1566,7 +1905,7 @@ impl Store for PgStore {
             .fetch_one(&mut *tx)
             .await?;
             let update = sqlx::query(
-                "UPDATE items SET state = $1::text, \
+                "UPDATE items SET event_seq = nextval('item_event_seq'), state = $1::text, \
                  worker_id = CASE WHEN $1::text = 'running' THEN 'w' END, \
                  lease_until = CASE WHEN $1::text = 'running' THEN 1 END, \
                  next_attempt_at = CASE WHEN $1::text = 'retrying' THEN 1 END WHERE id = $2",

@@ -16,19 +16,20 @@ use serde_json::json;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{FromRow, Row, Sqlite, Transaction};
 
 use crate::plan::{fair_shares, plan_completions, rescue_target, ClaimCandidate};
 use crate::row::stats_rows;
 use crate::row::{
-    page_limit, token_id, DocumentRow, ErrorRow, ItemRow, JobDetail, JobRow, TokenRow,
-    DOCUMENT_COLUMNS, ITEM_COLUMNS, JOB_COLUMNS,
+    page_limit, token_id, CategoryRow, DocumentRow, ErrorRow, ItemRow, JobDetail, JobRow, TokenRow,
+    DOCUMENT_COLUMNS, ITEM_COLUMNS, JOB_COLUMNS, JOB_DETAIL_COLUMNS,
 };
 use crate::types::search_terms;
 use crate::{
-    Claimed, CompleteReport, Completion, Created, ItemQuery, JobControl, JobQuery, Listing,
-    NewDocument, NewItem, NewJob, Page, ProgressUpdate, ResultRow, SearchHit, SearchQuery,
-    SearchResults, Store, StoreError, TokenInfo,
+    Category, CategoryRule, ChangeCursor, Claimed, CompleteReport, Completion, Created, ItemChange,
+    ItemQuery, JobControl, JobQuery, Listing, NewDocument, NewItem, NewJob, Page, ProgressUpdate,
+    ResultRow, SearchHit, SearchQuery, SearchResults, Store, StoreError, StoredModel, TokenInfo,
+    WebhookNext,
 };
 
 pub struct SqliteStore {
@@ -72,8 +73,14 @@ impl SqliteStore {
         Ok(SqliteStore { writer, reader })
     }
 
+    /// A write transaction. It ticks the event clock, so the item changes it makes carry a
+    /// number no earlier transaction used (see migration 0004).
     async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE event_clock SET seq = seq + 1")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
     }
 
     async fn load_book(tx: &mut Tx, id: &str) -> Result<Option<(JobRow, JobBook)>, StoreError> {
@@ -166,14 +173,14 @@ impl SqliteStore {
     /// Moves every not-yet-started item of a job to `cancelled`.
     async fn cancel_unstarted(tx: &mut Tx, id: &str) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE items SET state = 'cancelled' WHERE id IN \
+            "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'cancelled' WHERE id IN \
              (SELECT id FROM items INDEXED BY items_pending WHERE job_id = ? AND state = 'pending')",
         )
         .bind(id)
         .execute(&mut **tx)
         .await?;
         sqlx::query(
-            "UPDATE items SET state = 'cancelled', next_attempt_at = NULL WHERE id IN \
+            "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'cancelled', next_attempt_at = NULL WHERE id IN \
              (SELECT id FROM items INDEXED BY items_retrying WHERE job_id = ? AND state = 'retrying')",
         )
         .bind(id)
@@ -187,7 +194,7 @@ impl SqliteStore {
         E: sqlx::Executor<'e, Database = Sqlite> + Copy,
     {
         let row = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS}, options, result FROM jobs WHERE id = ?"
+            "SELECT {JOB_COLUMNS}, {JOB_DETAIL_COLUMNS} FROM jobs WHERE id = ?"
         ))
         .bind(id)
         .fetch_optional(executor)
@@ -239,7 +246,7 @@ impl SqliteStore {
             }
             ControlEffect::Requeue(streak) => {
                 let n = sqlx::query(
-                    "UPDATE items SET state = 'pending', failure_streak = NULL, attempts = 0, \
+                    "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'pending', failure_streak = NULL, attempts = 0, \
                      stage = 'queued', progress = 0 WHERE id IN (SELECT id FROM items \
                      INDEXED BY items_failed_streak WHERE job_id = ? AND state = 'failed' \
                      AND failure_streak = ?)",
@@ -297,7 +304,7 @@ impl SqliteStore {
         let plan = plan_completions(done, &held, &mut books);
         if !plan.succeeded.is_empty() {
             sqlx::query(
-                "UPDATE items SET state = 'succeeded', stage = 'done', progress = 100, \
+                "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'succeeded', stage = 'done', progress = 100, \
                  worker_id = NULL, lease_until = NULL, checkpoint = NULL \
                  WHERE id IN (SELECT value FROM json_each(?))",
             )
@@ -322,7 +329,7 @@ impl SqliteStore {
         }
         if !plan.cancelled.is_empty() {
             sqlx::query(
-                "UPDATE items SET state = 'cancelled', worker_id = NULL, lease_until = NULL \
+                "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'cancelled', worker_id = NULL, lease_until = NULL \
                  WHERE id IN (SELECT value FROM json_each(?))",
             )
             .bind(ids_json(plan.cancelled.iter().copied()))
@@ -331,7 +338,7 @@ impl SqliteStore {
         }
         for f in &plan.failed {
             sqlx::query(
-                "UPDATE items SET state = 'failed', worker_id = NULL, lease_until = NULL, \
+                "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'failed', worker_id = NULL, lease_until = NULL, \
                  failure_streak = ? WHERE id = ?",
             )
             .bind(f.streak)
@@ -341,7 +348,7 @@ impl SqliteStore {
         }
         for r in &plan.retrying {
             sqlx::query(
-                "UPDATE items SET state = 'retrying', worker_id = NULL, lease_until = NULL, \
+                "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'retrying', worker_id = NULL, lease_until = NULL, \
                  next_attempt_at = ? WHERE id = ?",
             )
             .bind(r.next_attempt_at)
@@ -351,7 +358,7 @@ impl SqliteStore {
         }
         for r in &plan.requeued {
             sqlx::query(
-                "UPDATE items SET state = 'pending', worker_id = NULL, lease_until = NULL, \
+                "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'pending', worker_id = NULL, lease_until = NULL, \
                  stage = ?, progress = ?, checkpoint = ?, attempts = max(attempts - ?, 0) \
                  WHERE id = ?",
             )
@@ -454,9 +461,9 @@ impl Store for SqliteStore {
             "INSERT INTO jobs (id, user_id, kind, state, created_at, updated_at, deadline_at, \
              total, pending, running, retrying, succeeded, failed, cancelled, max_workers, \
              max_retries, auto_pause_after, item_timeout_ms, options, idempotency_key, source, \
-             sealed) \
+             sealed, notify_url, notify_state) \
              VALUES (?1, ?2, ?3, 'queued', ?4, ?4, ?5, ?6, ?6, 0, 0, 0, 0, 0, ?7, ?8, ?9, ?10, ?11, \
-             ?12, ?13, ?14)",
+             ?12, ?13, ?14, ?15, CASE WHEN ?15 IS NOT NULL THEN 'pending' END)",
         )
         .bind(&id)
         .bind(&new.user)
@@ -472,6 +479,7 @@ impl Store for SqliteStore {
         .bind(new.idempotency_key.as_deref())
         .bind(new.source.as_ref().map(|s| s.to_string()))
         .bind(new.source.is_none())
+        .bind(o.notify_url.as_deref())
         .execute(&mut *tx)
         .await?;
         Self::insert_items(&mut tx, &id, &new.items).await?;
@@ -489,9 +497,10 @@ impl Store for SqliteStore {
     async fn list_jobs(&self, q: &JobQuery, now: Millis) -> Result<Page<Job>, StoreError> {
         let limit = page_limit(q.limit);
         let rows = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS}, options, result FROM jobs \
+            "SELECT {JOB_COLUMNS}, {JOB_DETAIL_COLUMNS} FROM jobs \
              WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR state = ?2) \
              AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR id < ?4) \
+             AND (?6 IS NULL OR finished_at IS NULL OR updated_at > ?6) \
              ORDER BY id DESC LIMIT ?5"
         ))
         .bind(q.user.as_deref())
@@ -499,6 +508,7 @@ impl Store for SqliteStore {
         .bind(q.kind.map(|k| k.as_str()))
         .bind(q.cursor.as_deref())
         .bind(limit as i64 + 1)
+        .bind(q.live_since)
         .fetch_all(&self.reader)
         .await?;
         let more = rows.len() > limit;
@@ -548,6 +558,45 @@ impl Store for SqliteStore {
             .map(|r| r.into_item(&errors))
             .collect::<Result<_, _>>()?;
         Ok(Page { items, next_cursor })
+    }
+
+    async fn item_changes(
+        &self,
+        job_id: &str,
+        after: ChangeCursor,
+        limit: usize,
+    ) -> Result<Vec<ItemChange>, StoreError> {
+        let limit = page_limit(limit);
+        let rows: Vec<(i64, ItemRow)> = sqlx::query(&format!(
+            "SELECT event_seq, {ITEM_COLUMNS} FROM items INDEXED BY items_changes \
+             WHERE job_id = ?1 AND event_seq > 0 AND (event_seq, id) > (?2, ?3) \
+             ORDER BY event_seq, id LIMIT ?4"
+        ))
+        .bind(job_id)
+        .bind(after.seq)
+        .bind(after.item_id)
+        .bind(limit as i64)
+        .fetch_all(&self.reader)
+        .await?
+        .into_iter()
+        .map(|row| Ok((row.try_get("event_seq")?, ItemRow::from_row(&row)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+        let errors: Vec<ErrorRow> = sqlx::query_as(
+            "SELECT item_id, attempt, at, message, transient FROM item_errors \
+             WHERE item_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        )
+        .bind(ids_json(rows.iter().map(|(_, r)| r.id)))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|(seq, r)| {
+                let cursor = ChangeCursor { seq, item_id: r.id };
+                Ok(ItemChange {
+                    cursor,
+                    item: r.into_item(&errors)?,
+                })
+            })
+            .collect()
     }
 
     async fn pause_job(
@@ -671,7 +720,7 @@ impl Store for SqliteStore {
             }
             let ids_text = ids_json(ids.iter().copied());
             sqlx::query(
-                "UPDATE items SET state = 'running', attempts = attempts + 1, worker_id = ?1, \
+                "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'running', attempts = attempts + 1, worker_id = ?1, \
                  lease_until = ?2, next_attempt_at = NULL WHERE id IN (SELECT value FROM json_each(?3))",
             )
             .bind(worker)
@@ -1033,12 +1082,13 @@ impl Store for SqliteStore {
         let mut tx = self.begin().await?;
         let id: String = sqlx::query_scalar(
             "INSERT INTO documents (id, user_id, job_id, item_id, name, sha256, media_type, size, \
-             pages, text, category, confidence, metadata, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+             pages, text, category, confidence, metadata, created_at, options_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
              ON CONFLICT (item_id) DO UPDATE SET name = excluded.name, sha256 = excluded.sha256, \
              media_type = excluded.media_type, size = excluded.size, pages = excluded.pages, \
              text = excluded.text, category = excluded.category, \
-             confidence = excluded.confidence, metadata = excluded.metadata \
+             confidence = excluded.confidence, metadata = excluded.metadata, \
+             options_key = excluded.options_key \
              RETURNING id",
         )
         .bind(format!("doc_{}", uuid_simple()))
@@ -1055,6 +1105,7 @@ impl Store for SqliteStore {
         .bind(d.confidence)
         .bind(d.metadata.to_string())
         .bind(now)
+        .bind(&d.options_key)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query("UPDATE items SET document_id = ? WHERE id = ?")
@@ -1074,6 +1125,285 @@ impl Store for SqliteStore {
         .fetch_optional(&self.reader)
         .await?;
         row.map(DocumentRow::into_document).transpose()
+    }
+
+    async fn due_webhooks(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        let mut tx = self.begin().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "UPDATE jobs SET notify_next_at = ?1 WHERE id IN (SELECT id FROM jobs \
+             WHERE notify_state = 'pending' AND finished_at IS NOT NULL \
+             AND COALESCE(notify_next_at, 0) <= ?2 ORDER BY notify_next_at LIMIT ?3) \
+             RETURNING id",
+        )
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut jobs = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(job) = Self::job_on(&self.reader, &id, now).await? {
+                jobs.push(job);
+            }
+        }
+        Ok(jobs)
+    }
+
+    async fn record_webhook(
+        &self,
+        job_id: &str,
+        attempt: docket_core::WebhookAttempt,
+        next: WebhookNext,
+    ) -> Result<(), StoreError> {
+        let (state, next_at) = next.columns();
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE jobs SET notify_attempts = json_insert(notify_attempts, '$[#]', json(?1)), \
+             notify_state = ?2, notify_next_at = ?3 WHERE id = ?4 AND notify_state = 'pending'",
+        )
+        .bind(serde_json::to_string(&attempt)?)
+        .bind(state)
+        .bind(next_at)
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_processed(
+        &self,
+        user: &str,
+        sha256: &str,
+        options_key: &str,
+    ) -> Result<Option<Document>, StoreError> {
+        let row: Option<DocumentRow> = sqlx::query_as(&format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE user_id = ?1 AND sha256 = ?2 \
+             AND options_key = ?3 ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(user)
+        .bind(sha256)
+        .bind(options_key)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(DocumentRow::into_document).transpose()
+    }
+
+    async fn list_categories(&self, user: &str) -> Result<Vec<Category>, StoreError> {
+        let rows: Vec<CategoryRow> = sqlx::query_as(
+            "SELECT id, name, algorithm, pattern, case_insensitive, created_at, updated_at FROM categories WHERE user_id = ?1 ORDER BY id",
+        )
+        .bind(user)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.into_iter().map(CategoryRow::into_category).collect())
+    }
+
+    async fn put_category(
+        &self,
+        user: &str,
+        id: Option<&str>,
+        rule: CategoryRule,
+        now: Millis,
+    ) -> Result<Category, StoreError> {
+        let mut tx = self.begin().await?;
+        let taken: Option<String> =
+            sqlx::query_scalar("SELECT id FROM categories WHERE user_id = ?1 AND name = ?2")
+                .bind(user)
+                .bind(&rule.name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if taken.is_some() && taken.as_deref() != id {
+            return Err(StoreError::Conflict(format!(
+                "a category named `{}` exists already",
+                rule.name
+            )));
+        }
+        let row: Option<CategoryRow> = match id {
+            None => sqlx::query_as(
+                "INSERT INTO categories (id, user_id, name, algorithm, pattern, case_insensitive, \
+                 created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) \
+                 RETURNING id, name, algorithm, pattern, case_insensitive, created_at, updated_at",
+            )
+            .bind(format!("cat_{}", uuid::Uuid::now_v7().simple()))
+            .bind(user)
+            .bind(&rule.name)
+            .bind(&rule.algorithm)
+            .bind(&rule.pattern)
+            .bind(rule.case_insensitive)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?,
+            Some(id) => {
+                sqlx::query_as(
+                    "UPDATE categories SET name = ?3, algorithm = ?4, pattern = ?5, \
+                 case_insensitive = ?6, updated_at = ?7 WHERE id = ?1 AND user_id = ?2 \
+                 RETURNING id, name, algorithm, pattern, case_insensitive, created_at, updated_at",
+                )
+                .bind(id)
+                .bind(user)
+                .bind(&rule.name)
+                .bind(&rule.algorithm)
+                .bind(&rule.pattern)
+                .bind(rule.case_insensitive)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+        };
+        let row = row.ok_or(StoreError::NotFound)?;
+        sqlx::query("INSERT INTO classifiers (user_id) VALUES (?1) ON CONFLICT (user_id) DO UPDATE SET labels_version = classifiers.labels_version + 1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row.into_category())
+    }
+
+    async fn delete_category(&self, user: &str, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let deleted = sqlx::query("DELETE FROM categories WHERE id = ?1 AND user_id = ?2")
+            .bind(id)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if deleted {
+            sqlx::query("INSERT INTO classifiers (user_id) VALUES (?1) ON CONFLICT (user_id) DO UPDATE SET labels_version = classifiers.labels_version + 1")
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn label_document(
+        &self,
+        user: &str,
+        id: &str,
+        category: Option<&str>,
+    ) -> Result<Document, StoreError> {
+        let mut tx = self.begin().await?;
+        let row: Option<DocumentRow> = sqlx::query_as(&format!(
+            "UPDATE documents SET category = ?3, confidence = CASE WHEN ?3 IS NULL THEN NULL ELSE 1.0 END, \
+             labelled = CASE WHEN ?3 IS NULL THEN 0 ELSE 1 END \
+             WHERE id = ?1 AND user_id = ?2 RETURNING {DOCUMENT_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(user)
+        .bind(category)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let row = row.ok_or(StoreError::NotFound)?;
+        sqlx::query("INSERT INTO classifiers (user_id) VALUES (?1) ON CONFLICT (user_id) DO UPDATE SET labels_version = classifiers.labels_version + 1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.into_document()
+    }
+
+    async fn classify_document(
+        &self,
+        id: &str,
+        category: Option<&str>,
+        confidence: Option<f64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE documents SET category = ?2, confidence = ?3 \
+             WHERE id = ?1 AND labelled = 0",
+        )
+        .bind(id)
+        .bind(category)
+        .bind(confidence)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn document_ids(
+        &self,
+        user: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM documents WHERE user_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+        )
+        .bind(user)
+        .bind(after.unwrap_or(""))
+        .bind(limit as i64)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    async fn training_due(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT user_id, labels_version FROM classifiers \
+             WHERE trained_version < labels_version ORDER BY user_id LIMIT 100",
+        )
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    async fn labelled_texts(
+        &self,
+        user: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT text, category FROM documents WHERE user_id = ?1 AND labelled = 1 \
+             AND category IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT ?2",
+        )
+        .bind(user)
+        .bind(limit as i64)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    async fn save_model(
+        &self,
+        user: &str,
+        labels_version: i64,
+        model: Option<String>,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE classifiers SET model = ?3, trained_version = ?2, trained_at = ?4 \
+             WHERE user_id = ?1 AND trained_version < ?2",
+        )
+        .bind(user)
+        .bind(labels_version)
+        .bind(model)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn load_model(&self, user: &str) -> Result<Option<StoredModel>, StoreError> {
+        let row: Option<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT trained_version, model FROM classifiers WHERE user_id = ?1 AND trained_version > 0",
+        )
+        .bind(user)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|(labels_version, model)| StoredModel {
+            labels_version,
+            model,
+        }))
     }
 
     async fn job_stats(&self) -> Result<Vec<(JobState, i64, docket_core::Counts)>, StoreError> {
@@ -1200,7 +1530,7 @@ impl Store for SqliteStore {
         .fetch_one(&mut *tx)
         .await?;
         let accepted = sqlx::query(
-            "UPDATE items SET state = ?1, worker_id = CASE WHEN ?1 = 'running' THEN 'w' END, \
+            "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = ?1, worker_id = CASE WHEN ?1 = 'running' THEN 'w' END, \
              lease_until = CASE WHEN ?1 = 'running' THEN 1 END, \
              next_attempt_at = CASE WHEN ?1 = 'retrying' THEN 1 END WHERE id = ?2",
         )

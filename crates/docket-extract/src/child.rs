@@ -1,0 +1,95 @@
+//! The extractor child process: reads requests on stdin, extracts, answers on stdout, and
+//! keeps going so its OCR engines stay loaded between documents.
+//!
+//! Run it through [`crate::pool::ExtractorPool`]; the pool kills and replaces a child that hangs,
+//! crashes or runs out of memory, which is the whole point of extracting out of process.
+
+use std::io::{self, BufReader, BufWriter, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::protocol::{self, Header};
+use crate::{extract_with, ExtractError, Extraction, Progress};
+
+/// Serves requests until stdin closes. Returns an error only if the parent stops speaking the
+/// protocol (or goes away mid-request); every problem with a document is an answer instead.
+pub fn serve() -> io::Result<()> {
+    serve_with(|_| {})
+}
+
+/// [`serve`], calling `before_each` with the document name before each request. For the
+/// crate's own fault-injection tests; production uses [`serve`].
+#[doc(hidden)]
+pub fn serve_with(mut before_each: impl FnMut(&str)) -> io::Result<()> {
+    limit_openmp();
+    let mut input = BufReader::new(io::stdin().lock());
+    let mut output = BufWriter::new(io::stdout().lock());
+    loop {
+        let Some(header) = protocol::read_frame(&mut input, protocol::REQUEST)? else {
+            return Ok(());
+        };
+        let header: Header = serde_json::from_slice(&header)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let body = protocol::read_frame(&mut input, protocol::BODY)?
+            .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+        before_each(&header.name);
+
+        let result = match &header.path {
+            Some(path) => match std::fs::read(path) {
+                Ok(bytes) => run(&bytes, &header, &mut output),
+                Err(e) => Err(ExtractError::Unavailable(format!(
+                    "the file could not be read: {}",
+                    e.kind()
+                ))),
+            },
+            None => run(&body, &header, &mut output),
+        };
+        let (result, thumbnail) = match result {
+            Ok(Extraction {
+                extracted,
+                thumbnail,
+            }) => (Ok(extracted), thumbnail.unwrap_or_default()),
+            Err(e) => (Err(e), Vec::new()),
+        };
+        let json = serde_json::to_vec(&result).map_err(io::Error::other)?;
+        protocol::write_frame(&mut output, protocol::RESULT, &json)?;
+        protocol::write_frame(&mut output, protocol::THUMBNAIL, &thumbnail)?;
+        output.flush()?;
+    }
+}
+
+fn run(bytes: &[u8], header: &Header, output: &mut impl Write) -> Result<Extraction, ExtractError> {
+    // A progress frame that cannot be written means the parent is gone; the result write
+    // that follows will notice, so the error is not worth a second path here.
+    let mut progress = |p: Progress| {
+        if let Ok(json) = serde_json::to_vec(&p) {
+            let _ = protocol::write_frame(output, protocol::PROGRESS, &json);
+            let _ = output.flush();
+        }
+    };
+    // A panic is a bug in our Rust code, not corruption of the process: report it against the
+    // document and carry on (the default hook has already printed it to stderr).
+    catch_unwind(AssertUnwindSafe(|| {
+        extract_with(bytes, &header.name, &header.options, &mut progress)
+    }))
+    .unwrap_or_else(|_| Err(ExtractError::Crashed("internal error".to_owned())))
+}
+
+/// Tesseract parallelises with OpenMP, which reads `OMP_THREAD_LIMIT` once, when the library
+/// loads, before `main`. A pool of single-threaded children beats children that each fight
+/// for every core, so if the variable is missing the process re-executes itself with it set.
+fn limit_openmp() {
+    const VAR: &str = "OMP_THREAD_LIMIT";
+    if std::env::var_os(VAR).is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    use std::os::unix::process::CommandExt;
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env(VAR, "1")
+        .exec();
+    // Only reached if exec failed; extraction still works, just with more threads.
+    eprintln!("could not re-execute with {VAR}=1: {err}");
+}

@@ -1,0 +1,148 @@
+//! PDF through poppler (its GLib binding): the text layer of each page, and for pages without
+//! one, OCR of the page rendered at scanning resolution. Poppler was chosen by measurement
+//! against `pdftotext` (see ARCHITECTURE.md): the same text layout code, so the same text.
+
+use std::ffi::c_int;
+
+use cairo::{Context, Format, ImageSurface};
+use poppler::{Document, Page};
+use serde_json::json;
+
+use crate::paged::{Pages, THUMBNAIL_PX};
+use crate::{media, ocr, ExtractError, Extracted, Extraction, Options, Progress};
+
+/// Resolution pages without a text layer are rendered at for OCR: what tesseract is trained
+/// for and what scanners default to.
+const OCR_DPI: f64 = 300.0;
+
+pub(crate) fn extract(
+    bytes: &[u8],
+    options: &Options,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Extraction, ExtractError> {
+    // A GBytes of our own: the document keeps a reference to it for its whole life, which a
+    // borrowed slice could not promise.
+    let data = glib::Bytes::from(bytes);
+    let doc = Document::from_bytes(&data, None).map_err(open_error)?;
+    let total = u32::try_from(doc.n_pages()).unwrap_or(0);
+    if total == 0 {
+        return Err(corrupt("it has no pages"));
+    }
+    let mut pages = Pages::new(total, &options.limits, progress)?;
+    let mut spec = None;
+    let mut thumbnail = None;
+
+    for index in 0..total {
+        let page = doc
+            .page(index as c_int)
+            .ok_or_else(|| corrupt(&format!("page {} cannot be read", index + 1)))?;
+        if index == 0 && options.thumbnail {
+            thumbnail = render_thumbnail(&page);
+        }
+        let text = page.text().map(|t| t.to_string()).unwrap_or_default();
+        if text.trim().is_empty() {
+            // Validated once, and only for documents that need OCR at all.
+            let spec = match &spec {
+                Some(spec) => spec,
+                None => spec.insert(ocr::language_spec(&options.languages)?),
+            };
+            let text = ocr_page(&page, spec, options.limits.max_pixels)?;
+            if !text.trim().is_empty() {
+                pages.ocr += 1;
+            }
+            pages.push(&text)?;
+        } else {
+            pages.push(&text)?;
+        }
+    }
+
+    let mut metadata = json!({});
+    if let Some(title) = doc.title() {
+        metadata["title"] = title.as_str().into();
+    }
+    if let Some(author) = doc.author() {
+        metadata["author"] = author.as_str().into();
+    }
+    if pages.ocr > 0 {
+        metadata["ocr_pages"] = pages.ocr.into();
+    }
+    Ok(Extraction {
+        extracted: Extracted {
+            media_type: media::PDF.to_owned(),
+            text: pages.finish(),
+            pages: total,
+            metadata,
+        },
+        thumbnail,
+    })
+}
+
+fn corrupt(why: &str) -> ExtractError {
+    ExtractError::Corrupt(format!("corrupt PDF: {why}"))
+}
+
+fn open_error(e: glib::Error) -> ExtractError {
+    match e.kind::<poppler::Error>() {
+        Some(poppler::Error::Encrypted) => {
+            ExtractError::Corrupt("the PDF is password-protected".to_owned())
+        }
+        // Poppler's own messages ("PDF document is damaged") are already in the user's terms.
+        _ => corrupt(&e.message().to_lowercase()),
+    }
+}
+
+/// Renders `page` at `scale` pixels per point on white, or `None` if cairo cannot make the
+/// surface (absurd sizes are capped by the callers first).
+fn render(page: &Page, scale: f64) -> Option<ImageSurface> {
+    let (w, h) = page.size();
+    let pw = (w * scale).round().max(1.0) as i32;
+    let ph = (h * scale).round().max(1.0) as i32;
+    let surface = ImageSurface::create(Format::Rgb24, pw, ph).ok()?;
+    {
+        let cr = Context::new(&surface).ok()?;
+        cr.set_source_rgb(1.0, 1.0, 1.0);
+        cr.paint().ok()?;
+        cr.scale(scale, scale);
+        page.render(&cr);
+    }
+    surface.flush();
+    Some(surface)
+}
+
+fn ocr_page(page: &Page, spec: &str, max_pixels: u64) -> Result<String, ExtractError> {
+    let (w, h) = page.size();
+    // Points are 1/72 inch. A page so large that 300 dpi would pass the pixel limit is
+    // rendered coarser instead: its text is as large as ever, only the paper is bigger.
+    let mut scale = OCR_DPI / 72.0;
+    let area = (w * scale) * (h * scale);
+    if !area.is_finite() || area <= 0.0 {
+        return Err(corrupt("a page has no size"));
+    }
+    if area > max_pixels as f64 {
+        scale *= (max_pixels as f64 / area).sqrt();
+    }
+    let surface =
+        render(page, scale).ok_or_else(|| corrupt("a page without text could not be rendered"))?;
+    let (width, height, stride) = (surface.width(), surface.height(), surface.stride());
+    let ppi = (scale * 72.0).round() as c_int;
+    let mut result = Err(corrupt("a page without text could not be rendered"));
+    let _ = surface.with_data(|data| {
+        result = ocr::with_engine(spec, |engine| {
+            engine.recognise_rgb32(data, width, height, stride, ppi)
+        })
+        .and_then(|r| r);
+    });
+    result
+}
+
+fn render_thumbnail(page: &Page) -> Option<Vec<u8>> {
+    let (w, h) = page.size();
+    let long = w.max(h);
+    if !long.is_finite() || long <= 0.0 {
+        return None;
+    }
+    let surface = render(page, THUMBNAIL_PX as f64 / long)?;
+    let mut png = Vec::new();
+    surface.write_to_png(&mut png).ok()?;
+    Some(png)
+}
