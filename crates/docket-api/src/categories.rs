@@ -242,6 +242,8 @@ pub struct ClassifyAnswer {
 
 /// Largest file `POST /v1/classify` takes: it answers while the client waits.
 pub const CLASSIFY_LIMIT: usize = 10 * 1024 * 1024;
+/// Longest `POST /v1/classify` spends reading a file.
+const CLASSIFY_TIME: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[utoipa::path(post, path = "/v1/classify", tag = "classification",
     operation_id = "classify",
@@ -319,11 +321,21 @@ async fn text_of_file(state: &AppState, mut multipart: Multipart) -> ApiResult<S
             name,
             options: docket_extract::Options::default(),
         };
-        let extraction = state
-            .extractor
-            .extract(request, |_| {})
-            .await
-            .map_err(|e| AppError::bad_request("unreadable_file", e.to_string()))?;
+        // The client is waiting: a parser that takes longer is stopped (dropping the call kills
+        // its extractor process) and the answer says why.
+        let extraction =
+            tokio::time::timeout(CLASSIFY_TIME, state.extractor.extract(request, |_| {}))
+                .await
+                .map_err(|_| {
+                    AppError::bad_request(
+                        "unreadable_file",
+                        format!(
+                            "reading the file took longer than {} s; submit it as a job",
+                            CLASSIFY_TIME.as_secs()
+                        ),
+                    )
+                })?
+                .map_err(|e| AppError::bad_request("unreadable_file", e.to_string()))?;
         return Ok(extraction.extracted.text);
     }
     Err(AppError::bad_request(

@@ -201,6 +201,7 @@ pub struct ItemsQuery {
     /// Page size (default 50).
     limit: Option<usize>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{1,18}$")]
     cursor: Option<String>,
 }
 
