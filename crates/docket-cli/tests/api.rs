@@ -139,7 +139,16 @@ async fn two_hundred_files_answer_202_fast_and_complete() {
     for line in metrics.lines().filter(|l| !l.starts_with('#')) {
         let (name, value) = line.rsplit_once(' ').expect("name value");
         assert!(value.parse::<f64>().is_ok(), "{line}");
-        let bare = name.split('{').next().unwrap();
+        let sample = name.split('{').next().unwrap();
+        // A histogram's samples carry suffixes; its TYPE line names the family.
+        let bare = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| {
+                sample
+                    .strip_suffix(suffix)
+                    .filter(|family| metrics.contains(&format!("# TYPE {family} histogram")))
+            })
+            .unwrap_or(sample);
         assert!(
             bare.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
             "{line}"
