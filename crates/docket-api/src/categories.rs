@@ -38,10 +38,7 @@ pub struct CategoryList {
 }
 
 fn validated(body: CategoryBody) -> ApiResult<docket_store::CategoryRule> {
-    let algorithm: Algorithm = serde_json::from_value(serde_json::Value::String(
-        body.algorithm.clone(),
-    ))
-    .map_err(|_| {
+    let algorithm: Algorithm = body.algorithm.parse().map_err(|_| {
         AppError::bad_request(
             "invalid_category",
             format!(
@@ -200,10 +197,7 @@ pub async fn label(
     Path(DocumentIdPath { id }): Path<DocumentIdPath>,
     crate::extract::ApiJson(body): crate::extract::ApiJson<DocumentPatch>,
 ) -> ApiResult<Json<Document>> {
-    match state.store.get_document(&id).await? {
-        Some(d) if d.user == caller.0 => {}
-        _ => return Err(AppError::not_found("document")),
-    }
+    crate::documents::owned_document(&state, &caller, &id).await?;
     if let Some(name) = &body.category {
         let known = state.store.list_categories(&caller.0).await?;
         if !known.iter().any(|c| &c.name == name) {
@@ -276,7 +270,7 @@ pub async fn classify(
         let crate::extract::ApiJson(body) = <crate::extract::ApiJson<ClassifyText> as axum::extract::FromRequest<AppState>>::from_request(request, &state).await?;
         body.text
     };
-    let decided = state.classifiers.classify(&caller.0, text).await?;
+    let (decided, _) = state.classifiers.classify(&caller.0, text).await?;
     Ok(Json(match decided {
         Some(c) => ClassifyAnswer {
             category: Some(c.category),

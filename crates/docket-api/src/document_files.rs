@@ -7,19 +7,12 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use docket_blobs::BlobError;
-use docket_core::Document;
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
 use crate::AppState;
 
-/// Same rule as the other document endpoints: another user's document does not exist.
-async fn owned_document(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Document> {
-    match state.store.get_document(id).await? {
-        Some(d) if d.user == caller.0 => Ok(d),
-        _ => Err(AppError::not_found("document")),
-    }
-}
+use crate::documents::owned_document;
 
 /// Streams the blob at `key` with `content_type`, or 404 with `missing` as the detail.
 async fn stream_blob(

@@ -8,7 +8,12 @@ use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
 use crate::AppState;
 
-async fn owned_document(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Document> {
+/// The caller's document, or 404: another user's document does not exist for them.
+pub(crate) async fn owned_document(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<Document> {
     match state.store.get_document(id).await? {
         Some(d) if d.user == caller.0 => Ok(d),
         _ => Err(AppError::not_found("document")),

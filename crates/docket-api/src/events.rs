@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, KeepAliveStream, Sse};
-use docket_core::{now_millis, Job};
+use docket_core::now_millis;
 use docket_store::{ChangeCursor, JobQuery};
 use futures::StreamExt;
 use tokio::sync::mpsc;
@@ -48,8 +48,9 @@ fn into_sse(rx: mpsc::Receiver<Event>) -> EventStream {
     Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("ping"))
 }
 
-fn job_event(job: &Job) -> Option<Event> {
-    Event::default().event("job").json_data(job).ok()
+/// A `job` event from the snapshot already serialised for change detection.
+fn job_event(snapshot: &str) -> Event {
+    Event::default().event("job").data(snapshot)
 }
 
 /// `GET /v1/jobs/{id}/events`: `job` snapshots when the job changed (at most a few per second),
@@ -104,11 +105,12 @@ async fn follow_job(
     loop {
         // The job first, then its items: if the job was finished when read, every item change
         // it depends on is already committed and the item query below sees it.
-        let job = match state.store.get_job(&id, now_millis()).await {
+        // Through the snapshot cache: many watchers of one job cost one read per 100 ms.
+        let job = match crate::jobs::cached_job(&state, &id).await {
             Ok(Some(job)) => job,
             Ok(None) => break, // deleted while watched
             Err(e) => {
-                tracing::warn!(job = %id, "event stream: reading the job failed: {e}");
+                tracing::warn!(job = %id, "event stream: reading the job failed: {e:?}");
                 tokio::time::sleep(POLL * 4).await;
                 continue;
             }
@@ -137,10 +139,8 @@ async fn follow_job(
         }
         let snapshot = serde_json::to_string(&job).unwrap_or_default();
         if last_snapshot.as_deref() != Some(snapshot.as_str()) {
-            if let Some(event) = job_event(&job) {
-                if tx.send(event).await.is_err() {
-                    return;
-                }
+            if tx.send(job_event(&snapshot)).await.is_err() {
+                return;
             }
             last_snapshot = Some(snapshot);
         }
@@ -185,12 +185,10 @@ async fn follow_jobs(state: AppState, user: String, tx: mpsc::Sender<Event>) {
                 // Oldest first, so a client that appends builds the list in order.
                 for job in page.items.into_iter().rev() {
                     let snapshot = serde_json::to_string(&job).unwrap_or_default();
-                    if sent.get(&job.id) != Some(&snapshot) {
-                        if let Some(event) = job_event(&job) {
-                            if tx.send(event).await.is_err() {
-                                return;
-                            }
-                        }
+                    if sent.get(&job.id) != Some(&snapshot)
+                        && tx.send(job_event(&snapshot)).await.is_err()
+                    {
+                        return;
                     }
                     seen.insert(job.id, snapshot);
                 }

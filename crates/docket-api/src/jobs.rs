@@ -18,20 +18,22 @@ pub(crate) async fn owned_job(state: &AppState, caller: &Caller, id: &str) -> Ap
     if id.parse::<docket_core::JobId>().is_err() {
         return Err(AppError::not_found("job"));
     }
-    let job = match state.jobs.get(id) {
-        Some(job) => Some(job),
-        None => {
-            let job = state.store.get_job(id, now_millis()).await?;
-            if let Some(job) = &job {
-                state.jobs.put(job);
-            }
-            job
-        }
-    };
-    match job {
+    match cached_job(state, id).await? {
         Some(job) if job.user == caller.0 => Ok(job),
         _ => Err(AppError::not_found("job")),
     }
+}
+
+/// A job from this process's snapshot cache (at most 100 ms old), else from the database.
+pub(crate) async fn cached_job(state: &AppState, id: &str) -> ApiResult<Option<Job>> {
+    if let Some(job) = state.jobs.get(id) {
+        return Ok(Some(job));
+    }
+    let job = state.store.get_job(id, now_millis()).await?;
+    if let Some(job) = &job {
+        state.jobs.put(job);
+    }
+    Ok(job)
 }
 
 /// Reads a job fresh from the database (for actions whose answer must reflect their effect).

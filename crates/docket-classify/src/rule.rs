@@ -48,6 +48,23 @@ impl Algorithm {
     }
 }
 
+impl std::str::FromStr for Algorithm {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Algorithm, ()> {
+        [
+            Algorithm::Any,
+            Algorithm::All,
+            Algorithm::Literal,
+            Algorithm::Regex,
+            Algorithm::Fuzzy,
+            Algorithm::Auto,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+        .ok_or(())
+    }
+}
+
 impl fmt::Display for Algorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

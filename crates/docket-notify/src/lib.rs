@@ -50,16 +50,19 @@ pub fn signature(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
     format!("t={unix_seconds},v1={}", sign(secret, unix_seconds, body))
 }
 
-fn sign(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
-    // HMAC accepts keys of any length; new_from_slice cannot fail for it.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC takes keys of any length"),
-    };
+/// The MAC over `"{t}.{body}"`; `None` only if the key were refused, which HMAC never does.
+fn mac(secret: &str, unix_seconds: i64, body: &[u8]) -> Option<Hmac<Sha256>> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
     mac.update(unix_seconds.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    Some(mac)
+}
+
+fn sign(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
+    mac(secret, unix_seconds, body)
+        .map(|m| hex::encode(m.finalize().into_bytes()))
+        .unwrap_or_default()
 }
 
 /// Checks a `Docket-Signature` header against `body`, in constant time. For receivers written
@@ -77,13 +80,7 @@ pub fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
     let (Some(t), Some(v1)) = (t, v1) else {
         return false;
     };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac.verify_slice(&v1).is_ok()
+    mac(secret, t, body).is_some_and(|m| m.verify_slice(&v1).is_ok())
 }
 
 pub struct Notifier {

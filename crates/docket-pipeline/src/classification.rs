@@ -19,8 +19,7 @@ const MAX_TRAINING_DOCUMENTS: usize = 5_000;
 
 /// The rule of a stored category, for `docket-classify`.
 pub fn rule_of(category: &Category) -> Option<CategoryRule> {
-    let algorithm: Algorithm =
-        serde_json::from_value(serde_json::Value::String(category.algorithm.clone())).ok()?;
+    let algorithm: Algorithm = category.algorithm.parse().ok()?;
     Some(CategoryRule::new(
         category.name.clone(),
         algorithm,
@@ -87,14 +86,15 @@ impl Classifiers {
         Ok(classifier)
     }
 
-    /// Classifies `text` for `user`; CPU work, so off the async threads.
+    /// Classifies `text` for `user`; CPU work, so off the async threads. The text comes back
+    /// with the answer, so a caller that still needs it does not copy a whole document.
     pub async fn classify(
         &self,
         user: &str,
         text: String,
-    ) -> Result<Option<Classification>, StoreError> {
+    ) -> Result<(Option<Classification>, String), StoreError> {
         let classifier = self.for_user(user).await?;
-        tokio::task::spawn_blocking(move || classifier.classify(&text))
+        tokio::task::spawn_blocking(move || (classifier.classify(&text), text))
             .await
             .map_err(|e| StoreError::Corrupt(format!("classification crashed: {e}")))
     }

@@ -311,11 +311,17 @@ impl Handler for ProcessHandler {
         };
 
         ctx.enter_stage(Stage::Classifying)?;
+        let mut extracted = extracted;
         let decided = match &self.classifiers {
-            Some(classifiers) => classifiers
-                .classify(&item.user, extracted.text.clone())
-                .await
-                .map_err(|e| store_error("classifying", e))?,
+            Some(classifiers) => {
+                let text = std::mem::take(&mut extracted.text);
+                let (decided, text) = classifiers
+                    .classify(&item.user, text)
+                    .await
+                    .map_err(|e| store_error("classifying", e))?;
+                extracted.text = text;
+                decided
+            }
             None => None,
         };
         ctx.enter_stage(Stage::Indexing)?;

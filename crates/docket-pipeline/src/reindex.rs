@@ -84,7 +84,7 @@ impl Handler for ReindexHandler {
             .filter(|d| d.user == item.user)
             .ok_or_else(|| HandlerError::Permanent("the document is gone".into()))?;
         ctx.enter_stage(Stage::Classifying)?;
-        let decided = self
+        let (decided, _) = self
             .classifiers
             .classify(&item.user, document.text)
             .await
