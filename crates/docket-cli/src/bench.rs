@@ -120,7 +120,13 @@ pub async fn status(
         .id;
     // Put a few items of each in flight, as in a running job.
     store
-        .claim("bench-status", 8, now_millis() + 600_000, now_millis())
+        .claim(
+            "bench-status",
+            JobKind::ALL,
+            8,
+            now_millis() + 600_000,
+            now_millis(),
+        )
         .await?;
     let mut small_total = Duration::ZERO;
     let mut large_total = Duration::ZERO;

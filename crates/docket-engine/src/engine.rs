@@ -35,10 +35,23 @@ impl EngineHandle {
     }
 }
 
+/// The kinds present in a registry, in a fixed order (so every claim sends the same list).
+fn kinds_of<T: ?Sized>(registry: &HashMap<JobKind, Arc<T>>) -> Vec<JobKind> {
+    JobKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| registry.contains_key(k))
+        .collect()
+}
+
 pub(crate) struct Shared {
     pub store: Arc<dyn Store>,
     pub handlers: HashMap<JobKind, Arc<dyn Handler>>,
     pub listers: HashMap<JobKind, Arc<dyn Lister>>,
+    /// The kinds this process has handlers for: the only ones it claims items of.
+    pub handler_kinds: Vec<JobKind>,
+    /// The kinds this process has listers for: the only ones it claims listings of.
+    pub lister_kinds: Vec<JobKind>,
     pub cleanup: Option<Arc<dyn JobCleanup>>,
     pub metrics: Arc<EngineMetrics>,
     pub config: EngineConfig,
@@ -102,8 +115,12 @@ impl Engine {
     /// written before this returns.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
         self.config.validate()?;
+        let handler_kinds = kinds_of(&self.handlers);
+        let lister_kinds = kinds_of(&self.listers);
         let shared = Arc::new(Shared {
             store: self.store,
+            handler_kinds,
+            lister_kinds,
             handlers: self.handlers,
             listers: self.listers,
             cleanup: self.cleanup,
@@ -215,7 +232,7 @@ async fn dispatch_loop(
         let lease_until = now + c.lease.as_millis() as i64;
         match shared
             .store
-            .claim(&c.worker_id, want, lease_until, now)
+            .claim(&c.worker_id, &shared.handler_kinds, want, lease_until, now)
             .await
         {
             Ok(items) if !items.is_empty() => {

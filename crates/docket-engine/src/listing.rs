@@ -33,7 +33,12 @@ pub(crate) async fn listing_loop(shared: Arc<Shared>, stop: CancellationToken) {
         let now = now_millis();
         let claimed = shared
             .store
-            .claim_listing(&c.worker_id, now + c.lease.as_millis() as i64, now)
+            .claim_listing(
+                &c.worker_id,
+                &shared.lister_kinds,
+                now + c.lease.as_millis() as i64,
+                now,
+            )
             .await;
         match claimed {
             Ok(Some(listing)) => {

@@ -16,7 +16,7 @@ mod types;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use docket_core::{Document, Item, Job, JobState, Millis, PauseReason};
+use docket_core::{Document, Item, Job, JobKind, JobState, Millis, PauseReason};
 
 pub use error::StoreError;
 pub use types::*;
@@ -57,10 +57,13 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_job(&self, id: &str) -> Result<(), StoreError>;
 
     /// Claims up to `limit` runnable items for `worker`, shared fairly between running jobs and
-    /// within each job's `max_workers`, under a lease that ends at `lease_until`.
+    /// within each job's `max_workers`, under a lease that ends at `lease_until`. Only jobs of
+    /// `kinds` (those this process has handlers for) are looked at, so a mixed fleet never hands
+    /// an item to a process that cannot run it.
     async fn claim(
         &self,
         worker: &str,
+        kinds: &[JobKind],
         limit: usize,
         lease_until: Millis,
         now: Millis,
@@ -115,10 +118,12 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> Result<Option<Job>, StoreError>;
 
-    /// Takes the listing of one unsealed job whose listing is not leased (or whose lister died).
+    /// Takes the listing of one unsealed job of one of `kinds` (those this process has listers
+    /// for) whose listing is not leased (or whose lister died).
     async fn claim_listing(
         &self,
         worker: &str,
+        kinds: &[JobKind],
         lease_until: Millis,
         now: Millis,
     ) -> Result<Option<Listing>, StoreError>;

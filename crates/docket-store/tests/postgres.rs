@@ -62,7 +62,7 @@ async fn concurrent_workers_apply_each_item_once() {
         jobs.push(store.create_job(job, 0).await.unwrap().job);
     }
     // A worker that dies holding 60 items under a short lease.
-    let dead = store.claim("dead", 60, 5, 0).await.unwrap();
+    let dead = store.claim("dead", JobKind::ALL, 60, 5, 0).await.unwrap();
     assert_eq!(dead.len(), 60);
 
     let rescuer = {
@@ -85,7 +85,10 @@ async fn concurrent_workers_apply_each_item_once() {
                 let mut empty = 0;
                 let mut round = 0u64;
                 while empty < 20 {
-                    let claimed = store.claim(&worker, 37, 1_000_000, 20).await.unwrap();
+                    let claimed = store
+                        .claim(&worker, JobKind::ALL, 37, 1_000_000, 20)
+                        .await
+                        .unwrap();
                     if claimed.is_empty() {
                         empty += 1;
                         tokio::task::yield_now().await;
@@ -224,7 +227,7 @@ async fn nul_characters() {
         payload: serde_json::json!(1),
     });
     let id = store.create_job(two, 0).await.unwrap().job.id;
-    let c = store.claim("w", 2, 1_000, 0).await.unwrap();
+    let c = store.claim("w", JobKind::ALL, 2, 1_000, 0).await.unwrap();
     assert_eq!(
         c[0].payload,
         serde_json::json!({"t": "\\u0000 is not a NUL"})
@@ -308,7 +311,7 @@ async fn concurrent_listers_take_each_listing_once() {
             tokio::spawn(async move {
                 let mut taken = Vec::new();
                 while let Some(l) = store
-                    .claim_listing(&format!("lister-{w}"), 1_000_000, 10)
+                    .claim_listing(&format!("lister-{w}"), JobKind::ALL, 1_000_000, 10)
                     .await
                     .unwrap()
                 {
@@ -335,7 +338,7 @@ async fn listing_while_workers_drain_the_job() {
     let store = open().await;
     let id = store.create_job(sourced_job("u"), 0).await.unwrap().job.id;
     let listing = store
-        .claim_listing("lister", 1_000, 0)
+        .claim_listing("lister", JobKind::ALL, 1_000, 0)
         .await
         .unwrap()
         .unwrap();
@@ -349,7 +352,10 @@ async fn listing_while_workers_drain_the_job() {
                 let mut applied = 0;
                 loop {
                     let sealed = done.load(std::sync::atomic::Ordering::SeqCst);
-                    let claimed = store.claim(&worker, 7, 1_000_000, 20).await.unwrap();
+                    let claimed = store
+                        .claim(&worker, JobKind::ALL, 7, 1_000_000, 20)
+                        .await
+                        .unwrap();
                     if claimed.is_empty() {
                         if sealed {
                             break;
@@ -409,7 +415,7 @@ async fn listing_while_workers_drain_the_job() {
     assert_eq!(j.state, JobState::Completed, "{:?}", j.counts);
     assert_eq!(j.counts.succeeded, 500);
     assert!(store
-        .claim_listing("other", 1_000, 1_000_000)
+        .claim_listing("other", JobKind::ALL, 1_000, 1_000_000)
         .await
         .unwrap()
         .is_none());
@@ -422,7 +428,7 @@ async fn cancel_during_a_listing_stops_it() {
     let store = open().await;
     let id = store.create_job(sourced_job("u"), 0).await.unwrap().job.id;
     store
-        .claim_listing("lister", 1_000_000, 0)
+        .claim_listing("lister", JobKind::ALL, 1_000_000, 0)
         .await
         .unwrap()
         .unwrap();
@@ -503,7 +509,10 @@ async fn documents_race_job_deletion() {
         new.source = None;
         new.items = items;
         let id = store.create_job(new, 0).await.unwrap().job.id;
-        let claimed = store.claim("w", 20, 1_000_000, 0).await.unwrap();
+        let claimed = store
+            .claim("w", JobKind::ALL, 20, 1_000_000, 0)
+            .await
+            .unwrap();
         let doc = |item_id: i64, text: &str| docket_store::NewDocument {
             user: "u".into(),
             job_id: id.clone(),

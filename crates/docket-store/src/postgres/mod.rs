@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 
 use async_trait::async_trait;
 use docket_core::{
-    Document, Item, ItemState, Job, JobBook, JobId, JobState, Millis, PauseReason, Stage,
+    Document, Item, ItemState, Job, JobBook, JobId, JobKind, JobState, Millis, PauseReason, Stage,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{FromRow, Postgres, Row, Transaction};
@@ -481,6 +481,11 @@ impl PgStore {
 /// PostgreSQL's text and JSONB cannot hold U+0000. Submitted items with one are refused; what
 /// a worker reports (outputs, checkpoints, error messages) gets U+FFFD in its place, since one
 /// such character must not fail the whole batch it came in.
+/// Job kinds as a `text[]`, for `kind = ANY($n)`.
+fn kind_names(kinds: &[JobKind]) -> Vec<&'static str> {
+    kinds.iter().map(|k| k.as_str()).collect()
+}
+
 fn json_text(v: &serde_json::Value) -> String {
     let text = v.to_string();
     if !may_hold_nul(text.as_bytes()) {
@@ -874,11 +879,12 @@ impl Store for PgStore {
     async fn claim(
         &self,
         worker: &str,
+        kinds: &[JobKind],
         limit: usize,
         lease_until: Millis,
         now: Millis,
     ) -> Result<Vec<Claimed>, StoreError> {
-        if limit == 0 {
+        if limit == 0 || kinds.is_empty() {
             return Ok(Vec::new());
         }
         // Sorting is off for this transaction: the planner must walk items_pending in id order
@@ -893,9 +899,10 @@ impl Store for PgStore {
         let seen: Vec<CandidateRow> = sqlx::query_as(
             "SELECT id, pending, running, retrying, max_workers FROM jobs \
              WHERE state IN ('queued', 'running') AND pause_requested = false \
-             ORDER BY last_claim_at LIMIT $1",
+             AND kind = ANY($2) ORDER BY last_claim_at LIMIT $1",
         )
         .bind(CLAIM_CANDIDATES)
+        .bind(kind_names(kinds))
         .fetch_all(&mut *tx)
         .await?;
         let first: Vec<ClaimCandidate> = seen
@@ -1262,9 +1269,13 @@ impl Store for PgStore {
     async fn claim_listing(
         &self,
         worker: &str,
+        kinds: &[JobKind],
         lease_until: Millis,
         now: Millis,
     ) -> Result<Option<Listing>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(None);
+        }
         // The candidate is locked with SKIP LOCKED: two listers racing never take the same job,
         // and one that finds the first candidate locked moves on to the next. A candidate that
         // another lister took (or sealed) between our snapshot and the lock is re-checked
@@ -1272,13 +1283,14 @@ impl Store for PgStore {
         let row: Option<(String, String, String, Option<String>, i64)> = sqlx::query_as(
             "UPDATE jobs SET lister_id = $1, lister_until = $2 \
              WHERE id = (SELECT id FROM jobs WHERE sealed = false AND finished_at IS NULL \
-             AND (lister_until IS NULL OR lister_until < $3) \
+             AND (lister_until IS NULL OR lister_until < $3) AND kind = ANY($4) \
              ORDER BY lister_until NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED) \
              RETURNING id, kind, user_id, source::text, total",
         )
         .bind(worker)
         .bind(lease_until)
         .bind(now)
+        .bind(kind_names(kinds))
         .fetch_optional(&self.pool)
         .await?;
         let Some((job_id, kind, user, source, listed)) = row else {

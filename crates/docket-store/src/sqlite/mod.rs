@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use docket_core::{
-    Document, Item, ItemState, Job, JobBook, JobId, JobState, Millis, PauseReason, Stage,
+    Document, Item, ItemState, Job, JobBook, JobId, JobKind, JobState, Millis, PauseReason, Stage,
 };
 use serde_json::json;
 use sqlx::sqlite::{
@@ -398,6 +398,11 @@ enum ControlEffect {
     Requeue(i64),
 }
 
+/// Job kinds as one JSON array, for `kind IN (SELECT value FROM json_each(?))`.
+fn kinds_json(kinds: &[JobKind]) -> String {
+    serde_json::Value::from(kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>()).to_string()
+}
+
 fn ids_json(ids: impl IntoIterator<Item = i64>) -> String {
     serde_json::Value::from(ids.into_iter().collect::<Vec<_>>()).to_string()
 }
@@ -653,20 +658,25 @@ impl Store for SqliteStore {
     async fn claim(
         &self,
         worker: &str,
+        kinds: &[JobKind],
         limit: usize,
         lease_until: Millis,
         now: Millis,
     ) -> Result<Vec<Claimed>, StoreError> {
-        if limit == 0 {
+        if limit == 0 || kinds.is_empty() {
             return Ok(Vec::new());
         }
         let mut tx = self.begin().await?;
+        // jobs_runnable holds the kind next to last_claim_at, so the kind filter is answered
+        // from the index while it is walked in claim order.
         let jobs: Vec<ClaimJobRow> = sqlx::query_as(&format!(
             "SELECT {JOB_COLUMNS}, max_workers, max_retries, item_timeout_ms \
              FROM jobs INDEXED BY jobs_runnable \
              WHERE state IN ('queued', 'running') AND pause_requested = 0 \
+             AND kind IN (SELECT value FROM json_each(?1)) \
              ORDER BY last_claim_at LIMIT 64"
         ))
+        .bind(kinds_json(kinds))
         .fetch_all(&mut *tx)
         .await?;
         let candidates: Vec<ClaimCandidate> = jobs
@@ -939,16 +949,22 @@ impl Store for SqliteStore {
     async fn claim_listing(
         &self,
         worker: &str,
+        kinds: &[JobKind],
         lease_until: Millis,
         now: Millis,
     ) -> Result<Option<Listing>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(None);
+        }
         let mut tx = self.begin().await?;
         let row: Option<(String, String, String, Option<String>, i64)> = sqlx::query_as(
             "SELECT id, kind, user_id, source, total FROM jobs INDEXED BY jobs_unsealed \
              WHERE sealed = 0 AND finished_at IS NULL \
-             AND (lister_until IS NULL OR lister_until < ?) ORDER BY lister_until LIMIT 1",
+             AND (lister_until IS NULL OR lister_until < ?1) \
+             AND kind IN (SELECT value FROM json_each(?2)) ORDER BY lister_until LIMIT 1",
         )
         .bind(now)
+        .bind(kinds_json(kinds))
         .fetch_optional(&mut *tx)
         .await?;
         let Some((job_id, kind, user, source, listed)) = row else {

@@ -1,0 +1,141 @@
+//! The conformance suite every backend must pass. A backend's test file instantiates it with
+//! [`conformance_suite!`](crate::conformance_suite) and a function that opens a fresh, empty store.
+
+use std::sync::Arc;
+
+use docket_core::{
+    decide, ItemState, ItemTarget, JobKind, JobOptions, JobState, Outcome, PauseReason,
+    RetryPolicy, Stage,
+};
+use serde_json::json;
+
+use crate::{
+    ChangeCursor, Claimed, Completion, ItemQuery, JobQuery, NewItem, NewJob, Store, StoreError,
+};
+
+mod categories;
+mod claims;
+mod completion;
+mod documents;
+mod events;
+mod jobs;
+mod listing;
+mod queries;
+mod schema;
+mod search;
+mod stats;
+mod tokens;
+mod webhooks;
+
+pub use categories::*;
+pub use claims::*;
+pub use completion::*;
+pub use documents::*;
+pub use events::*;
+pub use jobs::*;
+pub use listing::*;
+pub use queries::*;
+pub use schema::*;
+pub use search::*;
+pub use stats::*;
+pub use tokens::*;
+pub use webhooks::*;
+
+/// Generates one `#[tokio::test]` per conformance case, each on a fresh store from `$open`.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($open:path) => {
+        $crate::conformance_suite!(@cases $open;
+            schema_refuses_exactly_the_illegal_transitions,
+            claim_complete_keeps_counters_and_one_result_per_item,
+            completing_twice_is_idempotent_and_lost_items_are_skipped,
+            transient_failures_retry_then_permanent_fail,
+            consecutive_failures_pause_and_resume_requeues_that_streak,
+            pause_waits_for_in_flight_then_resume_continues,
+            cancel_keeps_finished_and_cancels_the_rest,
+            expired_leases_are_rescued,
+            fair_shares_and_max_workers,
+            claims_take_only_the_asked_kinds,
+            idempotency_key_returns_the_first_job,
+            pagination_and_filters,
+            deadlines_fail_jobs_and_retention_purges_them,
+            illegal_controls_are_refused,
+            sources_are_listed_under_a_lease_and_sealed,
+            an_empty_source_fails_the_job,
+            listings_are_claimed_only_for_the_asked_kinds,
+            tokens_are_stored_hashed_and_revocable,
+            documents_are_written_once_per_item,
+            duplicate_completions_in_one_batch_count_once,
+            search_ranks_highlights_filters_and_stays_consistent,
+            job_stats_sum_the_counters_by_state,
+            item_changes_come_in_commit_order_and_resume_from_a_cursor,
+            webhooks_are_due_once_finished_and_record_every_attempt,
+            categories_labels_models_and_processed_documents,
+        );
+    };
+    (@cases $open:path; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store = $open().await;
+                $crate::conformance::$case(store).await;
+            }
+        )+
+    };
+}
+
+const W: &str = "worker-a";
+
+const LEASE: i64 = 60_000;
+
+fn new_job(user: &str, n: usize, options: JobOptions) -> NewJob {
+    NewJob {
+        id: None,
+        user: user.into(),
+        kind: JobKind::Noop,
+        options,
+        idempotency_key: None,
+        source: None,
+        items: (0..n)
+            .map(|i| NewItem {
+                name: format!("item-{i:05}"),
+                payload: json!({"n": i}),
+            })
+            .collect(),
+    }
+}
+
+fn succeed(c: &Claimed) -> Completion {
+    Completion {
+        item_id: c.item_id,
+        job_id: c.job_id.clone(),
+        target: ItemTarget::Succeeded {
+            output: json!({"item": c.name}),
+        },
+    }
+}
+
+fn fail(c: &Claimed, transient: bool, now: i64) -> Completion {
+    Completion {
+        item_id: c.item_id,
+        job_id: c.job_id.clone(),
+        target: decide(
+            Outcome::Failed {
+                message: format!("boom {}", c.name),
+                transient,
+            },
+            c.attempts,
+            c.max_retries,
+            &RetryPolicy {
+                base_ms: 100,
+                factor: 2.0,
+                cap_ms: 1_000,
+            },
+            now,
+        ),
+    }
+}
+
+async fn job(store: &Arc<dyn Store>, id: &str) -> docket_core::Job {
+    store.get_job(id, 0).await.unwrap().expect("job exists")
+}
