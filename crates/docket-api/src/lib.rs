@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use docket_blobs::Blobs;
 use docket_engine::EngineHandle;
-use docket_store::Store;
+use docket_store::prelude::*;
 
 pub use auth::{hash_token, new_token, TokenCache};
 pub use cache::JobCache;

@@ -8,7 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::Response;
 use bytes::Bytes;
-use docket_store::{ResultRow, Store};
+use docket_store::prelude::*;
+use docket_store::ResultRow;
 use futures::stream::{self, StreamExt};
 use serde::Deserialize;
 

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use docket_core::{now_millis, JobKind, JobOptions, JobState};
 use docket_engine::{Engine, EngineConfig, NoopHandler};
-use docket_store::{NewItem, NewJob, Store};
+use docket_store::prelude::*;
+use docket_store::{NewItem, NewJob};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 

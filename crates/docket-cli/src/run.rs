@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use docket_core::JobKind;
 use docket_engine::{Engine, NoopHandler};
-use docket_store::Store;
+use docket_store::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;

@@ -13,7 +13,7 @@ use docket_pipeline::{
     run_trainer, Classifiers, DocumentLister, ExtractorPool, FolderLister, PoolConfig,
     ProcessHandler, ProcessLimits, ReindexHandler, UploadCleanup,
 };
-use docket_store::Store;
+use docket_store::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;

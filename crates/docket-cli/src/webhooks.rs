@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use docket_notify::{Notifier, NotifyConfig};
-use docket_store::Store;
+use docket_store::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use docket_core::{now_millis, JobKind, JobOptions, JobState};
-use docket_store::{ItemQuery, NewItem, NewJob, Store};
+use docket_store::prelude::*;
+use docket_store::{ItemQuery, NewItem, NewJob};
 use rand::Rng;
 use serde_json::json;
 

@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use docket_core::{decide, now_millis, JobKind, Outcome};
-use docket_store::{Claimed, Completion, Store};
+use docket_store::prelude::*;
+use docket_store::{Claimed, Completion};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 

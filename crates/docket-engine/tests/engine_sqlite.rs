@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::Arc;
 
-use docket_store::Store;
+use docket_store::prelude::*;
 
 async fn open() -> Arc<dyn Store> {
     docket_store::testing::fresh_sqlite().await.0

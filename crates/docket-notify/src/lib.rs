@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use docket_core::{now_millis, Job, JobState, Millis, RetryPolicy, WebhookAttempt};
-use docket_store::{Store, WebhookNext};
+use docket_store::prelude::*;
+use docket_store::WebhookNext;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 

@@ -9,7 +9,8 @@ use axum::routing::post;
 use axum::Router;
 use docket_core::{JobKind, JobOptions, RetryPolicy, WebhookState};
 use docket_notify::{verify, Notifier, NotifyConfig};
-use docket_store::{NewItem, NewJob, Store};
+use docket_store::prelude::*;
+use docket_store::{NewItem, NewJob};
 
 const SECRET: &str = "test-secret";
 

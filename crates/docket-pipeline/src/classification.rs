@@ -9,7 +9,8 @@ use docket_classify::{
     train_auto, Algorithm, AutoModel, CategoryRule, Classification, Classifier, LabelledText,
     TrainConfig,
 };
-use docket_store::{Category, Store, StoreError};
+use docket_store::prelude::*;
+use docket_store::{Category, StoreError};
 
 /// How long a process uses a user's classifier before looking again: a category edited in
 /// another process takes effect within this.

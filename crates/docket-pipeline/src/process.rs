@@ -9,7 +9,8 @@ use docket_core::Stage;
 use docket_engine::{Handler, HandlerError, ItemContext};
 use docket_extract::pool::{ExtractorPool, Request, Source};
 use docket_extract::{ExtractError, Extracted, Extraction, Limits, Options, Progress};
-use docket_store::{NewDocument, Store};
+use docket_store::prelude::*;
+use docket_store::NewDocument;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 

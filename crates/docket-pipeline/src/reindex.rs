@@ -8,7 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use docket_core::Stage;
 use docket_engine::{Handler, HandlerError, ItemContext, Lister};
-use docket_store::{NewItem, Store};
+use docket_store::prelude::*;
+use docket_store::NewItem;
 use serde_json::json;
 use tokio::sync::mpsc;
 

@@ -12,7 +12,8 @@ use docket_engine::{Engine, EngineConfig};
 use docket_pipeline::{
     file_key, thumbnail_key, ExtractorPool, PoolConfig, ProcessHandler, ProcessLimits,
 };
-use docket_store::{ItemQuery, NewItem, NewJob, Store};
+use docket_store::prelude::*;
+use docket_store::{ItemQuery, NewItem, NewJob};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 

@@ -9,8 +9,9 @@
 use std::sync::Arc;
 
 use docket_core::{AttemptError, ItemTarget, JobKind, JobOptions, JobState, Stage};
+use docket_store::prelude::*;
 use docket_store::testing::with_database;
-use docket_store::{Completion, NewItem, NewJob, ProgressUpdate, Store};
+use docket_store::{Completion, NewItem, NewJob, ProgressUpdate};
 
 async fn open() -> Arc<dyn Store> {
     docket_store::testing::fresh_postgres().await

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use docket_core::{JobKind, JobOptions, JobState, PauseReason, RetryPolicy, Stage};
 use docket_engine::{Engine, EngineConfig, Handler, HandlerError, ItemContext};
-use docket_store::{ItemQuery, NewItem, NewJob, Store};
+use docket_store::prelude::*;
+use docket_store::{ItemQuery, NewItem, NewJob};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -695,6 +696,100 @@ pub async fn retention_deletes_finished_jobs_and_their_files(store: Arc<dyn Stor
     engine.stop().await;
 }
 
+/// Counts the items it runs, and that they are of the one kind it was registered for.
+struct KindCounter {
+    kind: JobKind,
+    ran: AtomicU32,
+    wrong_kind: AtomicU32,
+}
+
+#[async_trait]
+impl Handler for KindCounter {
+    async fn run(&self, ctx: &ItemContext) -> Result<serde_json::Value, HandlerError> {
+        let counter = if ctx.item().kind == self.kind {
+            &self.ran
+        } else {
+            &self.wrong_kind
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        Ok(json!(null))
+    }
+}
+
+/// A mixed fleet on one database: an engine with only a `noop` handler and one with only a
+/// `process` handler both finish the jobs of their own kind, neither ever runs (or fails) an
+/// item of the other kind, and no job fails.
+pub async fn engines_with_different_handlers_share_a_database(store: Arc<dyn Store>) {
+    let counter = |kind| {
+        Arc::new(KindCounter {
+            kind,
+            ran: AtomicU32::new(0),
+            wrong_kind: AtomicU32::new(0),
+        })
+    };
+    let (noop, process) = (counter(JobKind::Noop), counter(JobKind::Process));
+    let engine = |kind, handler: Arc<KindCounter>, worker: &str| {
+        let config = EngineConfig {
+            worker_id: worker.into(),
+            ..fast_config()
+        };
+        run_engine(
+            Engine::new(store.clone(), config).with_handler(kind, handler),
+            store.clone(),
+        )
+    };
+    let noop_engine = engine(JobKind::Noop, noop.clone(), "noop-engine");
+    let process_engine = engine(JobKind::Process, process.clone(), "process-engine");
+
+    let mut jobs = Vec::new();
+    for (kind, n) in [
+        (JobKind::Process, 40i64),
+        (JobKind::Noop, 40),
+        (JobKind::Process, 25),
+    ] {
+        let new = NewJob {
+            id: None,
+            source: None,
+            user: "u".into(),
+            kind,
+            options: JobOptions::default(),
+            idempotency_key: None,
+            items: names(kind.as_str(), n as usize)
+                .into_iter()
+                .map(|name| NewItem {
+                    name,
+                    payload: json!(null),
+                })
+                .collect(),
+        };
+        let id = store
+            .create_job(new, docket_core::now_millis())
+            .await
+            .expect("create job")
+            .job
+            .id;
+        jobs.push((id, n));
+    }
+    for (id, n) in &jobs {
+        let done = wait_for(
+            &store,
+            id,
+            Duration::from_secs(30),
+            "the job to finish",
+            |j| j.state.is_finished(),
+        )
+        .await;
+        assert_eq!(done.state, JobState::Completed, "{done:#?}");
+        assert_eq!((done.counts.succeeded, done.counts.failed), (*n, 0));
+    }
+    noop_engine.stop().await;
+    process_engine.stop().await;
+    assert_eq!(noop.ran.load(Ordering::Relaxed), 40);
+    assert_eq!(process.ran.load(Ordering::Relaxed), 65);
+    assert_eq!(noop.wrong_kind.load(Ordering::Relaxed), 0);
+    assert_eq!(process.wrong_kind.load(Ordering::Relaxed), 0);
+}
+
 #[macro_export]
 macro_rules! engine_suite {
     ($open:path) => {
@@ -709,6 +804,7 @@ macro_rules! engine_suite {
             a_graceful_stop_hands_items_back_and_a_new_engine_finishes,
             a_source_is_listed_by_the_job_while_its_items_run,
             retention_deletes_finished_jobs_and_their_files,
+            engines_with_different_handlers_share_a_database,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {

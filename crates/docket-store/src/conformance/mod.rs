@@ -9,9 +9,8 @@ use docket_core::{
 };
 use serde_json::json;
 
-use crate::{
-    ChangeCursor, Claimed, Completion, ItemQuery, JobQuery, NewItem, NewJob, Store, StoreError,
-};
+use crate::prelude::*;
+use crate::{ChangeCursor, Claimed, Completion, ItemQuery, JobQuery, NewItem, NewJob, StoreError};
 
 mod categories;
 mod claims;

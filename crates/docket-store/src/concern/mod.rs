@@ -1,0 +1,25 @@
+//! The store's concerns, one trait each; [`Store`](crate::Store) is all of them together.
+
+mod categories;
+mod documents;
+mod events;
+mod jobs;
+mod listing;
+#[cfg(feature = "testing")]
+mod probe;
+mod queue;
+mod stats;
+mod tokens;
+mod webhooks;
+
+pub use categories::CategoryStore;
+pub use documents::DocumentStore;
+pub use events::EventStore;
+pub use jobs::JobStore;
+pub use listing::ListingStore;
+#[cfg(feature = "testing")]
+pub use probe::SchemaProbe;
+pub use queue::QueueStore;
+pub use stats::StatsStore;
+pub use tokens::TokenStore;
+pub use webhooks::WebhookStore;

@@ -1,0 +1,151 @@
+//! Writing a completion plan (decided in [`crate::plan`]) in a handful of batch statements.
+
+use super::*;
+
+impl PgStore {
+    /// Applies a completion plan's item updates, results and errors. The jobs and the items of
+    /// the plan must be locked by this transaction.
+    pub(super) async fn apply_plan(
+        tx: &mut Tx,
+        plan: &CompletionPlan,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        if !plan.succeeded.is_empty() {
+            let ids: Vec<i64> = plan.succeeded.iter().map(|s| s.item_id).collect();
+            sqlx::query(
+                "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'succeeded', stage = 'done', progress = 100, \
+                 worker_id = NULL, lease_until = NULL, checkpoint = NULL \
+                 WHERE id = ANY($1::bigint[])",
+            )
+            .bind(&ids)
+            .execute(&mut **tx)
+            .await?;
+            let jobs: Vec<&str> = plan.succeeded.iter().map(|s| s.job_id.as_str()).collect();
+            let outputs: Vec<String> = plan
+                .succeeded
+                .iter()
+                .map(|s| json_text(&s.output))
+                .collect();
+            sqlx::query(
+                "INSERT INTO results (item_id, job_id, output, created_at) \
+                 SELECT i, j, o::jsonb, $4 FROM UNNEST($1::bigint[], $2::text[], $3::text[]) \
+                 AS t(i, j, o) \
+                 ON CONFLICT (item_id) DO UPDATE SET output = excluded.output",
+            )
+            .bind(&ids)
+            .bind(&jobs)
+            .bind(&outputs)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
+        if !plan.cancelled.is_empty() {
+            sqlx::query(
+                "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'cancelled', worker_id = NULL, lease_until = NULL \
+                 WHERE id = ANY($1::bigint[])",
+            )
+            .bind(&plan.cancelled)
+            .execute(&mut **tx)
+            .await?;
+        }
+        if !plan.failed.is_empty() {
+            let ids: Vec<i64> = plan.failed.iter().map(|f| f.item_id).collect();
+            let streaks: Vec<i64> = plan.failed.iter().map(|f| f.streak).collect();
+            sqlx::query(
+                "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'failed', worker_id = NULL, lease_until = NULL, \
+                 failure_streak = u.streak \
+                 FROM UNNEST($1::bigint[], $2::bigint[]) AS u(id, streak) WHERE items.id = u.id",
+            )
+            .bind(&ids)
+            .bind(&streaks)
+            .execute(&mut **tx)
+            .await?;
+        }
+        if !plan.retrying.is_empty() {
+            let ids: Vec<i64> = plan.retrying.iter().map(|r| r.item_id).collect();
+            let due: Vec<i64> = plan.retrying.iter().map(|r| r.next_attempt_at).collect();
+            sqlx::query(
+                "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'retrying', worker_id = NULL, lease_until = NULL, \
+                 next_attempt_at = u.due \
+                 FROM UNNEST($1::bigint[], $2::bigint[]) AS u(id, due) WHERE items.id = u.id",
+            )
+            .bind(&ids)
+            .bind(&due)
+            .execute(&mut **tx)
+            .await?;
+        }
+        if !plan.requeued.is_empty() {
+            let ids: Vec<i64> = plan.requeued.iter().map(|r| r.item_id).collect();
+            let stages: Vec<&str> = plan.requeued.iter().map(|r| r.stage.as_str()).collect();
+            let progress: Vec<f64> = plan.requeued.iter().map(|r| r.progress).collect();
+            let checkpoints: Vec<Option<String>> = plan
+                .requeued
+                .iter()
+                .map(|r| r.checkpoint.as_ref().map(json_text))
+                .collect();
+            let refunds: Vec<i64> = plan
+                .requeued
+                .iter()
+                .map(|r| i64::from(r.refund_attempt))
+                .collect();
+            sqlx::query(
+                "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'pending', worker_id = NULL, lease_until = NULL, \
+                 stage = u.stage, progress = u.progress, checkpoint = u.checkpoint::jsonb, \
+                 attempts = GREATEST(items.attempts - u.refund, 0) \
+                 FROM UNNEST($1::bigint[], $2::text[], $3::float8[], $4::text[], $5::bigint[]) \
+                 AS u(id, stage, progress, checkpoint, refund) WHERE items.id = u.id",
+            )
+            .bind(&ids)
+            .bind(&stages)
+            .bind(&progress)
+            .bind(&checkpoints)
+            .bind(&refunds)
+            .execute(&mut **tx)
+            .await?;
+        }
+        if !plan.errors.is_empty() {
+            let ids: Vec<i64> = plan.errors.iter().map(|(id, _)| *id).collect();
+            let attempts: Vec<i64> = plan.errors.iter().map(|(_, e)| e.attempt as i64).collect();
+            let at: Vec<i64> = plan.errors.iter().map(|(_, e)| e.at).collect();
+            let messages: Vec<String> = plan
+                .errors
+                .iter()
+                .map(|(_, e)| e.message.replace('\0', "\u{fffd}"))
+                .collect();
+            let transient: Vec<bool> = plan.errors.iter().map(|(_, e)| e.transient).collect();
+            sqlx::query(
+                "INSERT INTO item_errors (item_id, attempt, at, message, transient) \
+                 SELECT i, a, t, m, tr FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], \
+                 $4::text[], $5::bool[]) WITH ORDINALITY AS u(i, a, t, m, tr, ord) ORDER BY ord",
+            )
+            .bind(&ids)
+            .bind(&attempts)
+            .bind(&at)
+            .bind(&messages)
+            .bind(&transient)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Settles the books of a completion and writes back those that changed.
+    pub(super) async fn write_books(
+        tx: &mut Tx,
+        before: &HashMap<String, JobBook>,
+        books: &HashMap<String, JobBook>,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut ids: Vec<&String> = books.keys().collect();
+        ids.sort();
+        for id in ids {
+            let Some(book) = books.get(id) else { continue };
+            let mut book = book.clone();
+            book.settle();
+            if before.get(id) != Some(&book) {
+                Self::write_book(tx, id, &book, now, None).await?;
+            }
+        }
+        Ok(())
+    }
+}

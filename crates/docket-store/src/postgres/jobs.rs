@@ -1,0 +1,324 @@
+//! Jobs and their control: creating, reading, pausing, resuming, cancelling, failing, deleting, deadlines and retention.
+
+use super::*;
+
+#[async_trait]
+impl JobStore for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn create_job(&self, new: NewJob, now: Millis) -> Result<Created, StoreError> {
+        if new.items.is_empty() && new.source.is_none() {
+            return Err(StoreError::Invalid("a job needs at least one item".into()));
+        }
+        new.options.validate()?;
+        if new.source.as_ref().is_some_and(holds_nul) {
+            return Err(StoreError::Invalid(
+                "the source contains a NUL character".into(),
+            ));
+        }
+        if let Some(key) = &new.idempotency_key {
+            let existing: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM jobs WHERE user_id = $1 AND idempotency_key = $2",
+            )
+            .bind(&new.user)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(id) = existing {
+                return self.existing(&id, now).await;
+            }
+        }
+        let mut tx = self.begin().await?;
+        let id = new
+            .id
+            .clone()
+            .unwrap_or_else(|| JobId::generate().to_string());
+        let total = new.items.len() as i64;
+        let o = &new.options;
+        // A concurrent submit with the same key waits on the unique index and then does
+        // nothing here: it returns the job that won.
+        let inserted: Option<String> = sqlx::query_scalar(
+            "INSERT INTO jobs (id, user_id, kind, state, created_at, updated_at, deadline_at, \
+             total, pending, running, retrying, succeeded, failed, cancelled, max_workers, \
+             max_retries, auto_pause_after, item_timeout_ms, options, idempotency_key, source, \
+             sealed, notify_url, notify_state) \
+             VALUES ($1, $2, $3, 'queued', $4, $4, $5, $6, $6, 0, 0, 0, 0, 0, $7, $8, $9, $10, \
+             $11::jsonb, $12, $13::jsonb, $14, $15::text, \
+             CASE WHEN $15::text IS NOT NULL THEN 'pending' END) \
+             ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
+             RETURNING id",
+        )
+        .bind(&id)
+        .bind(&new.user)
+        .bind(new.kind.as_str())
+        .bind(now)
+        .bind(o.deadline_seconds.map(|s| now + (s as i64) * 1000))
+        .bind(total)
+        .bind(o.max_workers.map(i64::from))
+        .bind(o.max_retries as i64)
+        .bind(o.auto_pause_after as i64)
+        .bind((o.item_timeout_seconds as i64).saturating_mul(1000))
+        .bind(serde_json::to_string(o)?)
+        .bind(new.idempotency_key.as_deref())
+        .bind(new.source.as_ref().map(|s| s.to_string()))
+        .bind(new.source.is_none())
+        .bind(o.notify_url.as_deref())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if inserted.is_none() {
+            tx.rollback().await?;
+            let key = new.idempotency_key.as_deref().unwrap_or_default();
+            let winner: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM jobs WHERE user_id = $1 AND idempotency_key = $2",
+            )
+            .bind(&new.user)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+            return match winner {
+                Some(id) => self.existing(&id, now).await,
+                None => Err(StoreError::NotFound),
+            };
+        }
+        Self::insert_items(&mut tx, &id, &new.items).await?;
+        Self::notify_work(&mut tx).await?;
+        tx.commit().await?;
+        let job = Self::job_on(&self.pool, &id, now)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(Created { job, created: true })
+    }
+
+    async fn get_job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError> {
+        Self::job_on(&self.pool, id, now).await
+    }
+
+    async fn list_jobs(&self, q: &JobQuery, now: Millis) -> Result<Page<Job>, StoreError> {
+        let limit = page_limit(q.limit);
+        let rows = sqlx::query(&format!(
+            "{} WHERE ($1::text IS NULL OR user_id = $1) AND ($2::text IS NULL OR state = $2) \
+             AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR id < $4) \
+             AND ($6::bigint IS NULL OR finished_at IS NULL OR updated_at > $6) \
+             ORDER BY id DESC LIMIT $5",
+            job_select()
+        ))
+        .bind(q.user.as_deref())
+        .bind(q.state.map(JobState::as_str))
+        .bind(q.kind.map(|k| k.as_str()))
+        .bind(q.cursor.as_deref())
+        .bind(limit as i64 + 1)
+        .bind(q.live_since)
+        .fetch_all(&self.pool)
+        .await?;
+        let more = rows.len() > limit;
+        let mut jobs = Vec::with_capacity(limit);
+        for row in rows.iter().take(limit) {
+            jobs.push(Self::finish_job(&self.pool, row, now).await?);
+        }
+        let next_cursor = if more {
+            jobs.last().map(|j| j.id.clone())
+        } else {
+            None
+        };
+        Ok(Page {
+            items: jobs,
+            next_cursor,
+        })
+    }
+
+    async fn list_items(&self, job_id: &str, q: &ItemQuery) -> Result<Page<Item>, StoreError> {
+        let limit = page_limit(q.limit);
+        let rows: Vec<ItemRow> = sqlx::query_as(&format!(
+            "SELECT {ITEM_COLUMNS} FROM items \
+             WHERE job_id = $1 AND ($2::text IS NULL OR state = $2) AND id > $3 \
+             ORDER BY id LIMIT $4"
+        ))
+        .bind(job_id)
+        .bind(q.state.map(ItemState::as_str))
+        .bind(q.after.unwrap_or(0))
+        .bind(limit as i64 + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let more = rows.len() > limit;
+        let rows: Vec<ItemRow> = rows.into_iter().take(limit).collect();
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let errors: Vec<ErrorRow> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_as(
+                "SELECT item_id, attempt, at, message, transient FROM item_errors \
+                 WHERE item_id = ANY($1::bigint[]) ORDER BY id",
+            )
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await?
+        };
+        let next_cursor = if more {
+            rows.last().map(|r| r.id.to_string())
+        } else {
+            None
+        };
+        let items = rows
+            .into_iter()
+            .map(|r| r.into_item(&errors))
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn pause_job(
+        &self,
+        id: &str,
+        reason: PauseReason,
+        now: Millis,
+    ) -> Result<Job, StoreError> {
+        self.control(id, now, |b| {
+            b.request_pause(reason)?;
+            Ok(ControlEffect::None)
+        })
+        .await
+    }
+
+    async fn resume_job(&self, id: &str, now: Millis) -> Result<Job, StoreError> {
+        self.control(id, now, |b| {
+            Ok(match b.resume()? {
+                Some(streak) => ControlEffect::Requeue(streak),
+                None => ControlEffect::None,
+            })
+        })
+        .await
+    }
+
+    async fn cancel_job(&self, id: &str, now: Millis) -> Result<Job, StoreError> {
+        self.control(id, now, |b| {
+            b.finish_early(JobState::Cancelled, None)?;
+            Ok(ControlEffect::CancelUnstarted)
+        })
+        .await
+    }
+
+    async fn delete_job(&self, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let book = Self::lock_book(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if !book.state.is_finished() {
+            return Err(docket_core::CoreError::IllegalControl {
+                action: "delete",
+                state: book.state,
+            }
+            .into());
+        }
+        Self::lock_running_items(&mut tx, &[id.to_string()]).await?;
+        sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn expire_deadlines(&self, now: Millis) -> Result<u64, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE finished_at IS NULL AND deadline_at IS NOT NULL \
+             AND deadline_at < $1",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut n = 0;
+        for id in ids {
+            let failed = self
+                .control(&id, now, |b| {
+                    b.finish_early(JobState::Failed, Some("deadline exceeded".into()))?;
+                    Ok(ControlEffect::CancelUnstarted)
+                })
+                .await;
+            match failed {
+                Ok(_) => n += 1,
+                // Finished (or deleted) meanwhile: nothing to do.
+                Err(StoreError::Rule(_)) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
+    async fn purge_finished(&self, before: Millis) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.begin().await?;
+        // Lock in id order like everyone else before the cascade takes the items.
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1 \
+             ORDER BY id FOR UPDATE",
+        )
+        .bind(before)
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            tx.rollback().await?;
+            return Ok(ids);
+        }
+        Self::lock_running_items(&mut tx, &ids).await?;
+        sqlx::query("DELETE FROM jobs WHERE id = ANY($1::text[])")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn results(
+        &self,
+        job_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<ResultRow>, StoreError> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT r.item_id, i.name, r.output::text FROM results AS r \
+             JOIN items AS i ON i.id = r.item_id \
+             WHERE r.job_id = $1 AND r.item_id > $2 ORDER BY r.item_id LIMIT $3",
+        )
+        .bind(job_id)
+        .bind(after)
+        .bind(limit.max(1) as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(item_id, name, output)| {
+                Ok(ResultRow {
+                    item_id,
+                    name,
+                    output: serde_json::from_str(&output)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn job_by_idempotency_key(
+        &self,
+        user: &str,
+        key: &str,
+        now: Millis,
+    ) -> Result<Option<Job>, StoreError> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM jobs WHERE user_id = $1 AND idempotency_key = $2")
+                .bind(user)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        match id {
+            Some(id) => Self::job_on(&self.pool, &id, now).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn fail_job(&self, job_id: &str, error: &str, now: Millis) -> Result<Job, StoreError> {
+        let error = error.replace('\0', "\u{fffd}");
+        self.control(job_id, now, move |b| {
+            b.finish_early(JobState::Failed, Some(error))?;
+            Ok(ControlEffect::CancelUnstarted)
+        })
+        .await
+    }
+}

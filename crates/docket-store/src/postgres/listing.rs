@@ -1,0 +1,94 @@
+//! Jobs listed from a source: the listing lease, listed items, and sealing.
+
+use super::*;
+
+#[async_trait]
+impl ListingStore for PgStore {
+    async fn claim_listing(
+        &self,
+        worker: &str,
+        kinds: &[JobKind],
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Option<Listing>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(None);
+        }
+        // The candidate is locked with SKIP LOCKED: two listers racing never take the same job,
+        // and one that finds the first candidate locked moves on to the next. A candidate that
+        // another lister took (or sealed) between our snapshot and the lock is re-checked
+        // against the conditions and skipped.
+        let row: Option<(String, String, String, Option<String>, i64)> = sqlx::query_as(
+            "UPDATE jobs SET lister_id = $1, lister_until = $2 \
+             WHERE id = (SELECT id FROM jobs WHERE sealed = false AND finished_at IS NULL \
+             AND (lister_until IS NULL OR lister_until < $3) AND kind = ANY($4) \
+             ORDER BY lister_until NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, kind, user_id, source::text, total",
+        )
+        .bind(worker)
+        .bind(lease_until)
+        .bind(now)
+        .bind(kind_names(kinds))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((job_id, kind, user, source, listed)) = row else {
+            return Ok(None);
+        };
+        let source = source.as_deref().map(serde_json::from_str).transpose()?;
+        Ok(Some(Listing {
+            job_id,
+            kind: kind.parse()?,
+            user,
+            source: source.unwrap_or(serde_json::Value::Null),
+            listed,
+        }))
+    }
+
+    async fn add_items(
+        &self,
+        job_id: &str,
+        worker: &str,
+        items: Vec<NewItem>,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        // The job row is locked first, as everywhere: a cancel or a completion of this job
+        // waits for the new items (and their counts) or runs entirely before them.
+        let mut book = Self::listing_book(&mut tx, job_id, worker).await?;
+        Self::insert_items(&mut tx, job_id, &items).await?;
+        book.on_items_added(items.len() as i64);
+        Self::write_book(&mut tx, job_id, &book, now, None).await?;
+        sqlx::query("UPDATE jobs SET lister_until = $1 WHERE id = $2")
+            .bind(lease_until)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        Self::notify_work(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn seal_job(&self, job_id: &str, worker: &str, now: Millis) -> Result<Job, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut book = Self::listing_book(&mut tx, job_id, worker).await?;
+        book.sealed = true;
+        if book.counts.total == 0 {
+            book.finish_early(
+                JobState::Failed,
+                Some("the source contains no files".into()),
+            )?;
+        } else {
+            book.settle();
+        }
+        Self::write_book(&mut tx, job_id, &book, now, None).await?;
+        sqlx::query("UPDATE jobs SET lister_id = NULL, lister_until = NULL WHERE id = $1")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Self::job_on(&self.pool, job_id, now)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+}

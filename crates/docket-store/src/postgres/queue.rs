@@ -1,0 +1,326 @@
+//! The work queue: claims, completions, heartbeats, rescue of expired leases, and the control state workers watch.
+
+use super::*;
+
+#[async_trait]
+impl QueueStore for PgStore {
+    async fn claim(
+        &self,
+        worker: &str,
+        kinds: &[JobKind],
+        limit: usize,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        if limit == 0 || kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Sorting is off for this transaction: the planner must walk items_pending in id order
+        // and stop after `share` rows. Its estimates cannot be trusted here (a fresh table has
+        // no statistics; a draining job's are stale at once), and when they are off it would
+        // rather sort every pending item of the job, on every claim.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN; SET LOCAL enable_sort = off")
+            .await?;
+        // A first look without locks picks the jobs to serve, least recently served first.
+        let seen: Vec<CandidateRow> = sqlx::query_as(
+            "SELECT id, pending, running, retrying, max_workers FROM jobs \
+             WHERE state IN ('queued', 'running') AND pause_requested = false \
+             AND kind = ANY($2) ORDER BY last_claim_at LIMIT $1",
+        )
+        .bind(CLAIM_CANDIDATES)
+        .bind(kind_names(kinds))
+        .fetch_all(&mut *tx)
+        .await?;
+        let first: Vec<ClaimCandidate> = seen
+            .iter()
+            .map(|j| candidate(j.max_workers, j.running, j.pending, j.retrying))
+            .collect();
+        let mut order: Vec<String> = seen
+            .into_iter()
+            .zip(fair_shares(&first, limit))
+            .filter(|(_, share)| *share > 0)
+            .map(|(j, _)| j.id)
+            .collect();
+        if order.is_empty() {
+            tx.rollback().await?;
+            return Ok(Vec::new());
+        }
+        // Lock them in id order, then decide again on what they are now.
+        let mut sorted = order.clone();
+        sorted.sort();
+        let mut locked: HashMap<String, LockedJobRow> = Self::lock_jobs(&mut tx, &sorted)
+            .await?
+            .into_iter()
+            .map(|j| (j.job.id.clone(), j))
+            .collect();
+        let mut jobs: Vec<(LockedJobRow, JobBook)> = Vec::with_capacity(order.len());
+        for id in order.drain(..) {
+            let Some(j) = locked.remove(&id) else {
+                continue;
+            };
+            let book = j.job.book()?;
+            if book.is_runnable() {
+                jobs.push((j, book));
+            }
+        }
+        let candidates: Vec<ClaimCandidate> = jobs
+            .iter()
+            .map(|(j, _)| candidate(j.max_workers, j.job.running, j.job.pending, j.job.retrying))
+            .collect();
+        let shares = fair_shares(&candidates, limit);
+        let mut claimed = Vec::new();
+        for ((j, mut book), share) in jobs.into_iter().zip(shares) {
+            if share == 0 {
+                continue;
+            }
+            let kind = j.job.kind.parse()?;
+            let mut got_retrying = 0;
+            let mut rows: Vec<ClaimedRow> = Vec::new();
+            if j.job.retrying > 0 {
+                rows = sqlx::query_as(
+                    "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'running', attempts = attempts + 1, \
+                     worker_id = $1, lease_until = $2, next_attempt_at = NULL \
+                     WHERE id = ANY(ARRAY(SELECT id FROM items WHERE job_id = $3 \
+                     AND state = 'retrying' AND next_attempt_at <= $4 \
+                     ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED)) \
+                     RETURNING id, name, payload::text AS payload, attempts, stage, \
+                     checkpoint::text AS checkpoint",
+                )
+                .bind(worker)
+                .bind(lease_until)
+                .bind(&j.job.id)
+                .bind(now)
+                .bind(share as i64)
+                .fetch_all(&mut *tx)
+                .await?;
+                got_retrying = rows.len();
+            }
+            let mut got_pending = 0;
+            if rows.len() < share && j.job.pending > 0 {
+                let pending: Vec<ClaimedRow> = sqlx::query_as(
+                    "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'running', attempts = attempts + 1, \
+                     worker_id = $1, lease_until = $2 \
+                     WHERE id = ANY(ARRAY(SELECT id FROM items WHERE job_id = $3 \
+                     AND state = 'pending' ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)) \
+                     RETURNING id, name, payload::text AS payload, attempts, stage, \
+                     checkpoint::text AS checkpoint",
+                )
+                .bind(worker)
+                .bind(lease_until)
+                .bind(&j.job.id)
+                .bind((share - rows.len()) as i64)
+                .fetch_all(&mut *tx)
+                .await?;
+                got_pending = pending.len();
+                rows.extend(pending);
+            }
+            if rows.is_empty() {
+                continue;
+            }
+            book.on_claimed(got_pending as i64, got_retrying as i64);
+            Self::write_book(&mut tx, &j.job.id, &book, now, Some(now)).await?;
+            rows.sort_by_key(|r| r.id);
+            for r in rows {
+                claimed.push(Claimed {
+                    item_id: r.id,
+                    job_id: j.job.id.clone(),
+                    user: j.job.user_id.clone(),
+                    kind,
+                    name: r.name,
+                    payload: serde_json::from_str(&r.payload)?,
+                    attempts: r.attempts.max(0) as u32,
+                    max_retries: j.max_retries.max(0) as u32,
+                    timeout_ms: j.item_timeout_ms,
+                    stage: Stage::parse(&r.stage).unwrap_or(Stage::Queued),
+                    checkpoint: r
+                        .checkpoint
+                        .as_deref()
+                        .map(serde_json::from_str)
+                        .transpose()?,
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn complete(
+        &self,
+        worker: &str,
+        mut done: Vec<Completion>,
+        now: Millis,
+    ) -> Result<CompleteReport, StoreError> {
+        if done.is_empty() {
+            return Ok(CompleteReport::default());
+        }
+        // An item reported twice in one batch is applied once; the repeat counts as lost, as it
+        // would in a later batch.
+        let mut unique = HashSet::with_capacity(done.len());
+        let before_dedup = done.len();
+        done.retain(|c| unique.insert(c.item_id));
+        let repeated = before_dedup - done.len();
+
+        let mut tx = self.begin().await?;
+        let mut job_ids: Vec<String> = done.iter().map(|c| c.job_id.clone()).collect();
+        job_ids.sort();
+        job_ids.dedup();
+        let mut books = HashMap::new();
+        for j in Self::lock_jobs(&mut tx, &job_ids).await? {
+            let book = j.job.book()?;
+            books.insert(j.job.id, book);
+        }
+        let before = books.clone();
+        let ids: Vec<i64> = done.iter().map(|c| c.item_id).collect();
+        let held: HashSet<i64> = sqlx::query_scalar(
+            "SELECT id FROM items WHERE id = ANY($1::bigint[]) AND state = 'running' \
+             AND worker_id = $2 ORDER BY id FOR UPDATE",
+        )
+        .bind(&ids)
+        .bind(worker)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let mut plan = plan_completions(done, &held, &mut books);
+        plan.report.lost += repeated;
+        Self::apply_plan(&mut tx, &plan, now).await?;
+        Self::write_books(&mut tx, &before, &books, now).await?;
+        tx.commit().await?;
+        Ok(plan.report)
+    }
+
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        held: &[ProgressUpdate],
+        lease_until: Millis,
+        _now: Millis,
+    ) -> Result<Vec<i64>, StoreError> {
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = held.iter().map(|u| u.item_id).collect();
+        let stages: Vec<&str> = held.iter().map(|u| u.stage.as_str()).collect();
+        let progress: Vec<f64> = held.iter().map(|u| u.progress.clamp(0.0, 100.0)).collect();
+        // Items are locked in id order first, like a completion does, so that a heartbeat and
+        // a completion of the same worker cannot deadlock.
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "WITH mine AS MATERIALIZED (SELECT id FROM items WHERE id = ANY($1::bigint[]) \
+             AND state = 'running' AND worker_id = $4 ORDER BY id FOR UPDATE) \
+             UPDATE items SET lease_until = $5, stage = u.stage, progress = u.progress \
+             FROM UNNEST($1::bigint[], $2::text[], $3::float8[]) AS u(id, stage, progress) \
+             WHERE items.id = u.id AND items.id IN (SELECT id FROM mine) \
+             AND items.state = 'running' AND items.worker_id = $4 \
+             RETURNING items.id",
+        )
+        .bind(&ids)
+        .bind(&stages)
+        .bind(&progress)
+        .bind(worker)
+        .bind(lease_until)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
+
+    async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError> {
+        let expired: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, job_id FROM items WHERE state = 'running' AND lease_until < $1 \
+             ORDER BY id",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin().await?;
+        let mut job_ids: Vec<String> = expired.iter().map(|(_, j)| j.clone()).collect();
+        job_ids.sort();
+        job_ids.dedup();
+        let mut books = HashMap::new();
+        let mut max_retries = HashMap::new();
+        for j in Self::lock_jobs(&mut tx, &job_ids).await? {
+            let book = j.job.book()?;
+            max_retries.insert(j.job.id.clone(), j.max_retries);
+            books.insert(j.job.id, book);
+        }
+        let before = books.clone();
+        let ids: Vec<i64> = expired.iter().map(|(id, _)| *id).collect();
+        // Still expired now that the jobs are locked; an item some heartbeat is extending right
+        // now is skipped.
+        let still: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT id, job_id, attempts FROM items WHERE id = ANY($1::bigint[]) \
+             AND state = 'running' AND lease_until < $2 ORDER BY id FOR UPDATE SKIP LOCKED",
+        )
+        .bind(&ids)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        let held: HashSet<i64> = still.iter().map(|(id, _, _)| *id).collect();
+        // Each lost worker's items are completed on its behalf, through the same bookkeeping.
+        let done: Vec<Completion> = still
+            .into_iter()
+            .map(|(item_id, job_id, attempts)| {
+                let retries = max_retries.get(&job_id).copied().unwrap_or(0);
+                Completion {
+                    item_id,
+                    target: rescue_target(attempts.max(0) as u32, retries.max(0) as u32, now),
+                    job_id,
+                }
+            })
+            .collect();
+        let plan = plan_completions(done, &held, &mut books);
+        Self::apply_plan(&mut tx, &plan, now).await?;
+        Self::write_books(&mut tx, &before, &books, now).await?;
+        tx.commit().await?;
+        Ok(plan.report.applied as u64)
+    }
+
+    async fn job_controls(&self, ids: &[String]) -> Result<Vec<JobControl>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String, bool)> = sqlx::query_as(
+            "SELECT id, state, pause_requested FROM jobs WHERE id = ANY($1::text[])",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, state, pause_requested)| {
+                Ok(JobControl {
+                    id,
+                    state: state.parse()?,
+                    pause_requested,
+                })
+            })
+            .collect()
+    }
+
+    async fn work_signal(&self) -> Result<Option<Arc<Notify>>, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(WORK_CHANNEL).await?;
+        let signal = Arc::new(Notify::new());
+        let weak = Arc::downgrade(&signal);
+        tokio::spawn(async move {
+            loop {
+                // Wake now and then to notice that the engine is gone.
+                let received = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await;
+                let Some(signal) = weak.upgrade() else { return };
+                match received {
+                    Ok(Ok(_)) => signal.notify_one(),
+                    // The listener reconnects on the next recv; engines poll meanwhile.
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
+        Ok(Some(signal))
+    }
+}

@@ -1,0 +1,52 @@
+//! Webhook delivery bookkeeping.
+
+use super::*;
+
+#[async_trait]
+impl WebhookStore for PgStore {
+    async fn due_webhooks(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "UPDATE jobs SET notify_next_at = $1 WHERE id = ANY(ARRAY(SELECT id FROM jobs \
+             WHERE notify_state = 'pending' AND finished_at IS NOT NULL \
+             AND COALESCE(notify_next_at, 0) <= $2 ORDER BY notify_next_at NULLS FIRST \
+             LIMIT $3 FOR UPDATE SKIP LOCKED)) RETURNING id",
+        )
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut jobs = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(job) = Self::job_on(&self.pool, &id, now).await? {
+                jobs.push(job);
+            }
+        }
+        Ok(jobs)
+    }
+
+    async fn record_webhook(
+        &self,
+        job_id: &str,
+        attempt: docket_core::WebhookAttempt,
+        next: WebhookNext,
+    ) -> Result<(), StoreError> {
+        let (state, next_at) = next.columns();
+        sqlx::query(
+            "UPDATE jobs SET notify_attempts = notify_attempts || jsonb_build_array($1::jsonb), \
+             notify_state = $2, notify_next_at = $3 WHERE id = $4 AND notify_state = 'pending'",
+        )
+        .bind(serde_json::to_string(&attempt)?)
+        .bind(state)
+        .bind(next_at)
+        .bind(job_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,285 @@
+//! Jobs and their control: creating, reading, pausing, resuming, cancelling, failing, deleting, deadlines and retention.
+
+use super::*;
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn create_job(&self, new: NewJob, now: Millis) -> Result<Created, StoreError> {
+        if new.items.is_empty() && new.source.is_none() {
+            return Err(StoreError::Invalid("a job needs at least one item".into()));
+        }
+        new.options.validate()?;
+        let mut tx = self.begin().await?;
+        if let Some(key) = &new.idempotency_key {
+            let existing: Option<String> =
+                sqlx::query_scalar("SELECT id FROM jobs WHERE user_id = ? AND idempotency_key = ?")
+                    .bind(&new.user)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(id) = existing {
+                tx.rollback().await?;
+                let job = Self::job_on(&self.reader, &id, now)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                return Ok(Created {
+                    job,
+                    created: false,
+                });
+            }
+        }
+        let id = new
+            .id
+            .clone()
+            .unwrap_or_else(|| JobId::generate().to_string());
+        let total = new.items.len() as i64;
+        let o = &new.options;
+        sqlx::query(
+            "INSERT INTO jobs (id, user_id, kind, state, created_at, updated_at, deadline_at, \
+             total, pending, running, retrying, succeeded, failed, cancelled, max_workers, \
+             max_retries, auto_pause_after, item_timeout_ms, options, idempotency_key, source, \
+             sealed, notify_url, notify_state) \
+             VALUES (?1, ?2, ?3, 'queued', ?4, ?4, ?5, ?6, ?6, 0, 0, 0, 0, 0, ?7, ?8, ?9, ?10, ?11, \
+             ?12, ?13, ?14, ?15, CASE WHEN ?15 IS NOT NULL THEN 'pending' END)",
+        )
+        .bind(&id)
+        .bind(&new.user)
+        .bind(new.kind.as_str())
+        .bind(now)
+        .bind(o.deadline_seconds.map(|s| now + (s as i64) * 1000))
+        .bind(total)
+        .bind(o.max_workers.map(i64::from))
+        .bind(o.max_retries as i64)
+        .bind(o.auto_pause_after as i64)
+        .bind((o.item_timeout_seconds as i64).saturating_mul(1000))
+        .bind(serde_json::to_string(o)?)
+        .bind(new.idempotency_key.as_deref())
+        .bind(new.source.as_ref().map(|s| s.to_string()))
+        .bind(new.source.is_none())
+        .bind(o.notify_url.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        Self::insert_items(&mut tx, &id, &new.items).await?;
+        tx.commit().await?;
+        let job = Self::job_on(&self.reader, &id, now)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(Created { job, created: true })
+    }
+
+    async fn get_job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError> {
+        Self::job_on(&self.reader, id, now).await
+    }
+
+    async fn list_jobs(&self, q: &JobQuery, now: Millis) -> Result<Page<Job>, StoreError> {
+        let limit = page_limit(q.limit);
+        let rows = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS}, {JOB_DETAIL_COLUMNS} FROM jobs \
+             WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR state = ?2) \
+             AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR id < ?4) \
+             AND (?6 IS NULL OR finished_at IS NULL OR updated_at > ?6) \
+             ORDER BY id DESC LIMIT ?5"
+        ))
+        .bind(q.user.as_deref())
+        .bind(q.state.map(JobState::as_str))
+        .bind(q.kind.map(|k| k.as_str()))
+        .bind(q.cursor.as_deref())
+        .bind(limit as i64 + 1)
+        .bind(q.live_since)
+        .fetch_all(&self.reader)
+        .await?;
+        let more = rows.len() > limit;
+        let mut jobs = Vec::with_capacity(limit);
+        for row in rows.iter().take(limit) {
+            jobs.push(Self::finish_job(&self.reader, row, now).await?);
+        }
+        let next_cursor = if more {
+            jobs.last().map(|j| j.id.clone())
+        } else {
+            None
+        };
+        Ok(Page {
+            items: jobs,
+            next_cursor,
+        })
+    }
+
+    async fn list_items(&self, job_id: &str, q: &ItemQuery) -> Result<Page<Item>, StoreError> {
+        let limit = page_limit(q.limit);
+        let rows: Vec<ItemRow> = sqlx::query_as(&format!(
+            "SELECT {ITEM_COLUMNS} FROM items INDEXED BY items_by_job \
+             WHERE job_id = ?1 AND (?2 IS NULL OR state = ?2) AND id > ?3 ORDER BY id LIMIT ?4"
+        ))
+        .bind(job_id)
+        .bind(q.state.map(ItemState::as_str))
+        .bind(q.after.unwrap_or(0))
+        .bind(limit as i64 + 1)
+        .fetch_all(&self.reader)
+        .await?;
+        let more = rows.len() > limit;
+        let rows: Vec<ItemRow> = rows.into_iter().take(limit).collect();
+        let errors: Vec<ErrorRow> = sqlx::query_as(
+            "SELECT item_id, attempt, at, message, transient FROM item_errors \
+             WHERE item_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        )
+        .bind(ids_json(rows.iter().map(|r| r.id)))
+        .fetch_all(&self.reader)
+        .await?;
+        let next_cursor = if more {
+            rows.last().map(|r| r.id.to_string())
+        } else {
+            None
+        };
+        let items = rows
+            .into_iter()
+            .map(|r| r.into_item(&errors))
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn pause_job(
+        &self,
+        id: &str,
+        reason: PauseReason,
+        now: Millis,
+    ) -> Result<Job, StoreError> {
+        self.control(id, now, |b| {
+            b.request_pause(reason)?;
+            Ok(ControlEffect::None)
+        })
+        .await
+    }
+
+    async fn resume_job(&self, id: &str, now: Millis) -> Result<Job, StoreError> {
+        self.control(id, now, |b| {
+            Ok(match b.resume()? {
+                Some(streak) => ControlEffect::Requeue(streak),
+                None => ControlEffect::None,
+            })
+        })
+        .await
+    }
+
+    async fn cancel_job(&self, id: &str, now: Millis) -> Result<Job, StoreError> {
+        self.control(id, now, |b| {
+            b.finish_early(JobState::Cancelled, None)?;
+            Ok(ControlEffect::CancelUnstarted)
+        })
+        .await
+    }
+
+    async fn delete_job(&self, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let (_, book) = Self::load_book(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if !book.state.is_finished() {
+            return Err(docket_core::CoreError::IllegalControl {
+                action: "delete",
+                state: book.state,
+            }
+            .into());
+        }
+        sqlx::query("DELETE FROM jobs WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn expire_deadlines(&self, now: Millis) -> Result<u64, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE finished_at IS NULL AND deadline_at IS NOT NULL \
+             AND deadline_at < ?",
+        )
+        .bind(now)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut n = 0;
+        for id in ids {
+            let failed = self
+                .control(&id, now, |b| {
+                    b.finish_early(JobState::Failed, Some("deadline exceeded".into()))?;
+                    Ok(ControlEffect::CancelUnstarted)
+                })
+                .await;
+            match failed {
+                Ok(_) => n += 1,
+                // Finished meanwhile: nothing to do.
+                Err(StoreError::Rule(_)) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
+    async fn purge_finished(&self, before: Millis) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.begin().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? RETURNING id",
+        )
+        .bind(before)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn results(
+        &self,
+        job_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<ResultRow>, StoreError> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT r.item_id, i.name, r.output FROM results AS r JOIN items AS i ON i.id = r.item_id \
+             WHERE r.job_id = ? AND r.item_id > ? ORDER BY r.item_id LIMIT ?",
+        )
+        .bind(job_id)
+        .bind(after)
+        .bind(limit.max(1) as i64)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|(item_id, name, output)| {
+                Ok(ResultRow {
+                    item_id,
+                    name,
+                    output: serde_json::from_str(&output)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn job_by_idempotency_key(
+        &self,
+        user: &str,
+        key: &str,
+        now: Millis,
+    ) -> Result<Option<Job>, StoreError> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM jobs WHERE user_id = ? AND idempotency_key = ?")
+                .bind(user)
+                .bind(key)
+                .fetch_optional(&self.reader)
+                .await?;
+        match id {
+            Some(id) => Self::job_on(&self.reader, &id, now).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn fail_job(&self, job_id: &str, error: &str, now: Millis) -> Result<Job, StoreError> {
+        let error = error.to_string();
+        self.control(job_id, now, move |b| {
+            b.finish_early(JobState::Failed, Some(error))?;
+            Ok(ControlEffect::CancelUnstarted)
+        })
+        .await
+    }
+}

@@ -1,0 +1,92 @@
+//! Jobs listed from a source: the listing lease, listed items, and sealing.
+
+use super::*;
+
+#[async_trait]
+impl ListingStore for SqliteStore {
+    async fn claim_listing(
+        &self,
+        worker: &str,
+        kinds: &[JobKind],
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Option<Listing>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(None);
+        }
+        let mut tx = self.begin().await?;
+        let row: Option<(String, String, String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT id, kind, user_id, source, total FROM jobs INDEXED BY jobs_unsealed \
+             WHERE sealed = 0 AND finished_at IS NULL \
+             AND (lister_until IS NULL OR lister_until < ?1) \
+             AND kind IN (SELECT value FROM json_each(?2)) ORDER BY lister_until LIMIT 1",
+        )
+        .bind(now)
+        .bind(kinds_json(kinds))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((job_id, kind, user, source, listed)) = row else {
+            return Ok(None);
+        };
+        sqlx::query("UPDATE jobs SET lister_id = ?, lister_until = ? WHERE id = ?")
+            .bind(worker)
+            .bind(lease_until)
+            .bind(&job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let source = source.as_deref().map(serde_json::from_str).transpose()?;
+        Ok(Some(Listing {
+            job_id,
+            kind: kind.parse()?,
+            user,
+            source: source.unwrap_or(serde_json::Value::Null),
+            listed,
+        }))
+    }
+
+    async fn add_items(
+        &self,
+        job_id: &str,
+        worker: &str,
+        items: Vec<NewItem>,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let mut book = Self::listing_book(&mut tx, job_id, worker).await?;
+        Self::insert_items(&mut tx, job_id, &items).await?;
+        book.on_items_added(items.len() as i64);
+        Self::write_book(&mut tx, job_id, &book, now).await?;
+        sqlx::query("UPDATE jobs SET lister_until = ? WHERE id = ?")
+            .bind(lease_until)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn seal_job(&self, job_id: &str, worker: &str, now: Millis) -> Result<Job, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut book = Self::listing_book(&mut tx, job_id, worker).await?;
+        book.sealed = true;
+        if book.counts.total == 0 {
+            book.finish_early(
+                JobState::Failed,
+                Some("the source contains no files".into()),
+            )?;
+        } else {
+            book.settle();
+        }
+        Self::write_book(&mut tx, job_id, &book, now).await?;
+        sqlx::query("UPDATE jobs SET lister_id = NULL, lister_until = NULL WHERE id = ?")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Self::job_on(&self.reader, job_id, now)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+}

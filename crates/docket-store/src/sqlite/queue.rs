@@ -1,0 +1,220 @@
+//! The work queue: claims, completions, heartbeats, rescue of expired leases, and the control state workers watch.
+
+use super::*;
+
+#[async_trait]
+impl QueueStore for SqliteStore {
+    async fn claim(
+        &self,
+        worker: &str,
+        kinds: &[JobKind],
+        limit: usize,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        if limit == 0 || kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin().await?;
+        // jobs_runnable holds the kind next to last_claim_at, so the kind filter is answered
+        // from the index while it is walked in claim order.
+        let jobs: Vec<ClaimJobRow> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS}, max_workers, max_retries, item_timeout_ms \
+             FROM jobs INDEXED BY jobs_runnable \
+             WHERE state IN ('queued', 'running') AND pause_requested = 0 \
+             AND kind IN (SELECT value FROM json_each(?1)) \
+             ORDER BY last_claim_at LIMIT 64"
+        ))
+        .bind(kinds_json(kinds))
+        .fetch_all(&mut *tx)
+        .await?;
+        let candidates: Vec<ClaimCandidate> = jobs
+            .iter()
+            .map(|j| ClaimCandidate {
+                headroom: j.max_workers.map_or(i64::MAX, |m| m - j.job.running),
+                waiting: j.job.pending + j.job.retrying,
+            })
+            .collect();
+        let shares = fair_shares(&candidates, limit);
+        let mut claimed = Vec::new();
+        for (j, share) in jobs.iter().zip(shares) {
+            if share == 0 {
+                continue;
+            }
+            let kind = j.job.kind.parse()?;
+            // Rows cross from SQLite's thread one by one, which is slow in bulk, so each step
+            // answers a single JSON row instead: ids to take, then the taken items.
+            let mut got_retrying = 0;
+            let mut ids: Vec<i64> = Vec::new();
+            if j.job.retrying > 0 {
+                let due: String = sqlx::query_scalar(
+                    "SELECT json_group_array(id) FROM (SELECT id FROM items INDEXED BY items_retrying \
+                     WHERE job_id = ?1 AND state = 'retrying' AND next_attempt_at <= ?2 \
+                     ORDER BY next_attempt_at LIMIT ?3)",
+                )
+                .bind(&j.job.id)
+                .bind(now)
+                .bind(share as i64)
+                .fetch_one(&mut *tx)
+                .await?;
+                ids = serde_json::from_str(&due)?;
+                got_retrying = ids.len();
+            }
+            let mut got_pending = 0;
+            if ids.len() < share && j.job.pending > 0 {
+                let pending: String = sqlx::query_scalar(
+                    "SELECT json_group_array(id) FROM (SELECT id FROM items INDEXED BY items_pending \
+                     WHERE job_id = ?1 AND state = 'pending' ORDER BY id LIMIT ?2)",
+                )
+                .bind(&j.job.id)
+                .bind((share - ids.len()) as i64)
+                .fetch_one(&mut *tx)
+                .await?;
+                let pending: Vec<i64> = serde_json::from_str(&pending)?;
+                got_pending = pending.len();
+                ids.extend(pending);
+            }
+            if ids.is_empty() {
+                continue;
+            }
+            let ids_text = ids_json(ids.iter().copied());
+            sqlx::query(
+                "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'running', attempts = attempts + 1, worker_id = ?1, \
+                 lease_until = ?2, next_attempt_at = NULL WHERE id IN (SELECT value FROM json_each(?3))",
+            )
+            .bind(worker)
+            .bind(lease_until)
+            .bind(&ids_text)
+            .execute(&mut *tx)
+            .await?;
+            let taken: String = sqlx::query_scalar(
+                "SELECT json_group_array(json_array(id, name, json(payload), attempts, stage, \
+                 json(checkpoint))) FROM items WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            )
+            .bind(&ids_text)
+            .fetch_one(&mut *tx)
+            .await?;
+            let rows: Vec<ClaimedRow> = serde_json::from_str(&taken)?;
+            if rows.is_empty() {
+                continue;
+            }
+            let mut book = j.job.book()?;
+            book.on_claimed(got_pending as i64, got_retrying as i64);
+            Self::write_book_claimed(&mut tx, &j.job.id, &book, now, Some(now)).await?;
+            let mut rows = rows;
+            rows.sort_by_key(|r| r.0);
+            for (id, name, payload, attempts, stage, checkpoint) in rows {
+                claimed.push(Claimed {
+                    item_id: id,
+                    job_id: j.job.id.clone(),
+                    user: j.job.user_id.clone(),
+                    kind,
+                    name,
+                    payload,
+                    attempts: attempts.max(0) as u32,
+                    max_retries: j.max_retries.max(0) as u32,
+                    timeout_ms: j.item_timeout_ms,
+                    stage: Stage::parse(&stage).unwrap_or(Stage::Queued),
+                    checkpoint,
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn complete(
+        &self,
+        worker: &str,
+        done: Vec<Completion>,
+        now: Millis,
+    ) -> Result<CompleteReport, StoreError> {
+        self.complete_where(worker, done, now, None).await
+    }
+
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        held: &[ProgressUpdate],
+        lease_until: Millis,
+        _now: Millis,
+    ) -> Result<Vec<i64>, StoreError> {
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let updates: Vec<serde_json::Value> = held
+            .iter()
+            .map(|u| json!([u.item_id, u.stage.as_str(), u.progress.clamp(0.0, 100.0)]))
+            .collect();
+        let mut tx = self.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "UPDATE items SET lease_until = ?1, stage = u.stage, progress = u.progress \
+             FROM (SELECT value ->> '$[0]' AS id, value ->> '$[1]' AS stage, \
+                          value ->> '$[2]' AS progress FROM json_each(?2)) AS u \
+             WHERE items.id = u.id AND items.state = 'running' AND items.worker_id = ?3 \
+             RETURNING items.id",
+        )
+        .bind(lease_until)
+        .bind(serde_json::Value::Array(updates).to_string())
+        .bind(worker)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError> {
+        let expired: Vec<(i64, String, i64, i64, String)> = sqlx::query_as(
+            "SELECT i.id, i.job_id, i.attempts, j.max_retries, i.worker_id FROM items AS i \
+             INDEXED BY items_running JOIN jobs AS j ON j.id = i.job_id \
+             WHERE i.state = 'running' AND i.lease_until < ? ORDER BY i.id",
+        )
+        .bind(now)
+        .fetch_all(&self.reader)
+        .await?;
+        // Each lost worker's items are completed on its behalf, through the same bookkeeping,
+        // re-checking the lease inside the transaction that applies it.
+        let mut by_worker: HashMap<String, Vec<Completion>> = HashMap::new();
+        for (id, job, attempts, max_retries, worker) in expired {
+            by_worker.entry(worker).or_default().push(Completion {
+                item_id: id,
+                job_id: job,
+                target: rescue_target(attempts as u32, max_retries as u32, now),
+            });
+        }
+        let mut rescued = 0;
+        for (worker, done) in by_worker {
+            rescued += self
+                .complete_where(&worker, done, now, Some(now))
+                .await?
+                .applied as u64;
+        }
+        Ok(rescued)
+    }
+
+    async fn job_controls(&self, ids: &[String]) -> Result<Vec<JobControl>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String, bool)> = sqlx::query_as(
+            "SELECT id, state, pause_requested FROM jobs WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(serde_json::to_string(ids)?)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|(id, state, pause_requested)| {
+                Ok(JobControl {
+                    id,
+                    state: state.parse()?,
+                    pause_requested,
+                })
+            })
+            .collect()
+    }
+
+    async fn work_signal(&self) -> Result<Option<std::sync::Arc<tokio::sync::Notify>>, StoreError> {
+        // One process owns an SQLite file; its engine is woken in process.
+        Ok(None)
+    }
+}
