@@ -2,6 +2,7 @@
 //! SQLite (the embedded default) and PostgreSQL (for many worker processes). Both run the same
 //! conformance suite ([`conformance`]).
 
+mod algo;
 mod concern;
 #[cfg(feature = "testing")]
 pub mod conformance;

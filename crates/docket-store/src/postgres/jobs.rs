@@ -1,6 +1,7 @@
 //! Jobs and their control: creating, reading, pausing, resuming, cancelling, failing, deleting, deadlines and retention.
 
 use super::*;
+use crate::algo::control;
 
 #[async_trait]
 impl JobStore for PgStore {
@@ -173,29 +174,15 @@ impl JobStore for PgStore {
         reason: PauseReason,
         now: Millis,
     ) -> Result<Job, StoreError> {
-        self.control(id, now, |b| {
-            b.request_pause(reason)?;
-            Ok(ControlEffect::None)
-        })
-        .await
+        control::pause(self, id, reason, now).await
     }
 
     async fn resume_job(&self, id: &str, now: Millis) -> Result<Job, StoreError> {
-        self.control(id, now, |b| {
-            Ok(match b.resume()? {
-                Some(streak) => ControlEffect::Requeue(streak),
-                None => ControlEffect::None,
-            })
-        })
-        .await
+        control::resume(self, id, now).await
     }
 
     async fn cancel_job(&self, id: &str, now: Millis) -> Result<Job, StoreError> {
-        self.control(id, now, |b| {
-            b.finish_early(JobState::Cancelled, None)?;
-            Ok(ControlEffect::CancelUnstarted)
-        })
-        .await
+        control::cancel(self, id, now).await
     }
 
     async fn delete_job(&self, id: &str) -> Result<(), StoreError> {
@@ -229,12 +216,7 @@ impl JobStore for PgStore {
         .await?;
         let mut n = 0;
         for id in ids {
-            let failed = self
-                .control(&id, now, |b| {
-                    b.finish_early(JobState::Failed, Some("deadline exceeded".into()))?;
-                    Ok(ControlEffect::CancelUnstarted)
-                })
-                .await;
+            let failed = control::fail(self, &id, "deadline exceeded".into(), now).await;
             match failed {
                 Ok(_) => n += 1,
                 // Finished (or deleted) meanwhile: nothing to do.
@@ -315,10 +297,6 @@ impl JobStore for PgStore {
 
     async fn fail_job(&self, job_id: &str, error: &str, now: Millis) -> Result<Job, StoreError> {
         let error = error.replace('\0', "\u{fffd}");
-        self.control(job_id, now, move |b| {
-            b.finish_early(JobState::Failed, Some(error))?;
-            Ok(ControlEffect::CancelUnstarted)
-        })
-        .await
+        control::fail(self, job_id, error, now).await
     }
 }

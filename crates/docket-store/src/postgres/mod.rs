@@ -14,6 +14,7 @@
 
 mod categories;
 mod completion;
+mod control_driver;
 mod documents;
 mod events;
 mod jobs;
@@ -268,47 +269,6 @@ impl PgStore {
         job.into_job(detail, current, now)
     }
 
-    async fn control(
-        &self,
-        id: &str,
-        now: Millis,
-        apply: impl FnOnce(&mut JobBook) -> Result<ControlEffect, StoreError> + Send,
-    ) -> Result<Job, StoreError> {
-        let mut tx = self.begin().await?;
-        let mut book = Self::lock_book(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        match apply(&mut book)? {
-            ControlEffect::None => {}
-            ControlEffect::CancelUnstarted => {
-                Self::cancel_unstarted(&mut tx, id).await?;
-                book.on_unstarted_cancelled();
-            }
-            ControlEffect::Requeue(streak) => {
-                let n = sqlx::query(
-                    "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'pending', failure_streak = NULL, attempts = 0, \
-                     stage = 'queued', progress = 0 \
-                     WHERE job_id = $1 AND state = 'failed' AND failure_streak = $2",
-                )
-                .bind(id)
-                .bind(streak)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                book.on_requeued_failed(n as i64);
-                book.settle();
-            }
-        }
-        Self::write_book(&mut tx, id, &book, now, None).await?;
-        if book.is_runnable() {
-            Self::notify_work(&mut tx).await?;
-        }
-        tx.commit().await?;
-        Self::job_on(&self.pool, id, now)
-            .await?
-            .ok_or(StoreError::NotFound)
-    }
-
     /// Inserts a job's items in submit order (identity values follow the order of the rows),
     /// streamed with COPY: several times faster than an `INSERT ... SELECT FROM UNNEST`.
     async fn insert_items(tx: &mut Tx, job_id: &str, items: &[NewItem]) -> Result<(), StoreError> {
@@ -355,12 +315,6 @@ impl PgStore {
 /// Job kinds as a `text[]`, for `kind = ANY($n)`.
 fn kind_names(kinds: &[JobKind]) -> Vec<&'static str> {
     kinds.iter().map(|k| k.as_str()).collect()
-}
-
-enum ControlEffect {
-    None,
-    CancelUnstarted,
-    Requeue(i64),
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,6 +1,7 @@
 //! Jobs and their control: creating, reading, pausing, resuming, cancelling, failing, deleting, deadlines and retention.
 
 use super::*;
+use crate::algo::control;
 
 #[async_trait]
 impl JobStore for SqliteStore {
@@ -147,29 +148,15 @@ impl JobStore for SqliteStore {
         reason: PauseReason,
         now: Millis,
     ) -> Result<Job, StoreError> {
-        self.control(id, now, |b| {
-            b.request_pause(reason)?;
-            Ok(ControlEffect::None)
-        })
-        .await
+        control::pause(self, id, reason, now).await
     }
 
     async fn resume_job(&self, id: &str, now: Millis) -> Result<Job, StoreError> {
-        self.control(id, now, |b| {
-            Ok(match b.resume()? {
-                Some(streak) => ControlEffect::Requeue(streak),
-                None => ControlEffect::None,
-            })
-        })
-        .await
+        control::resume(self, id, now).await
     }
 
     async fn cancel_job(&self, id: &str, now: Millis) -> Result<Job, StoreError> {
-        self.control(id, now, |b| {
-            b.finish_early(JobState::Cancelled, None)?;
-            Ok(ControlEffect::CancelUnstarted)
-        })
-        .await
+        control::cancel(self, id, now).await
     }
 
     async fn delete_job(&self, id: &str) -> Result<(), StoreError> {
@@ -202,12 +189,7 @@ impl JobStore for SqliteStore {
         .await?;
         let mut n = 0;
         for id in ids {
-            let failed = self
-                .control(&id, now, |b| {
-                    b.finish_early(JobState::Failed, Some("deadline exceeded".into()))?;
-                    Ok(ControlEffect::CancelUnstarted)
-                })
-                .await;
+            let failed = control::fail(self, &id, "deadline exceeded".into(), now).await;
             match failed {
                 Ok(_) => n += 1,
                 // Finished meanwhile: nothing to do.
@@ -276,10 +258,6 @@ impl JobStore for SqliteStore {
 
     async fn fail_job(&self, job_id: &str, error: &str, now: Millis) -> Result<Job, StoreError> {
         let error = error.to_string();
-        self.control(job_id, now, move |b| {
-            b.finish_early(JobState::Failed, Some(error))?;
-            Ok(ControlEffect::CancelUnstarted)
-        })
-        .await
+        control::fail(self, job_id, error, now).await
     }
 }

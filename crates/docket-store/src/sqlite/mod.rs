@@ -5,6 +5,7 @@
 //! a claim or a completion of a thousand items costs a handful of statements, not thousands.
 
 mod categories;
+mod control_driver;
 mod documents;
 mod events;
 mod jobs;
@@ -241,45 +242,6 @@ impl SqliteStore {
         job.into_job(detail, current, now)
     }
 
-    async fn control(
-        &self,
-        id: &str,
-        now: Millis,
-        apply: impl FnOnce(&mut JobBook) -> Result<ControlEffect, StoreError> + Send,
-    ) -> Result<Job, StoreError> {
-        let mut tx = self.begin().await?;
-        let (_, mut book) = Self::load_book(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        match apply(&mut book)? {
-            ControlEffect::None => {}
-            ControlEffect::CancelUnstarted => {
-                Self::cancel_unstarted(&mut tx, id).await?;
-                book.on_unstarted_cancelled();
-            }
-            ControlEffect::Requeue(streak) => {
-                let n = sqlx::query(
-                    "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'pending', failure_streak = NULL, attempts = 0, \
-                     stage = 'queued', progress = 0 WHERE id IN (SELECT id FROM items \
-                     INDEXED BY items_failed_streak WHERE job_id = ? AND state = 'failed' \
-                     AND failure_streak = ?)",
-                )
-                .bind(id)
-                .bind(streak)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                book.on_requeued_failed(n as i64);
-                book.settle();
-            }
-        }
-        Self::write_book(&mut tx, id, &book, now).await?;
-        tx.commit().await?;
-        Self::job_on(&self.reader, id, now)
-            .await?
-            .ok_or(StoreError::NotFound)
-    }
-
     /// Applies completions of items `worker` holds; with `expired_before`, only of those whose
     /// lease ended before it (a rescue must not take an item whose lease was just renewed).
     async fn complete_where(
@@ -403,12 +365,6 @@ impl SqliteStore {
         tx.commit().await?;
         Ok(plan.report)
     }
-}
-
-enum ControlEffect {
-    None,
-    CancelUnstarted,
-    Requeue(i64),
 }
 
 /// Job kinds as one JSON array, for `kind IN (SELECT value FROM json_each(?))`.

@@ -1,0 +1,131 @@
+//! Job control (pause, resume, cancel): one transaction that loads the job's book, lets the
+//! book decide, applies the item side effect it asks for, and writes the book back.
+
+use async_trait::async_trait;
+use docket_core::{Job, JobBook, JobState, Millis, PauseReason};
+
+use crate::StoreError;
+
+/// What a control decision needs done to the job's items.
+pub(crate) enum ControlEffect {
+    None,
+    /// Pending items are cancelled (the job finished early).
+    CancelUnstarted,
+    /// Items that failed in this consecutive-failure streak are queued again.
+    Requeue(i64),
+}
+
+/// The statements a backend runs for [`control`]. Locking is the driver's: `load_book` must
+/// hold the job row until the transaction ends.
+#[async_trait]
+pub(crate) trait ControlDriver: Send + Sync {
+    type Tx: Send;
+    async fn begin(&self) -> Result<Self::Tx, StoreError>;
+    /// The job's book, locked for this transaction; `None` for an unknown job.
+    async fn load_book(&self, tx: &mut Self::Tx, id: &str) -> Result<Option<JobBook>, StoreError>;
+    async fn cancel_unstarted(&self, tx: &mut Self::Tx, id: &str) -> Result<(), StoreError>;
+    /// Queues the failed items of this failure streak again; returns how many.
+    async fn requeue_failed(
+        &self,
+        tx: &mut Self::Tx,
+        id: &str,
+        streak: i64,
+    ) -> Result<u64, StoreError>;
+    /// Writes the book back (and announces work if the backend does so and it became runnable).
+    async fn write_book(
+        &self,
+        tx: &mut Self::Tx,
+        id: &str,
+        book: &JobBook,
+        now: Millis,
+    ) -> Result<(), StoreError>;
+    async fn commit(&self, tx: Self::Tx) -> Result<(), StoreError>;
+    /// The job as it is after commit.
+    async fn job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError>;
+}
+
+/// Runs one control transaction: `decide` changes the book (or refuses), and its effect is
+/// applied to the items before the book is written back.
+pub(crate) async fn control<D: ControlDriver>(
+    driver: &D,
+    id: &str,
+    now: Millis,
+    decide: impl FnOnce(&mut JobBook) -> Result<ControlEffect, StoreError> + Send,
+) -> Result<Job, StoreError> {
+    let mut tx = driver.begin().await?;
+    let mut book = driver
+        .load_book(&mut tx, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    match decide(&mut book)? {
+        ControlEffect::None => {}
+        ControlEffect::CancelUnstarted => {
+            driver.cancel_unstarted(&mut tx, id).await?;
+            book.on_unstarted_cancelled();
+        }
+        ControlEffect::Requeue(streak) => {
+            let n = driver.requeue_failed(&mut tx, id, streak).await?;
+            book.on_requeued_failed(n as i64);
+            book.settle();
+        }
+    }
+    driver.write_book(&mut tx, id, &book, now).await?;
+    driver.commit(tx).await?;
+    driver.job(id, now).await?.ok_or(StoreError::NotFound)
+}
+
+/// Pause: the book records the request; running items stop at their next stage boundary.
+pub(crate) async fn pause<D: ControlDriver>(
+    driver: &D,
+    id: &str,
+    reason: PauseReason,
+    now: Millis,
+) -> Result<Job, StoreError> {
+    control(driver, id, now, |b| {
+        b.request_pause(reason)?;
+        Ok(ControlEffect::None)
+    })
+    .await
+}
+
+/// Resume: a job paused for consecutive failures queues that streak's items again.
+pub(crate) async fn resume<D: ControlDriver>(
+    driver: &D,
+    id: &str,
+    now: Millis,
+) -> Result<Job, StoreError> {
+    control(driver, id, now, |b| {
+        Ok(match b.resume()? {
+            Some(streak) => ControlEffect::Requeue(streak),
+            None => ControlEffect::None,
+        })
+    })
+    .await
+}
+
+/// Cancel: the job finishes now; items not yet started are cancelled.
+pub(crate) async fn cancel<D: ControlDriver>(
+    driver: &D,
+    id: &str,
+    now: Millis,
+) -> Result<Job, StoreError> {
+    control(driver, id, now, |b| {
+        b.finish_early(JobState::Cancelled, None)?;
+        Ok(ControlEffect::CancelUnstarted)
+    })
+    .await
+}
+
+/// Fail: the job finishes now with `error`; items not yet started are cancelled.
+pub(crate) async fn fail<D: ControlDriver>(
+    driver: &D,
+    id: &str,
+    error: String,
+    now: Millis,
+) -> Result<Job, StoreError> {
+    control(driver, id, now, move |b| {
+        b.finish_early(JobState::Failed, Some(error))?;
+        Ok(ControlEffect::CancelUnstarted)
+    })
+    .await
+}
