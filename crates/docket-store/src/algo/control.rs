@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use docket_core::{Job, JobBook, JobState, Millis, PauseReason};
 
+use super::BookDriver;
 use crate::StoreError;
 
 /// What a control decision needs done to the job's items.
@@ -18,9 +19,7 @@ pub(crate) enum ControlEffect {
 /// The statements a backend runs for [`control`]. Locking is the driver's: `load_book` must
 /// hold the job row until the transaction ends.
 #[async_trait]
-pub(crate) trait ControlDriver: Send + Sync {
-    type Tx: Send;
-    async fn begin(&self) -> Result<Self::Tx, StoreError>;
+pub(crate) trait ControlDriver: BookDriver {
     /// The job's book, locked for this transaction; `None` for an unknown job.
     async fn load_book(&self, tx: &mut Self::Tx, id: &str) -> Result<Option<JobBook>, StoreError>;
     async fn cancel_unstarted(&self, tx: &mut Self::Tx, id: &str) -> Result<(), StoreError>;
@@ -31,17 +30,6 @@ pub(crate) trait ControlDriver: Send + Sync {
         id: &str,
         streak: i64,
     ) -> Result<u64, StoreError>;
-    /// Writes the book back (and announces work if the backend does so and it became runnable).
-    async fn write_book(
-        &self,
-        tx: &mut Self::Tx,
-        id: &str,
-        book: &JobBook,
-        now: Millis,
-    ) -> Result<(), StoreError>;
-    async fn commit(&self, tx: Self::Tx) -> Result<(), StoreError>;
-    /// The job as it is after commit.
-    async fn job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError>;
 }
 
 /// Runs one control transaction: `decide` changes the book (or refuses), and its effect is
@@ -70,6 +58,9 @@ pub(crate) async fn control<D: ControlDriver>(
         }
     }
     driver.write_book(&mut tx, id, &book, now).await?;
+    if book.is_runnable() {
+        driver.announce_work(&mut tx).await?;
+    }
     driver.commit(tx).await?;
     driver.job(id, now).await?.ok_or(StoreError::NotFound)
 }

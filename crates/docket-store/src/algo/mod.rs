@@ -1,5 +1,33 @@
 //! Transaction algorithms written once, over a small per-backend driver whose methods only run
 //! SQL (River's idea: drivers execute, they do not decide). What a transaction does with the
-//! job's book lives here; how each backend locks and writes lives in its driver.
+//! job's book lives here; how each backend locks and writes lives in its driver
+//! (`sqlite/driver.rs`, `postgres/driver.rs`).
 
 pub(crate) mod control;
+pub(crate) mod listing;
+
+use async_trait::async_trait;
+use docket_core::{Job, JobBook, Millis};
+
+use crate::StoreError;
+
+/// The statements every book-keeping transaction runs.
+#[async_trait]
+pub(crate) trait BookDriver: Send + Sync {
+    type Tx: Send;
+    async fn begin(&self) -> Result<Self::Tx, StoreError>;
+    /// Writes a job's book (its state and counters) back.
+    async fn write_book(
+        &self,
+        tx: &mut Self::Tx,
+        id: &str,
+        book: &JobBook,
+        now: Millis,
+    ) -> Result<(), StoreError>;
+    /// Tells idle engines of other processes that there is work (a no-op where the backend
+    /// has no such signal).
+    async fn announce_work(&self, tx: &mut Self::Tx) -> Result<(), StoreError>;
+    async fn commit(&self, tx: Self::Tx) -> Result<(), StoreError>;
+    /// The job as it is after commit.
+    async fn job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError>;
+}

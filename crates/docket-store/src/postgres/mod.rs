@@ -14,8 +14,8 @@
 
 mod categories;
 mod completion;
-mod control_driver;
 mod documents;
+mod driver;
 mod events;
 mod jobs;
 mod listing;

@@ -1,6 +1,7 @@
 //! Jobs listed from a source: the listing lease, listed items, and sealing.
 
 use super::*;
+use crate::algo::listing;
 
 #[async_trait]
 impl ListingStore for SqliteStore {
@@ -53,40 +54,10 @@ impl ListingStore for SqliteStore {
         lease_until: Millis,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let mut book = Self::listing_book(&mut tx, job_id, worker).await?;
-        Self::insert_items(&mut tx, job_id, &items).await?;
-        book.on_items_added(items.len() as i64);
-        Self::write_book(&mut tx, job_id, &book, now).await?;
-        sqlx::query("UPDATE jobs SET lister_until = ? WHERE id = ?")
-            .bind(lease_until)
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        listing::add_items(self, job_id, worker, &items, lease_until, now).await
     }
 
     async fn seal_job(&self, job_id: &str, worker: &str, now: Millis) -> Result<Job, StoreError> {
-        let mut tx = self.begin().await?;
-        let mut book = Self::listing_book(&mut tx, job_id, worker).await?;
-        book.sealed = true;
-        if book.counts.total == 0 {
-            book.finish_early(
-                JobState::Failed,
-                Some("the source contains no files".into()),
-            )?;
-        } else {
-            book.settle();
-        }
-        Self::write_book(&mut tx, job_id, &book, now).await?;
-        sqlx::query("UPDATE jobs SET lister_id = NULL, lister_until = NULL WHERE id = ?")
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Self::job_on(&self.reader, job_id, now)
-            .await?
-            .ok_or(StoreError::NotFound)
+        listing::seal(self, job_id, worker, now).await
     }
 }

@@ -5,8 +5,8 @@
 //! a claim or a completion of a thousand items costs a handful of statements, not thousands.
 
 mod categories;
-mod control_driver;
 mod documents;
+mod driver;
 mod events;
 mod jobs;
 mod listing;
