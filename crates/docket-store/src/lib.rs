@@ -24,7 +24,6 @@ pub use types::*;
 /// Everything the engine and the API need from a database, as one trait object
 /// (`Arc<dyn Store>`): the concern traits together. Every method is one transaction. Callers
 /// bring the concern traits into scope with `use docket_store::prelude::*`.
-#[cfg(not(feature = "testing"))]
 pub trait Store:
     JobStore
     + QueueStore
@@ -35,53 +34,34 @@ pub trait Store:
     + WebhookStore
     + EventStore
     + StatsStore
-{
-}
-#[cfg(not(feature = "testing"))]
-impl<
-        T: JobStore
-            + QueueStore
-            + ListingStore
-            + DocumentStore
-            + CategoryStore
-            + TokenStore
-            + WebhookStore
-            + EventStore
-            + StatsStore,
-    > Store for T
+    + TestHooks
 {
 }
 
-/// With the `testing` feature, a store also answers the schema probes of the conformance suite.
-#[cfg(feature = "testing")]
-pub trait Store:
-    JobStore
-    + QueueStore
-    + ListingStore
-    + DocumentStore
-    + CategoryStore
-    + TokenStore
-    + WebhookStore
-    + EventStore
-    + StatsStore
-    + SchemaProbe
+impl<T> Store for T where
+    T: JobStore
+        + QueueStore
+        + ListingStore
+        + DocumentStore
+        + CategoryStore
+        + TokenStore
+        + WebhookStore
+        + EventStore
+        + StatsStore
+        + TestHooks
 {
 }
+
+/// With the `testing` feature, a store also answers the schema probes of the conformance
+/// suite; without it, the probes do not exist.
 #[cfg(feature = "testing")]
-impl<
-        T: JobStore
-            + QueueStore
-            + ListingStore
-            + DocumentStore
-            + CategoryStore
-            + TokenStore
-            + WebhookStore
-            + EventStore
-            + StatsStore
-            + SchemaProbe,
-    > Store for T
-{
-}
+pub trait TestHooks: SchemaProbe {}
+#[cfg(feature = "testing")]
+impl<T: SchemaProbe> TestHooks for T {}
+#[cfg(not(feature = "testing"))]
+pub trait TestHooks {}
+#[cfg(not(feature = "testing"))]
+impl<T> TestHooks for T {}
 
 /// The store trait and its concerns, to call store methods on an `Arc<dyn Store>`.
 pub mod prelude {
