@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use docket_core::{now_millis, JobKind, JobOptions, JobState};
 use docket_store::{ItemQuery, NewItem, NewJob, Store};
 use rand::Rng;
-use serde_json::json;
 
 const ITEMS: usize = 2_000;
 
@@ -81,7 +80,7 @@ pub async fn killed_three_times_still_exactly_one_result_per_item(
         items: (0..ITEMS)
             .map(|i| NewItem {
                 name: format!("doc-{i:05}"),
-                payload: json!({"sleep_ms": 20}),
+                payload: docket_core::ItemPayload::Noop { sleep_ms: Some(20) },
             })
             .collect(),
     };

@@ -63,7 +63,10 @@ async fn api_and_worker_share_postgres_and_s3() {
     let keys = s3.keys("docket").await;
     assert_eq!(
         keys.iter()
-            .filter(|k| k.starts_with(&format!("blobs/uploads/{id}/")))
+            .filter(|k| k.starts_with(&format!(
+                "blobs/{}",
+                docket_core::blob_keys::upload_prefix(&id)
+            )))
             .count(),
         20,
         "{keys:?}"

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "testing")]
 pub mod conformance;
+mod deletion;
 mod error;
 mod plan;
 pub mod postgres;
@@ -18,12 +19,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use docket_core::{Document, Item, Job, JobState, Millis, PauseReason};
 
+pub use deletion::Deletions;
 pub use error::StoreError;
 pub use types::*;
 
 /// Everything the engine and the API need from a database. Every method is one transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Deletions + Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 

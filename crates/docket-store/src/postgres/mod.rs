@@ -12,6 +12,8 @@
 //! (`= ANY($1)`, `UNNEST`), so a claim or a completion of a thousand items costs a handful of
 //! statements.
 
+mod deletion;
+
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -226,10 +228,13 @@ impl PgStore {
     }
 
     async fn job_on(pool: &PgPool, id: &str, now: Millis) -> Result<Option<Job>, StoreError> {
-        let row = sqlx::query(&format!("{} WHERE id = $1", job_select()))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "{} WHERE id = $1 AND deleted_at IS NULL",
+            job_select()
+        ))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Self::finish_job(pool, &row, now).await?))
     }
@@ -309,7 +314,7 @@ impl PgStore {
                     )));
                 }
                 serde_json::to_writer(&mut payload, &item.payload)?;
-                if may_hold_nul(&payload) && holds_nul(&item.payload) {
+                if may_hold_nul(&payload) && holds_nul(&serde_json::to_value(&item.payload)?) {
                     return Err(StoreError::Invalid(format!(
                         "the payload of item {:?} contains a NUL character",
                         item.name
@@ -621,7 +626,8 @@ impl Store for PgStore {
             return Err(StoreError::Invalid("a job needs at least one item".into()));
         }
         new.options.validate()?;
-        if new.source.as_ref().is_some_and(holds_nul) {
+        let source = new.source.as_ref().map(serde_json::to_value).transpose()?;
+        if source.as_ref().is_some_and(holds_nul) {
             return Err(StoreError::Invalid(
                 "the source contains a NUL character".into(),
             ));
@@ -670,7 +676,7 @@ impl Store for PgStore {
         .bind((o.item_timeout_seconds as i64).saturating_mul(1000))
         .bind(serde_json::to_string(o)?)
         .bind(new.idempotency_key.as_deref())
-        .bind(new.source.as_ref().map(|s| s.to_string()))
+        .bind(source.as_ref().map(|s| s.to_string()))
         .bind(new.source.is_none())
         .bind(o.notify_url.as_deref())
         .fetch_optional(&mut *tx)
@@ -709,7 +715,7 @@ impl Store for PgStore {
             "{} WHERE ($1::text IS NULL OR user_id = $1) AND ($2::text IS NULL OR state = $2) \
              AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR id < $4) \
              AND ($6::bigint IS NULL OR finished_at IS NULL OR updated_at > $6) \
-             ORDER BY id DESC LIMIT $5",
+             AND deleted_at IS NULL ORDER BY id DESC LIMIT $5",
             job_select()
         ))
         .bind(q.user.as_deref())
@@ -994,7 +1000,7 @@ impl Store for PgStore {
                     user: j.job.user_id.clone(),
                     kind,
                     name: r.name,
-                    payload: serde_json::from_str(&r.payload)?,
+                    payload: docket_core::ItemPayload::from_stored(&r.payload),
                     attempts: r.attempts.max(0) as u32,
                     max_retries: j.max_retries.max(0) as u32,
                     timeout_ms: j.item_timeout_ms,
@@ -1284,12 +1290,11 @@ impl Store for PgStore {
         let Some((job_id, kind, user, source, listed)) = row else {
             return Ok(None);
         };
-        let source = source.as_deref().map(serde_json::from_str).transpose()?;
         Ok(Some(Listing {
             job_id,
             kind: kind.parse()?,
             user,
-            source: source.unwrap_or(serde_json::Value::Null),
+            source: docket_core::JobSource::from_stored(source.as_deref()),
             listed,
         }))
     }

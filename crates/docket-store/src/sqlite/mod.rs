@@ -4,6 +4,8 @@
 //! Batches cross the boundary as one JSON array bound to a single statement (`json_each`), so
 //! a claim or a completion of a thousand items costs a handful of statements, not thousands.
 
+mod deletion;
+
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
@@ -138,8 +140,10 @@ impl SqliteStore {
 
     async fn insert_items(tx: &mut Tx, id: &str, items: &[NewItem]) -> Result<(), StoreError> {
         for chunk in items.chunks(INSERT_CHUNK) {
-            let batch: Vec<serde_json::Value> =
-                chunk.iter().map(|i| json!([i.name, i.payload])).collect();
+            let batch = chunk
+                .iter()
+                .map(|i| Ok(json!([i.name, serde_json::to_value(&i.payload)?])))
+                .collect::<Result<Vec<_>, StoreError>>()?;
             sqlx::query(
                 "INSERT INTO items (job_id, name, payload, state) \
                  SELECT ?1, value ->> '$[0]', value -> '$[1]', 'pending' FROM json_each(?2)",
@@ -194,7 +198,7 @@ impl SqliteStore {
         E: sqlx::Executor<'e, Database = Sqlite> + Copy,
     {
         let row = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS}, {JOB_DETAIL_COLUMNS} FROM jobs WHERE id = ?"
+            "SELECT {JOB_COLUMNS}, {JOB_DETAIL_COLUMNS} FROM jobs WHERE id = ? AND deleted_at IS NULL"
         ))
         .bind(id)
         .fetch_optional(executor)
@@ -477,7 +481,7 @@ impl Store for SqliteStore {
         .bind((o.item_timeout_seconds as i64).saturating_mul(1000))
         .bind(serde_json::to_string(o)?)
         .bind(new.idempotency_key.as_deref())
-        .bind(new.source.as_ref().map(|s| s.to_string()))
+        .bind(new.source.as_ref().map(serde_json::to_string).transpose()?)
         .bind(new.source.is_none())
         .bind(o.notify_url.as_deref())
         .execute(&mut *tx)
@@ -500,7 +504,7 @@ impl Store for SqliteStore {
             "SELECT {JOB_COLUMNS}, {JOB_DETAIL_COLUMNS} FROM jobs \
              WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR state = ?2) \
              AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR id < ?4) \
-             AND (?6 IS NULL OR finished_at IS NULL OR updated_at > ?6) \
+             AND (?6 IS NULL OR finished_at IS NULL OR updated_at > ?6) AND deleted_at IS NULL \
              ORDER BY id DESC LIMIT ?5"
         ))
         .bind(q.user.as_deref())
@@ -751,7 +755,7 @@ impl Store for SqliteStore {
                     user: j.job.user_id.clone(),
                     kind,
                     name,
-                    payload,
+                    payload: docket_core::ItemPayload::from_json(payload),
                     attempts: attempts.max(0) as u32,
                     max_retries: j.max_retries.max(0) as u32,
                     timeout_ms: j.item_timeout_ms,
@@ -961,12 +965,11 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        let source = source.as_deref().map(serde_json::from_str).transpose()?;
         Ok(Some(Listing {
             job_id,
             kind: kind.parse()?,
             user,
-            source: source.unwrap_or(serde_json::Value::Null),
+            source: docket_core::JobSource::from_stored(source.as_deref()),
             listed,
         }))
     }
