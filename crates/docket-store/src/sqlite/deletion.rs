@@ -55,6 +55,18 @@ impl Deletions for SqliteStore {
         lease_until: Millis,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
+        // Called every maintenance pass: look on a reader first, so that an idle pass neither
+        // takes the single writer nor ticks the event clock.
+        let due: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_deleted \
+             WHERE deleted_at IS NOT NULL AND deletion_retry_at <= ?)",
+        )
+        .bind(now)
+        .fetch_one(&self.reader)
+        .await?;
+        if !due {
+            return Ok(Vec::new());
+        }
         let mut tx = self.begin().await?;
         let ids: Vec<String> = sqlx::query_scalar(
             "UPDATE jobs SET deletion_retry_at = ?1 WHERE id IN (SELECT id FROM jobs \
