@@ -4,9 +4,10 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use docket_blobs::BlobError;
+use docket_core::ErrorCode;
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
@@ -24,11 +25,7 @@ async fn stream_blob(
     let (size, stream) = match state.blobs.get_stream(key).await {
         Ok(found) => found,
         Err(BlobError::NotFound(_)) => {
-            return Err(AppError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                missing.to_owned(),
-            ))
+            return Err(AppError::new(ErrorCode::NotFound, missing.to_owned()))
         }
         Err(e) => return Err(e.into()),
     };
@@ -64,7 +61,7 @@ pub async fn thumbnail(
     let d = owned_document(&state, &caller, &id).await?;
     stream_blob(
         &state,
-        &format!("thumbnails/{}.png", d.sha256),
+        &docket_core::blob_keys::thumbnail(&d.sha256),
         HeaderValue::from_static("image/png"),
         "this document has no thumbnail",
     )

@@ -5,6 +5,7 @@
 //! (`Store::item_changes`), which is what makes `Last-Event-ID` resumption exact: a client
 //! that reconnects with the id of the last event it saw gets every item change after it.
 
+use docket_core::ErrorCode;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -83,8 +84,8 @@ pub async fn job_events(
             .ok()
             .and_then(|v| v.parse::<ChangeCursor>().ok())
             .ok_or_else(|| {
-                AppError::bad_request(
-                    "invalid_last_event_id",
+                AppError::new(
+                    ErrorCode::InvalidLastEventId,
                     "Last-Event-ID must be the id of an event this stream sent",
                 )
             })?,

@@ -2,6 +2,7 @@
 
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
+use docket_core::ErrorCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
@@ -14,7 +15,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(q)) => Ok(ApiQuery(q)),
-            Err(e) => Err(AppError::bad_request("invalid_query", e.body_text())),
+            Err(e) => Err(AppError::new(ErrorCode::InvalidQuery, e.body_text())),
         }
     }
 }
@@ -28,7 +29,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(e) => Err(AppError::bad_request("invalid_json", e.body_text())),
+            Err(e) => Err(AppError::new(ErrorCode::MalformedJson, e.body_text())),
         }
     }
 }

@@ -1,5 +1,6 @@
 use axum::extract::State;
 use axum::Json;
+use docket_core::ErrorCode;
 use serde_json::{json, Value};
 
 use crate::error::{ApiResult, AppError};
@@ -30,9 +31,5 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 }
 
 pub async fn not_found() -> AppError {
-    AppError::new(
-        axum::http::StatusCode::NOT_FOUND,
-        "not_found",
-        "no such endpoint",
-    )
+    AppError::new(ErrorCode::NotFound, "no such endpoint")
 }

@@ -1,6 +1,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use docket_core::ErrorCode;
 use docket_core::{now_millis, ItemState, Job, JobKind, JobState, PauseReason};
 use docket_store::{ItemQuery, JobQuery};
 use serde::Deserialize;
@@ -46,7 +47,7 @@ fn parse<T: std::str::FromStr>(what: &'static str, value: Option<&str>) -> ApiRe
     value
         .map(|v| {
             v.parse::<T>().map_err(|_| {
-                AppError::bad_request("invalid_query", format!("unknown {what} `{v}`"))
+                AppError::new(ErrorCode::InvalidQuery, format!("unknown {what} `{v}`"))
             })
         })
         .transpose()
@@ -169,7 +170,8 @@ pub async fn cancel(
     Ok(Json(job))
 }
 
-/// Deletes a finished job and its data (items, uploads).
+/// Deletes a finished job and its data (items, uploads). The job disappears at once; its data
+/// is removed in the background, retried until it is gone.
 #[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "jobs", operation_id = "delete_job",
     params(crate::openapi::JobPath),
     responses(
@@ -183,13 +185,9 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     fresh(&state, &caller, &id).await?;
-    state.store.delete_job(&id).await?;
+    // Marked now (gone from every read); its rows and files are removed in the background.
+    state.deletion().delete(&id).await?;
     state.jobs.forget(&id);
-    if let Err(e) = state.blobs.delete_prefix(&format!("uploads/{id}")).await {
-        // The job is gone; stray files are logged, and the retention sweep retries nothing, so
-        // say so loudly.
-        tracing::error!(job = %id, error = %e, "deleting the job's uploads failed");
-    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -226,7 +224,7 @@ pub async fn items(
         None => None,
         Some(c) => Some(
             c.parse::<i64>()
-                .map_err(|_| AppError::bad_request("invalid_cursor", "malformed cursor"))?,
+                .map_err(|_| AppError::new(ErrorCode::InvalidCursor, "malformed cursor"))?,
         ),
     };
     let query = ItemQuery {

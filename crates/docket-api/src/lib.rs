@@ -4,6 +4,7 @@
 mod auth;
 mod cache;
 mod categories;
+mod classify;
 mod dashboard;
 mod document_files;
 mod documents;
@@ -12,8 +13,10 @@ mod events;
 mod extract;
 mod health;
 mod jobs;
+mod labels;
 mod metrics;
 mod openapi;
+mod reindex;
 mod results;
 mod search;
 mod submit;
@@ -60,6 +63,23 @@ pub struct AppState {
 }
 
 impl AppState {
+    pub(crate) fn submission(&self) -> docket_app::Submission {
+        docket_app::Submission::new(
+            self.store.clone(),
+            self.blobs.clone(),
+            Arc::new(self.config.allowed_roots.clone()),
+            self.config.upload_limit,
+        )
+    }
+
+    pub(crate) fn deletion(&self) -> docket_app::Deletion {
+        docket_app::Deletion::new(self.store.clone(), self.blobs.clone())
+    }
+
+    pub(crate) fn classification(&self) -> docket_app::Classification {
+        docket_app::Classification::new(self.classifiers.clone(), self.extractor.clone())
+    }
+
     pub(crate) fn wake_engine(&self) {
         if let Some(engine) = &self.engine {
             engine.wake();
@@ -86,7 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{id}/results", get(results::results))
         .route(
             "/v1/documents/{id}",
-            get(documents::show).patch(categories::label),
+            get(documents::show).patch(labels::label),
         )
         .route("/v1/documents/{id}/text", get(documents::text))
         .route("/v1/documents/{id}/file", get(document_files::file))
@@ -107,11 +127,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/classify",
-            post(categories::classify).layer(DefaultBodyLimit::max(
-                categories::CLASSIFY_LIMIT + 64 * 1024,
-            )),
+            post(classify::classify)
+                .layer(DefaultBodyLimit::max(classify::CLASSIFY_LIMIT + 64 * 1024)),
         )
-        .route("/v1/reindex", post(categories::reindex))
+        .route("/v1/reindex", post(reindex::reindex))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

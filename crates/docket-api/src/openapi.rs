@@ -41,8 +41,8 @@ use utoipa::openapi::{Content, Ref, RefOr, Response as ApiResponse};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::{
-    categories, dashboard, document_files, documents, events, health, jobs, metrics, results,
-    search, submit,
+    categories, classify, dashboard, document_files, documents, events, health, jobs, labels,
+    metrics, reindex, results, search, submit,
 };
 
 #[derive(OpenApi)]
@@ -70,15 +70,15 @@ use crate::{
         documents::text,
         document_files::file,
         document_files::thumbnail,
-        categories::label,
+        labels::label,
         search::search,
         categories::list,
         categories::create,
         categories::show,
         categories::replace,
         categories::delete,
-        categories::classify,
-        categories::reindex,
+        classify::classify,
+        reindex::reindex,
         health::healthz,
         health::readyz,
         metrics::metrics,
@@ -89,6 +89,7 @@ use crate::{
     // Schemas only parameters name (they are not collected from there), and extras.
     components(schemas(
         Problem,
+        docket_core::ErrorCode,
         docket_core::Stage,
         docket_core::JobState,
         docket_core::JobKind,
@@ -138,8 +139,8 @@ pub(crate) struct Problem {
     /// The HTTP status.
     #[schema(minimum = 400, maximum = 599)]
     status: u16,
-    /// Stable and machine-readable (`not_found`, `invalid_query`, `conflict`, …).
-    code: String,
+    /// Stable and machine-readable: one of a closed set, each with one HTTP status.
+    code: docket_core::ErrorCode,
     /// For humans. Never carries internal details.
     detail: String,
 }

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
+use docket_core::ErrorCode;
 use docket_store::{SearchQuery, SearchResults};
 use serde::Deserialize;
 
@@ -41,14 +42,14 @@ pub async fn search(
 ) -> ApiResult<Json<SearchResults>> {
     let q = p.q.unwrap_or_default();
     if q.trim().is_empty() {
-        return Err(AppError::bad_request(
-            "invalid_query",
+        return Err(AppError::new(
+            ErrorCode::InvalidQuery,
             "`q` (the words to search for) is required",
         ));
     }
     if q.len() > 1000 {
-        return Err(AppError::bad_request(
-            "invalid_query",
+        return Err(AppError::new(
+            ErrorCode::InvalidQuery,
             "`q` is limited to 1000 characters",
         ));
     }

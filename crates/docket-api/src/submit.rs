@@ -1,16 +1,16 @@
 //! `POST /v1/jobs`: a multipart upload streamed to blob storage, or JSON naming a folder on the
 //! server (listed later by the job itself, never by the request). Answers 202 at once.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use docket_core::{now_millis, JobId, JobKind, JobOptions};
-use docket_store::{NewItem, NewJob};
+use docket_app::{NoopSpec, ServiceError, Upload};
+use docket_core::{ErrorCode, JobKind, JobOptions};
+use docket_store::Created;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
@@ -18,8 +18,6 @@ use crate::AppState;
 
 const JSON_LIMIT: usize = 1024 * 1024;
 const TOO_LARGE_MARK: &str = "request body too large";
-/// A synthetic `noop` job may ask for at most this many items.
-const NOOP_MAX_ITEMS: u64 = 1_000_000;
 /// The `options` part of a multipart submit is small JSON.
 const OPTIONS_LIMIT: usize = 64 * 1024;
 
@@ -53,12 +51,9 @@ pub async fn submit(
     request: Request,
 ) -> ApiResult<Response> {
     let key = idempotency_key(request.headers())?;
+    let submission = state.submission();
     if let Some(key) = &key {
-        if let Some(job) = state
-            .store
-            .job_by_idempotency_key(&caller.0, key, now_millis())
-            .await?
-        {
+        if let Some(job) = submission.replay(&caller.0, key).await? {
             return Ok(accepted(job, true));
         }
     }
@@ -68,37 +63,16 @@ pub async fn submit(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let new = if content_type.starts_with("multipart/form-data") {
-        from_multipart(&state, &caller, request).await?
+    let created = if content_type.starts_with("multipart/form-data") {
+        from_multipart(&state, &caller, request, key).await?
     } else if content_type.starts_with("application/json") {
-        from_json(&state, &caller, request).await?
+        from_json(&state, &caller, request, key).await?
     } else {
         return Err(AppError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send multipart/form-data with `files` parts, or application/json naming a folder",
         ));
     };
-    let new = NewJob {
-        idempotency_key: key,
-        ..new
-    };
-    let id = new.id.clone();
-    let created = match state.store.create_job(new, now_millis()).await {
-        Ok(c) => c,
-        Err(e) => {
-            if let Some(id) = id {
-                let _ = state.blobs.delete_prefix(&format!("uploads/{id}")).await;
-            }
-            return Err(e.into());
-        }
-    };
-    if !created.created {
-        // Lost a race with a concurrent submit under the same key: drop this upload.
-        if let Some(id) = id {
-            let _ = state.blobs.delete_prefix(&format!("uploads/{id}")).await;
-        }
-    }
     state.wake_engine();
     Ok(accepted(created.job, !created.created))
 }
@@ -127,8 +101,8 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
         .map(str::trim)
         .filter(|v| !v.is_empty() && v.len() <= 255)
         .ok_or_else(|| {
-            AppError::bad_request(
-                "invalid_idempotency_key",
+            AppError::new(
+                ErrorCode::InvalidIdempotencyKey,
                 "Idempotency-Key must be 1–255 visible ASCII characters",
             )
         })?;
@@ -137,7 +111,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 
 fn parse_options(value: &serde_json::Value) -> ApiResult<JobOptions> {
     JobOptions::from_json(value)
-        .map_err(|e| AppError::bad_request("invalid_options", e.to_string()))
+        .map_err(|e| AppError::new(ErrorCode::InvalidOptions, e.to_string()))
 }
 
 /// A display name for an uploaded file: its relative path (a folder upload keeps its
@@ -174,38 +148,28 @@ mod tests {
     }
 }
 
-async fn from_multipart(state: &AppState, caller: &Caller, request: Request) -> ApiResult<NewJob> {
+async fn from_multipart(
+    state: &AppState,
+    caller: &Caller,
+    request: Request,
+    key: Option<String>,
+) -> ApiResult<Created> {
     let mut multipart = Multipart::from_request(request, state)
         .await
-        .map_err(|e| AppError::bad_request("malformed_multipart", e.body_text()))?;
-    let id = JobId::generate().to_string();
-    let result = read_parts(state, &id, &mut multipart).await;
-    let (items, options) = match result {
-        Ok(parts) => parts,
-        Err(e) => {
-            let _ = state.blobs.delete_prefix(&format!("uploads/{id}")).await;
-            return Err(e);
-        }
-    };
-    Ok(NewJob {
-        id: Some(id),
-        user: caller.0.clone(),
-        kind: JobKind::Process,
-        options,
-        idempotency_key: None,
-        items,
-        source: None,
-    })
+        .map_err(|e| AppError::new(ErrorCode::MalformedMultipart, e.body_text()))?;
+    let mut upload = state.submission().upload();
+    // On an error the upload is dropped, which removes its files.
+    let options = read_parts(state, &mut upload, &mut multipart).await?;
+    Ok(upload.finish(&caller.0, options, key).await?)
 }
 
+/// Streams the `files` parts into `upload`; returns the `options` part.
 async fn read_parts(
     state: &AppState,
-    id: &str,
+    upload: &mut Upload,
     multipart: &mut Multipart,
-) -> ApiResult<(Vec<NewItem>, JobOptions)> {
-    let mut items = Vec::new();
+) -> ApiResult<JobOptions> {
     let mut options = JobOptions::default();
-    let mut bytes: u64 = 0;
     let mut seen_part = false;
     let limit = state.config.upload_limit;
     loop {
@@ -214,8 +178,8 @@ async fn read_parts(
             Ok(None) => break,
             // A form with no parts at all arrives as a bare closing boundary.
             Err(e) if !seen_part && e.body_text().contains("incomplete") => {
-                return Err(AppError::bad_request(
-                    "empty_upload",
+                return Err(AppError::new(
+                    ErrorCode::EmptyUpload,
                     "the upload has no files: send one `files` part per file",
                 ))
             }
@@ -224,8 +188,7 @@ async fn read_parts(
         seen_part = true;
         match field.name().unwrap_or("") {
             "files" | "file" | "files[]" => {
-                let name = clean_name(field.file_name(), items.len());
-                let key = format!("uploads/{id}/{:06}", items.len());
+                let name = clean_name(field.file_name(), upload.files());
                 // Keep the body limit's 413 recognisable through the blob store's error.
                 let body = futures::StreamExt::map(field, |chunk| {
                     chunk.map_err(|e| {
@@ -236,19 +199,17 @@ async fn read_parts(
                         }
                     })
                 });
-                let stored = state
-                    .blobs
-                    .put_stream(&key, Box::pin(body), limit.saturating_sub(bytes))
+                upload
+                    .add_file(name, Box::pin(body))
                     .await
                     .map_err(|e| match e {
-                        docket_blobs::BlobError::Upload(m) if m == TOO_LARGE_MARK => too_large(limit),
+                        ServiceError::Blobs(docket_blobs::BlobError::Upload(m))
+                            if m == TOO_LARGE_MARK =>
+                        {
+                            too_large(limit)
+                        }
                         e => e.into(),
                     })?;
-                bytes += stored.size;
-                items.push(NewItem {
-                    name,
-                    payload: json!({"blob": stored.key, "size": stored.size, "sha256": stored.sha256}),
-                });
             }
             "options" => {
                 let mut field = field;
@@ -258,8 +219,8 @@ async fn read_parts(
                         Ok(Some(chunk)) => {
                             raw.extend_from_slice(&chunk);
                             if raw.len() > OPTIONS_LIMIT {
-                                return Err(AppError::bad_request(
-                                    "invalid_options",
+                                return Err(AppError::new(
+                                    ErrorCode::InvalidOptions,
                                     format!("the `options` part is limited to {OPTIONS_LIMIT} bytes"),
                                 ));
                             }
@@ -269,39 +230,30 @@ async fn read_parts(
                     }
                 }
                 let text = String::from_utf8(raw).map_err(|_| {
-                    AppError::bad_request("malformed_json", "the `options` part is not UTF-8 JSON")
+                    AppError::new(ErrorCode::MalformedJson, "the `options` part is not UTF-8 JSON")
                 })?;
-                let value: serde_json::Value = serde_json::from_str(&text)
-                    .map_err(|e| AppError::bad_request("malformed_json", format!("the `options` part is not JSON: {e}")))?;
+                let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                    AppError::new(
+                        ErrorCode::MalformedJson,
+                        format!("the `options` part is not JSON: {e}"),
+                    )
+                })?;
                 options = parse_options(&value)?;
             }
             other => {
-                return Err(AppError::bad_request(
-                    "unknown_part",
+                return Err(AppError::new(
+                    ErrorCode::UnknownPart,
                     format!("unknown multipart part `{other}`: send `files` (one per file) and optionally `options`"),
                 ))
             }
         }
     }
-    if items.is_empty() {
-        return Err(AppError::bad_request(
-            "empty_upload",
-            "the upload has no files: send one `files` part per file",
-        ));
-    }
-    if bytes == 0 {
-        return Err(AppError::bad_request(
-            "empty_upload",
-            "every uploaded file is empty",
-        ));
-    }
-    Ok((items, options))
+    Ok(options)
 }
 
 fn too_large(limit: u64) -> AppError {
     AppError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         format!("the upload exceeds the limit of {limit} bytes"),
     )
 }
@@ -310,7 +262,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError, limit: u64) -> A
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large(limit)
     } else {
-        AppError::bad_request("malformed_multipart", e.body_text())
+        AppError::new(ErrorCode::MalformedMultipart, e.body_text())
     }
 }
 
@@ -341,128 +293,59 @@ struct Source {
     sleep_ms: Option<u64>,
 }
 
-async fn from_json(state: &AppState, caller: &Caller, request: Request) -> ApiResult<NewJob> {
+async fn from_json(
+    state: &AppState,
+    caller: &Caller,
+    request: Request,
+    key: Option<String>,
+) -> ApiResult<Created> {
     let body = axum::body::to_bytes(request.into_body(), JSON_LIMIT)
         .await
         .map_err(|_| {
             AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 "a JSON submit is limited to 1 MiB",
             )
         })?;
     let body: SubmitBody = serde_json::from_slice(&body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => {
-            AppError::bad_request("invalid_request", e.to_string())
+            AppError::new(ErrorCode::InvalidRequest, e.to_string())
         }
-        _ => AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")),
+        _ => AppError::new(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        ),
     })?;
     let options = parse_options(&body.options)?;
     let kind: JobKind = body.kind.parse().map_err(|_| {
-        AppError::bad_request(
-            "invalid_request",
+        AppError::new(
+            ErrorCode::InvalidRequest,
             format!("unknown job kind `{}`", body.kind),
         )
     })?;
-    let base = NewJob {
-        id: None,
-        user: caller.0.clone(),
-        kind,
-        options,
-        idempotency_key: None,
-        items: Vec::new(),
-        source: None,
-    };
+    let submission = state.submission();
     match kind {
         JobKind::Process => {
             let path = body.source.path.ok_or_else(|| {
-                AppError::bad_request(
-                    "invalid_request",
+                AppError::new(
+                    ErrorCode::InvalidRequest,
                     "a `process` job needs `source.path`, a folder on the server",
                 )
             })?;
-            let folder = allowed_folder(&state.config.allowed_roots, Path::new(&path))?;
-            Ok(NewJob {
-                source: Some(json!({"path": folder})),
-                ..base
-            })
+            Ok(submission
+                .folder(&caller.0, PathBuf::from(path), options, key)
+                .await?)
         }
         JobKind::Noop => {
-            let count = body
-                .source
-                .count
-                .filter(|c| (1..=NOOP_MAX_ITEMS).contains(c))
-                .ok_or_else(|| {
-                    AppError::bad_request(
-                        "invalid_request",
-                        format!("a `noop` job needs `source.count` between 1 and {NOOP_MAX_ITEMS}"),
-                    )
-                })?;
-            let payload = match body.source.sleep_ms {
-                Some(ms) => json!({"sleep_ms": ms.min(60_000)}),
-                None => serde_json::Value::Null,
+            let spec = NoopSpec {
+                count: body.source.count,
+                sleep_ms: body.source.sleep_ms,
             };
-            let items = (0..count)
-                .map(|i| NewItem {
-                    name: format!("noop-{i:07}"),
-                    payload: payload.clone(),
-                })
-                .collect();
-            Ok(NewJob { items, ..base })
+            Ok(submission.noop(&caller.0, spec, options, key).await?)
         }
-        other => Err(AppError::bad_request(
-            "invalid_request",
+        other => Err(AppError::new(
+            ErrorCode::InvalidRequest,
             format!("`{other}` jobs are not submitted here"),
         )),
     }
-}
-
-/// `path` with `.` and `..` resolved lexically (without touching the disk).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// The canonical folder, if it exists and lies under an allowed root. Symlinks and `..` are
-/// resolved first, so neither can escape a root.
-fn allowed_folder(roots: &[PathBuf], path: &Path) -> ApiResult<PathBuf> {
-    let denied = || {
-        AppError::new(
-            StatusCode::FORBIDDEN,
-            "path_not_allowed",
-            "that folder is not under an allowed root (configure DOCKET_ALLOWED_ROOTS on the server)",
-        )
-    };
-    if !path.is_absolute() {
-        return Err(AppError::bad_request(
-            "invalid_request",
-            "`source.path` must be an absolute path",
-        ));
-    }
-    let lexical = normalize(path);
-    let canonical = match path.canonicalize() {
-        Ok(p) => p,
-        // Do not reveal whether a path outside the roots exists.
-        Err(_) if !roots.iter().any(|r| lexical.starts_with(r)) => return Err(denied()),
-        Err(_) => return Err(AppError::bad_request("path_not_found", "no such folder")),
-    };
-    if !roots.iter().any(|r| canonical.starts_with(r)) {
-        return Err(denied());
-    }
-    if !canonical.is_dir() {
-        return Err(AppError::bad_request(
-            "path_not_found",
-            "`source.path` is not a folder",
-        ));
-    }
-    Ok(canonical)
 }

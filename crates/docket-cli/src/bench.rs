@@ -36,7 +36,7 @@ fn noop_job(n: usize, user: &str) -> NewJob {
         items: (0..n)
             .map(|i| NewItem {
                 name: format!("item-{i:08}"),
-                payload: serde_json::Value::Null,
+                payload: docket_core::ItemPayload::Noop { sleep_ms: None },
             })
             .collect(),
     }

@@ -11,7 +11,7 @@ use docket_blobs::Blobs;
 use docket_core::JobKind;
 use docket_pipeline::{
     run_trainer, Classifiers, DocumentLister, ExtractorPool, FolderLister, PoolConfig,
-    ProcessHandler, ProcessLimits, ReindexHandler, UploadCleanup,
+    ProcessHandler, ProcessLimits, ReindexHandler,
 };
 use docket_store::prelude::*;
 use tokio_util::sync::CancellationToken;
@@ -150,12 +150,15 @@ pub fn full_engine(
     let documents = DocumentLister {
         store: store.clone(),
     };
+    let cleanup = docket_app::Deletion::new(store.clone(), blobs);
     run::engine(store, config)
         .with_handler(JobKind::Process, Arc::new(process))
         .with_lister(JobKind::Process, Arc::new(FolderLister::default()))
         .with_handler(JobKind::Reindex, Arc::new(reindex))
         .with_lister(JobKind::Reindex, Arc::new(documents))
-        .with_cleanup(Arc::new(UploadCleanup(blobs)))
+        // Durable deletion: the maintenance loop sweeps jobs marked deleted (by users or by
+        // retention), removing their files, then their rows.
+        .with_cleanup(Arc::new(cleanup))
 }
 
 /// On a brand-new installation there is no token yet: make one for the user `local`, save it

@@ -350,6 +350,33 @@ async fn cancel_mid_job_keeps_what_finished() {
             .status(),
         404
     );
+    // Gone from every read at once, while its rows are removed in the background.
+    for path in [
+        format!("/v1/jobs/{id}/results"),
+        format!("/v1/jobs/{id}/items"),
+    ] {
+        assert_eq!(
+            server.get(&path).send().await.unwrap().status(),
+            404,
+            "{path}"
+        );
+    }
+    let list: Value = server
+        .get("/v1/jobs")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["id"] != id),
+        "a deleted job is not listed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,6 @@ use docket_core::{now_millis, JobKind, JobOptions, JobState};
 use docket_store::prelude::*;
 use docket_store::{ItemQuery, NewItem, NewJob};
 use rand::Rng;
-use serde_json::json;
 
 const ITEMS: usize = 2_000;
 
@@ -82,7 +81,7 @@ pub async fn killed_three_times_still_exactly_one_result_per_item(
         items: (0..ITEMS)
             .map(|i| NewItem {
                 name: format!("doc-{i:05}"),
-                payload: json!({"sleep_ms": 20}),
+                payload: docket_core::ItemPayload::Noop { sleep_ms: Some(20) },
             })
             .collect(),
     };

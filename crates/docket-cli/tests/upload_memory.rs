@@ -32,11 +32,9 @@ async fn a_one_gib_upload_keeps_rss_under_150_mb() {
         .expect("upload");
     assert_eq!(response.status(), 202);
     let job: Value = response.json().await.expect("job");
-    let stored = std::fs::metadata(server.data_dir().join(format!(
-        "blobs/uploads/{}/000000",
-        job["id"].as_str().unwrap()
-    )))
-    .expect("the upload is on disk");
+    let key = docket_core::blob_keys::upload(job["id"].as_str().unwrap(), 0);
+    let stored = std::fs::metadata(server.data_dir().join("blobs").join(key))
+        .expect("the upload is on disk");
     assert_eq!(stored.len(), GIB);
     let after_upload = server.peak_rss();
     eprintln!(

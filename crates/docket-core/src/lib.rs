@@ -1,11 +1,14 @@
 //! Docket's domain: jobs, items, their state machines and the bookkeeping rules that every
 //! storage backend applies. Nothing here knows about SQL, HTTP or async runtimes.
 
+pub mod blob_keys;
 mod book;
 mod error;
+mod error_code;
 mod ids;
 mod options;
 mod outcome;
+mod payload;
 mod resource;
 mod retry;
 mod stage;
@@ -15,9 +18,11 @@ mod webhook;
 
 pub use book::{Counts, JobBook, Settled};
 pub use error::CoreError;
+pub use error_code::ErrorCode;
 pub use ids::{ItemId, JobId};
 pub use options::JobOptions;
 pub use outcome::{decide, AttemptError, ItemTarget, Outcome};
+pub use payload::{ItemPayload, JobSource};
 pub use resource::{Document, Item, Job};
 pub use retry::RetryPolicy;
 pub use stage::Stage;

@@ -180,24 +180,38 @@ impl ItemContext {
 }
 
 /// Does nothing and succeeds: for `noop` jobs, benchmarks and fault tests of the engine itself.
-/// A payload of `{"sleep_ms": N}` makes each item take N ms (in one stage), to stand in for
-/// real work when a test needs items to be in flight.
+/// A payload of `Noop { sleep_ms: Some(N) }` makes each item take N ms (in one stage), to stand
+/// in for real work when a test needs items to be in flight. Any other payload fails the item:
+/// it was not meant for this handler.
 pub struct NoopHandler;
 
 #[async_trait]
 impl Handler for NoopHandler {
     async fn run(&self, ctx: &ItemContext) -> Result<serde_json::Value, HandlerError> {
-        if let Some(ms) = ctx.item().payload.get("sleep_ms").and_then(|v| v.as_u64()) {
-            ctx.enter_stage(Stage::Extracting)?;
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        match &ctx.item().payload {
+            docket_core::ItemPayload::Noop { sleep_ms: None } => {}
+            docket_core::ItemPayload::Noop { sleep_ms: Some(ms) } => {
+                ctx.enter_stage(Stage::Extracting)?;
+                tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
+            }
+            docket_core::ItemPayload::Unreadable(why) => {
+                return Err(HandlerError::Permanent(why.clone()))
+            }
+            other => {
+                return Err(HandlerError::Permanent(format!(
+                    "a `noop` item carries nothing to work on, but this one carries {}",
+                    other.describe()
+                )))
+            }
         }
         Ok(serde_json::Value::Null)
     }
 }
 
-/// Deletes what lives outside the database for a job (its uploaded files) once retention has
-/// deleted the job itself.
+/// Removes jobs marked deleted (by a user, or by retention through
+/// [`docket_store::Deletions::mark_expired`]): their files, then their rows. Called by the
+/// maintenance loop after each retention pass; returns how many jobs it removed.
 #[async_trait]
 pub trait JobCleanup: Send + Sync + 'static {
-    async fn job_deleted(&self, job_id: &str);
+    async fn sweep(&self) -> usize;
 }

@@ -21,7 +21,7 @@ pub trait Lister: Send + Sync + 'static {
     /// Sends the items of `source`, in a deterministic order, skipping the first `skip`.
     async fn list(
         &self,
-        source: &serde_json::Value,
+        source: &docket_core::JobSource,
         skip: u64,
         sink: mpsc::Sender<Vec<NewItem>>,
     ) -> Result<(), HandlerError>;

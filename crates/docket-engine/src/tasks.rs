@@ -197,22 +197,25 @@ pub(crate) async fn maintenance_loop(shared: Arc<Shared>, stop: CancellationToke
         if let Some(retention) = c.retention {
             if last_purge.is_none_or(|t| t.elapsed() >= c.retention_every) {
                 last_purge = Some(Instant::now());
+                // Retention deletes the way a user does: mark, then the durable sweep.
                 match shared
                     .store
-                    .purge_finished(now - retention.as_millis() as i64)
+                    .mark_expired(now - retention.as_millis() as i64, now)
                     .await
                 {
-                    Ok(ids) if ids.is_empty() => {}
-                    Ok(ids) => {
-                        tracing::info!(jobs = ids.len(), "deleted finished jobs past retention");
-                        if let Some(cleanup) = &shared.cleanup {
-                            for id in &ids {
-                                cleanup.job_deleted(id).await;
-                            }
-                        }
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(jobs = n, "marked finished jobs past retention deleted")
                     }
                     Err(e) => tracing::warn!(error = %e, "retention cleanup failed"),
                 }
+            }
+        }
+        // Every pass, not only after retention: user deletions are swept here too.
+        if let Some(cleanup) = &shared.cleanup {
+            let removed = cleanup.sweep().await;
+            if removed > 0 {
+                tracing::info!(jobs = removed, "removed deleted jobs and their files");
             }
         }
         tokio::select! {

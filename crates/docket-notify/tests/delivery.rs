@@ -68,7 +68,7 @@ async fn finished_job(store: &Arc<dyn Store>, url: &str) -> String {
         idempotency_key: None,
         items: vec![NewItem {
             name: "a".into(),
-            payload: serde_json::json!({}),
+            payload: docket_core::ItemPayload::Noop { sleep_ms: None },
         }],
         source: None,
     };

@@ -3,16 +3,14 @@
 //! its original and its thumbnail. Also the folder lister that turns a `source.path` into items.
 
 mod classification;
-mod cleanup;
 mod lister;
 mod process;
 mod reindex;
 
 pub use classification::{rule_of, run_trainer, train_due, Classifiers};
-pub use cleanup::UploadCleanup;
 pub use docket_extract::pool::{ExtractorPool, PoolConfig};
 pub use lister::FolderLister;
-pub use process::{file_key, thumbnail_key, ProcessHandler, ProcessLimits};
+pub use process::{ProcessHandler, ProcessLimits};
 pub use reindex::{DocumentLister, ReindexHandler};
 
 /// The extractor child's main loop, for the binary's hidden `extractor` command: requests on

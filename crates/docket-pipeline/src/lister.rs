@@ -1,9 +1,9 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
+use docket_core::{ItemPayload, JobSource};
 use docket_engine::{HandlerError, Lister};
 use docket_store::NewItem;
-use serde_json::json;
 use tokio::sync::mpsc;
 
 /// Lists the regular files under a folder, sorted, so an interrupted listing can resume by
@@ -23,15 +23,20 @@ impl Default for FolderLister {
 impl Lister for FolderLister {
     async fn list(
         &self,
-        source: &serde_json::Value,
+        source: &JobSource,
         skip: u64,
         sink: mpsc::Sender<Vec<NewItem>>,
     ) -> Result<(), HandlerError> {
-        let root = source
-            .get("path")
-            .and_then(|p| p.as_str())
-            .map(PathBuf::from)
-            .ok_or_else(|| HandlerError::Permanent("the job's source has no `path`".into()))?;
+        let root = match source {
+            JobSource::Folder { path } => path.clone(),
+            JobSource::Unreadable(why) => return Err(HandlerError::Permanent(why.clone())),
+            other => {
+                return Err(HandlerError::Permanent(format!(
+                    "a folder listing needs a server folder, but the job's source is {}",
+                    other.describe()
+                )))
+            }
+        };
         let chunk = self.chunk.max(1);
         tokio::task::spawn_blocking(move || walk(root, skip, chunk, sink))
             .await
@@ -72,7 +77,9 @@ fn walk(
         let relative = entry.path().strip_prefix(&root).unwrap_or(entry.path());
         batch.push(NewItem {
             name: relative.display().to_string(),
-            payload: json!({"path": entry.path().display().to_string()}),
+            payload: ItemPayload::ServerFile {
+                path: entry.path().to_path_buf(),
+            },
         });
         if batch.len() >= chunk && sink.blocking_send(std::mem::take(&mut batch)).is_err() {
             return Err(HandlerError::Interrupted);

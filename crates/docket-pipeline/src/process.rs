@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 use docket_blobs::{BlobError, Blobs};
-use docket_core::Stage;
+use docket_core::{blob_keys, ItemPayload, Stage};
 use docket_engine::{Handler, HandlerError, ItemContext};
 use docket_extract::pool::{ExtractorPool, Request, Source};
 use docket_extract::{ExtractError, Extracted, Extraction, Limits, Options, Progress};
@@ -30,17 +30,6 @@ impl Default for ProcessLimits {
             extract: Limits::default(),
         }
     }
-}
-
-/// Where the original of a document is kept: content-addressed, so a file uploaded twice is
-/// stored once, and outside `uploads/` so it outlives the job's retention.
-pub fn file_key(sha256: &str) -> String {
-    format!("files/{sha256}")
-}
-
-/// Where the thumbnail (PNG of the first page) of a document is kept.
-pub fn thumbnail_key(sha256: &str) -> String {
-    format!("thumbnails/{sha256}.png")
 }
 
 /// OCR languages used when a job names none.
@@ -86,30 +75,37 @@ impl ProcessHandler {
         self
     }
 
-    async fn load(&self, payload: &serde_json::Value) -> Result<Vec<u8>, HandlerError> {
+    async fn load(&self, payload: &ItemPayload) -> Result<Vec<u8>, HandlerError> {
         let limit = self.limits.max_file_bytes;
         let too_big = |size: u64| {
             HandlerError::Permanent(format!(
                 "the file is {size} bytes; the limit is {limit} bytes"
             ))
         };
-        if let Some(key) = payload.get("blob").and_then(|v| v.as_str()) {
-            let size = self.blobs.size(key).await.map_err(blob_error)?;
-            if size > limit {
-                return Err(too_big(size));
+        match payload {
+            ItemPayload::Upload { blob, .. } => {
+                let size = self.blobs.size(blob).await.map_err(blob_error)?;
+                if size > limit {
+                    return Err(too_big(size));
+                }
+                Ok(self.blobs.get(blob).await.map_err(blob_error)?.to_vec())
             }
-            return Ok(self.blobs.get(key).await.map_err(blob_error)?.to_vec());
-        }
-        if let Some(path) = payload.get("path").and_then(|v| v.as_str()) {
-            let meta = tokio::fs::metadata(path)
-                .await
-                .map_err(|e| io_error(path, e))?;
-            if meta.len() > limit {
-                return Err(too_big(meta.len()));
+            ItemPayload::ServerFile { path } => {
+                let shown = path.display().to_string();
+                let meta = tokio::fs::metadata(path)
+                    .await
+                    .map_err(|e| io_error(&shown, e))?;
+                if meta.len() > limit {
+                    return Err(too_big(meta.len()));
+                }
+                tokio::fs::read(path).await.map_err(|e| io_error(&shown, e))
             }
-            return tokio::fs::read(path).await.map_err(|e| io_error(path, e));
+            ItemPayload::Unreadable(why) => Err(HandlerError::Permanent(why.clone())),
+            other => Err(HandlerError::Permanent(format!(
+                "a `process` item must name a file, but this one carries {}",
+                other.describe()
+            ))),
         }
-        Err(HandlerError::Permanent("the item names no file".into()))
     }
 
     /// The OCR languages of the item's job (`options.ocr.languages`), `eng` if it names none.
@@ -301,11 +297,15 @@ impl Handler for ProcessHandler {
                     )
                     .await?;
                 // Kept only for documents that extracted: a hostile file is not worth storing.
-                self.put_once(&file_key(&sha256), original, "original file")
+                self.put_once(&blob_keys::file(&sha256), original, "original file")
                     .await?;
                 if let Some(png) = thumbnail {
-                    self.put_once(&thumbnail_key(&sha256), Bytes::from(png), "thumbnail")
-                        .await?;
+                    self.put_once(
+                        &blob_keys::thumbnail(&sha256),
+                        Bytes::from(png),
+                        "thumbnail",
+                    )
+                    .await?;
                 }
                 (extracted, None)
             }

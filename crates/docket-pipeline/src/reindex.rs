@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use docket_core::Stage;
+use docket_core::{ItemPayload, JobSource, Stage};
 use docket_engine::{Handler, HandlerError, ItemContext, Lister};
 use docket_store::prelude::*;
 use docket_store::NewItem;
@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use crate::classification::Classifiers;
 use crate::process::store_error;
 
-/// Lists a user's documents (source `{"documents_of": USER}`) in id order.
+/// Lists a user's documents ([`JobSource::Documents`]) in id order.
 pub struct DocumentLister {
     pub store: Arc<dyn Store>,
 }
@@ -25,14 +25,20 @@ pub struct DocumentLister {
 impl Lister for DocumentLister {
     async fn list(
         &self,
-        source: &serde_json::Value,
+        source: &JobSource,
         skip: u64,
         sink: mpsc::Sender<Vec<NewItem>>,
     ) -> Result<(), HandlerError> {
-        let user = source
-            .get("documents_of")
-            .and_then(|u| u.as_str())
-            .ok_or_else(|| HandlerError::Permanent("the job's source names no user".into()))?;
+        let user = match source {
+            JobSource::Documents { documents_of } => documents_of.as_str(),
+            JobSource::Unreadable(why) => return Err(HandlerError::Permanent(why.clone())),
+            other => {
+                return Err(HandlerError::Permanent(format!(
+                    "a reindex lists a user's documents, but the job's source is {}",
+                    other.describe()
+                )))
+            }
+        };
         let mut after: Option<String> = None;
         let mut seen: u64 = 0;
         loop {
@@ -50,7 +56,9 @@ impl Lister for DocumentLister {
                 if seen > skip {
                     batch.push(NewItem {
                         name: id.clone(),
-                        payload: json!({"document_id": id}),
+                        payload: ItemPayload::Document {
+                            document_id: id.clone(),
+                        },
                     });
                 }
             }
@@ -71,11 +79,16 @@ pub struct ReindexHandler {
 impl Handler for ReindexHandler {
     async fn run(&self, ctx: &ItemContext) -> Result<serde_json::Value, HandlerError> {
         let item = ctx.item();
-        let id = item
-            .payload
-            .get("document_id")
-            .and_then(|d| d.as_str())
-            .ok_or_else(|| HandlerError::Permanent("the item names no document".into()))?;
+        let id = match &item.payload {
+            ItemPayload::Document { document_id } => document_id.as_str(),
+            ItemPayload::Unreadable(why) => return Err(HandlerError::Permanent(why.clone())),
+            other => {
+                return Err(HandlerError::Permanent(format!(
+                    "a reindex item must name a document, but this one carries {}",
+                    other.describe()
+                )))
+            }
+        };
         ctx.enter_stage(Stage::Loading)?;
         let document = self
             .store

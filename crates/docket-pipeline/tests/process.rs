@@ -7,11 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use docket_blobs::Blobs;
-use docket_core::{Item, JobKind, JobOptions};
+use docket_core::{blob_keys, Item, ItemPayload, JobKind, JobOptions};
 use docket_engine::{Engine, EngineConfig};
-use docket_pipeline::{
-    file_key, thumbnail_key, ExtractorPool, PoolConfig, ProcessHandler, ProcessLimits,
-};
+use docket_pipeline::{ExtractorPool, PoolConfig, ProcessHandler, ProcessLimits};
 use docket_store::prelude::*;
 use docket_store::{ItemQuery, NewItem, NewJob};
 use serde_json::json;
@@ -67,7 +65,7 @@ impl Setup {
         std::fs::write(&path, bytes).expect("write input");
         NewItem {
             name: name.to_owned(),
-            payload: json!({"path": path.display().to_string()}),
+            payload: ItemPayload::ServerFile { path: path.clone() },
         }
     }
 
@@ -182,13 +180,17 @@ async fn documents_originals_and_thumbnails_are_stored() {
     assert_eq!(
         setup
             .blobs
-            .get(&file_key(&doc.sha256))
+            .get(&blob_keys::file(&doc.sha256))
             .await
             .unwrap()
             .as_ref(),
         pdf.as_slice()
     );
-    let png = setup.blobs.get(&thumbnail_key(&doc.sha256)).await.unwrap();
+    let png = setup
+        .blobs
+        .get(&blob_keys::thumbnail(&doc.sha256))
+        .await
+        .unwrap();
     assert!(png.starts_with(b"\x89PNG"));
 
     let notes = item(&items, "notes.txt");
@@ -198,8 +200,16 @@ async fn documents_originals_and_thumbnails_are_stored() {
         .await
         .unwrap()
         .unwrap();
-    assert!(setup.blobs.size(&file_key(&doc.sha256)).await.is_ok());
-    assert!(setup.blobs.size(&thumbnail_key(&doc.sha256)).await.is_err());
+    assert!(setup
+        .blobs
+        .size(&blob_keys::file(&doc.sha256))
+        .await
+        .is_ok());
+    assert!(setup
+        .blobs
+        .size(&blob_keys::thumbnail(&doc.sha256))
+        .await
+        .is_err());
 
     let empty = item(&items, "empty.txt");
     assert_eq!(empty.state, docket_core::ItemState::Failed);

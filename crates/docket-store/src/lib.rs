@@ -34,6 +34,7 @@ pub trait Store:
     + WebhookStore
     + EventStore
     + StatsStore
+    + Deletions
     + TestHooks
 {
 }
@@ -48,6 +49,7 @@ impl<T> Store for T where
         + WebhookStore
         + EventStore
         + StatsStore
+        + Deletions
         + TestHooks
 {
 }

@@ -1,4 +1,4 @@
-use docket_core::{ItemTarget, JobKind, JobOptions, JobState, Stage};
+use docket_core::{ItemPayload, ItemTarget, JobKind, JobOptions, JobSource, JobState, Stage};
 use serde::{Deserialize, Serialize};
 
 /// A job to create, with its items.
@@ -13,13 +13,13 @@ pub struct NewJob {
     pub items: Vec<NewItem>,
     /// Where the items come from when the job lists them itself (a server folder). Such a job is
     /// created with no items and stays unsealed until its listing is done.
-    pub source: Option<serde_json::Value>,
+    pub source: Option<JobSource>,
 }
 
 #[derive(Debug, Clone)]
 pub struct NewItem {
     pub name: String,
-    pub payload: serde_json::Value,
+    pub payload: ItemPayload,
 }
 
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ pub struct Claimed {
     pub user: String,
     pub kind: JobKind,
     pub name: String,
-    pub payload: serde_json::Value,
+    pub payload: ItemPayload,
     /// Including this attempt.
     pub attempts: u32,
     pub max_retries: u32,
@@ -153,7 +153,7 @@ pub struct Listing {
     pub job_id: String,
     pub kind: JobKind,
     pub user: String,
-    pub source: serde_json::Value,
+    pub source: JobSource,
     /// Items already added by earlier (interrupted) listings: skip that many.
     pub listed: i64,
 }

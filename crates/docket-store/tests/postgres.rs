@@ -48,7 +48,9 @@ async fn concurrent_workers_apply_each_item_once() {
         let items = (0..n)
             .map(|i| NewItem {
                 name: format!("item-{i}"),
-                payload: serde_json::json!({"n": i}),
+                payload: docket_core::ItemPayload::Noop {
+                    sleep_ms: Some(i as u64),
+                },
             })
             .collect();
         let job = NewJob {
@@ -172,7 +174,7 @@ async fn concurrent_duplicate_submits_create_one_job() {
         items: (0..2_000)
             .map(|i| NewItem {
                 name: format!("item-{i}"),
-                payload: serde_json::json!(i),
+                payload: docket_core::ItemPayload::Noop { sleep_ms: None },
             })
             .collect(),
     };
@@ -193,12 +195,18 @@ async fn concurrent_duplicate_submits_create_one_job() {
     assert_eq!(ids.len(), 1);
 }
 
+fn document(id: &str) -> docket_core::ItemPayload {
+    docket_core::ItemPayload::Document {
+        document_id: id.into(),
+    }
+}
+
 /// PostgreSQL text cannot hold U+0000: a submit with one is refused cleanly, and one in what a
 /// worker reports is replaced instead of failing the batch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nul_characters() {
     let store = open().await;
-    let job = |name: &str, payload: serde_json::Value| NewJob {
+    let job = |name: &str, payload: docket_core::ItemPayload| NewJob {
         id: None,
         user: "u".into(),
         kind: JobKind::Noop,
@@ -214,25 +222,22 @@ async fn nul_characters() {
         }],
     };
     for bad in [
-        job("a\0b", serde_json::json!(null)),
-        job("a", serde_json::json!({"t": "x\u{0}"})),
+        job("a\0b", docket_core::ItemPayload::Noop { sleep_ms: None }),
+        job("a", document("x\u{0}")),
     ] {
         assert!(matches!(
             store.create_job(bad, 0).await,
             Err(docket_store::StoreError::Invalid(_))
         ));
     }
-    let mut two = job("a", serde_json::json!({"t": "\\u0000 is not a NUL"}));
+    let mut two = job("a", document("\\u0000 is not a NUL"));
     two.items.push(NewItem {
         name: "b".into(),
-        payload: serde_json::json!(1),
+        payload: docket_core::ItemPayload::Noop { sleep_ms: Some(1) },
     });
     let id = store.create_job(two, 0).await.unwrap().job.id;
     let c = store.claim("w", JobKind::ALL, 2, 1_000, 0).await.unwrap();
-    assert_eq!(
-        c[0].payload,
-        serde_json::json!({"t": "\\u0000 is not a NUL"})
-    );
+    assert_eq!(c[0].payload, document("\\u0000 is not a NUL"));
     let report = store
         .complete(
             "w",
@@ -275,7 +280,9 @@ fn sourced_job(user: &str) -> NewJob {
         options: JobOptions::default(),
         idempotency_key: None,
         items: Vec::new(),
-        source: Some(serde_json::json!({"path": "/srv/scans"})),
+        source: Some(docket_core::JobSource::Folder {
+            path: "/srv/scans".into(),
+        }),
     }
 }
 
@@ -283,7 +290,9 @@ fn listed(from: usize, n: usize) -> Vec<NewItem> {
     (from..from + n)
         .map(|i| NewItem {
             name: format!("f-{i:05}"),
-            payload: serde_json::json!({"n": i}),
+            payload: docket_core::ItemPayload::Noop {
+                sleep_ms: Some(i as u64),
+            },
         })
         .collect()
 }
@@ -482,7 +491,9 @@ async fn given_ids_and_sources() {
         Err(docket_store::StoreError::Invalid(_))
     ));
     let mut nul = sourced_job("u");
-    nul.source = Some(serde_json::json!({"path": "/a\u{0}b"}));
+    nul.source = Some(docket_core::JobSource::Folder {
+        path: "/a\u{0}b".into(),
+    });
     assert!(matches!(
         store.create_job(nul, 3).await,
         Err(docket_store::StoreError::Invalid(_))

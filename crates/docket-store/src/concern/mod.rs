@@ -1,6 +1,7 @@
 //! The store's concerns, one trait each; [`Store`](crate::Store) is all of them together.
 
 mod categories;
+mod deletion;
 mod documents;
 mod events;
 mod jobs;
@@ -13,6 +14,7 @@ mod tokens;
 mod webhooks;
 
 pub use categories::CategoryStore;
+pub use deletion::Deletions;
 pub use documents::DocumentStore;
 pub use events::EventStore;
 pub use jobs::JobStore;

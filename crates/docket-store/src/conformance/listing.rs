@@ -10,7 +10,9 @@ fn sourced_job(user: &str) -> NewJob {
         options: JobOptions::default(),
         idempotency_key: None,
         items: Vec::new(),
-        source: Some(json!({"path": "/srv/scans"})),
+        source: Some(docket_core::JobSource::Folder {
+            path: "/srv/scans".into(),
+        }),
     }
 }
 
@@ -18,7 +20,9 @@ fn listed(range: std::ops::Range<usize>) -> Vec<NewItem> {
     range
         .map(|i| NewItem {
             name: format!("f-{i:03}"),
-            payload: json!({"path": i}),
+            payload: docket_core::ItemPayload::ServerFile {
+                path: format!("/srv/scans/{i}").into(),
+            },
         })
         .collect()
 }
@@ -33,7 +37,12 @@ pub async fn sources_are_listed_under_a_lease_and_sealed(store: Arc<dyn Store>) 
         .unwrap()
         .expect("a listing");
     assert_eq!(listing.job_id, id);
-    assert_eq!(listing.source, json!({"path": "/srv/scans"}));
+    assert_eq!(
+        listing.source,
+        docket_core::JobSource::Folder {
+            path: "/srv/scans".into()
+        }
+    );
     assert_eq!(listing.listed, 0);
     assert_eq!(listing.user, "u");
     assert!(

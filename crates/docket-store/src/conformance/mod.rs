@@ -15,6 +15,7 @@ use crate::{ChangeCursor, Claimed, Completion, ItemQuery, JobQuery, NewItem, New
 mod categories;
 mod claims;
 mod completion;
+mod deletion;
 mod documents;
 mod events;
 mod jobs;
@@ -29,6 +30,7 @@ mod webhooks;
 pub use categories::*;
 pub use claims::*;
 pub use completion::*;
+pub use deletion::*;
 pub use documents::*;
 pub use events::*;
 pub use jobs::*;
@@ -70,6 +72,10 @@ macro_rules! conformance_suite {
             item_changes_come_in_commit_order_and_resume_from_a_cursor,
             webhooks_are_due_once_finished_and_record_every_attempt,
             categories_labels_models_and_processed_documents,
+            payloads_and_sources_come_back_typed,
+            a_deleted_job_vanishes_at_once_and_is_removed_by_a_pass,
+            deletions_are_leased_and_failures_retried_later,
+            retention_marks_only_jobs_finished_before_the_cutoff,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {
@@ -98,7 +104,9 @@ fn new_job(user: &str, n: usize, options: JobOptions) -> NewJob {
         items: (0..n)
             .map(|i| NewItem {
                 name: format!("item-{i:05}"),
-                payload: json!({"n": i}),
+                payload: docket_core::ItemPayload::Noop {
+                    sleep_ms: Some(i as u64),
+                },
             })
             .collect(),
     }

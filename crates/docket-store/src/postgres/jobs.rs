@@ -14,7 +14,8 @@ impl JobStore for PgStore {
             return Err(StoreError::Invalid("a job needs at least one item".into()));
         }
         new.options.validate()?;
-        if new.source.as_ref().is_some_and(holds_nul) {
+        let source = new.source.as_ref().map(serde_json::to_value).transpose()?;
+        if source.as_ref().is_some_and(holds_nul) {
             return Err(StoreError::Invalid(
                 "the source contains a NUL character".into(),
             ));
@@ -63,7 +64,7 @@ impl JobStore for PgStore {
         .bind((o.item_timeout_seconds as i64).saturating_mul(1000))
         .bind(serde_json::to_string(o)?)
         .bind(new.idempotency_key.as_deref())
-        .bind(new.source.as_ref().map(|s| s.to_string()))
+        .bind(source.as_ref().map(|s| s.to_string()))
         .bind(new.source.is_none())
         .bind(o.notify_url.as_deref())
         .fetch_optional(&mut *tx)
@@ -102,7 +103,7 @@ impl JobStore for PgStore {
             "{} WHERE ($1::text IS NULL OR user_id = $1) AND ($2::text IS NULL OR state = $2) \
              AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR id < $4) \
              AND ($6::bigint IS NULL OR finished_at IS NULL OR updated_at > $6) \
-             ORDER BY id DESC LIMIT $5",
+             AND deleted_at IS NULL ORDER BY id DESC LIMIT $5",
             job_select()
         ))
         .bind(q.user.as_deref())

@@ -35,12 +35,11 @@ impl ListingStore for PgStore {
         let Some((job_id, kind, user, source, listed)) = row else {
             return Ok(None);
         };
-        let source = source.as_deref().map(serde_json::from_str).transpose()?;
         Ok(Some(Listing {
             job_id,
             kind: kind.parse()?,
             user,
-            source: source.unwrap_or(serde_json::Value::Null),
+            source: docket_core::JobSource::from_stored(source.as_deref()),
             listed,
         }))
     }

@@ -14,6 +14,7 @@
 
 mod categories;
 mod completion;
+mod deletion;
 mod documents;
 mod driver;
 mod events;
@@ -243,10 +244,13 @@ impl PgStore {
     }
 
     async fn job_on(pool: &PgPool, id: &str, now: Millis) -> Result<Option<Job>, StoreError> {
-        let row = sqlx::query(&format!("{} WHERE id = $1", job_select()))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "{} WHERE id = $1 AND deleted_at IS NULL",
+            job_select()
+        ))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Self::finish_job(pool, &row, now).await?))
     }
@@ -285,7 +289,7 @@ impl PgStore {
                     )));
                 }
                 serde_json::to_writer(&mut payload, &item.payload)?;
-                if may_hold_nul(&payload) && holds_nul(&item.payload) {
+                if may_hold_nul(&payload) && holds_nul(&serde_json::to_value(&item.payload)?) {
                     return Err(StoreError::Invalid(format!(
                         "the payload of item {:?} contains a NUL character",
                         item.name

@@ -129,7 +129,7 @@ impl QueueStore for PgStore {
                     user: j.job.user_id.clone(),
                     kind,
                     name: r.name,
-                    payload: serde_json::from_str(&r.payload)?,
+                    payload: docket_core::ItemPayload::from_stored(&r.payload),
                     attempts: r.attempts.max(0) as u32,
                     max_retries: j.max_retries.max(0) as u32,
                     timeout_ms: j.item_timeout_ms,

@@ -59,7 +59,7 @@ impl JobStore for SqliteStore {
         .bind((o.item_timeout_seconds as i64).saturating_mul(1000))
         .bind(serde_json::to_string(o)?)
         .bind(new.idempotency_key.as_deref())
-        .bind(new.source.as_ref().map(|s| s.to_string()))
+        .bind(new.source.as_ref().map(serde_json::to_string).transpose()?)
         .bind(new.source.is_none())
         .bind(o.notify_url.as_deref())
         .execute(&mut *tx)
@@ -82,7 +82,7 @@ impl JobStore for SqliteStore {
             "SELECT {JOB_COLUMNS}, {JOB_DETAIL_COLUMNS} FROM jobs \
              WHERE (?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR state = ?2) \
              AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR id < ?4) \
-             AND (?6 IS NULL OR finished_at IS NULL OR updated_at > ?6) \
+             AND (?6 IS NULL OR finished_at IS NULL OR updated_at > ?6) AND deleted_at IS NULL \
              ORDER BY id DESC LIMIT ?5"
         ))
         .bind(q.user.as_deref())

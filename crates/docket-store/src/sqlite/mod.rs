@@ -5,6 +5,7 @@
 //! a claim or a completion of a thousand items costs a handful of statements, not thousands.
 
 mod categories;
+mod deletion;
 mod documents;
 mod driver;
 mod events;
@@ -152,8 +153,10 @@ impl SqliteStore {
 
     async fn insert_items(tx: &mut Tx, id: &str, items: &[NewItem]) -> Result<(), StoreError> {
         for chunk in items.chunks(INSERT_CHUNK) {
-            let batch: Vec<serde_json::Value> =
-                chunk.iter().map(|i| json!([i.name, i.payload])).collect();
+            let batch = chunk
+                .iter()
+                .map(|i| Ok(json!([i.name, serde_json::to_value(&i.payload)?])))
+                .collect::<Result<Vec<_>, StoreError>>()?;
             sqlx::query(
                 "INSERT INTO items (job_id, name, payload, state) \
                  SELECT ?1, value ->> '$[0]', value -> '$[1]', 'pending' FROM json_each(?2)",
@@ -208,7 +211,7 @@ impl SqliteStore {
         E: sqlx::Executor<'e, Database = Sqlite> + Copy,
     {
         let row = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS}, {JOB_DETAIL_COLUMNS} FROM jobs WHERE id = ?"
+            "SELECT {JOB_COLUMNS}, {JOB_DETAIL_COLUMNS} FROM jobs WHERE id = ? AND deleted_at IS NULL"
         ))
         .bind(id)
         .fetch_optional(executor)

@@ -1,0 +1,24 @@
+//! Docket's application services: what a request asks for, done without HTTP. The API crate
+//! parses a request, authorises the caller, calls one of these and renders the answer; tests
+//! call them in process.
+//!
+//! - [`Submission`]: uploads streamed into blobs and the job created (uploads of a failed or
+//!   abandoned submit are removed for certain), server-folder jobs behind the allowed-root
+//!   check, synthetic `noop` jobs, idempotent replays.
+//! - [`Deletion`]: durable deletion. A deleted job is marked (gone from every read at once) and
+//!   [`run_deletions`] removes its files and then its rows, retrying what fails.
+//! - [`reindex`] and [`Classification`]: the classification requests.
+
+mod classify;
+mod cleanup;
+mod deletion;
+mod error;
+mod folder;
+mod reindex;
+mod submission;
+
+pub use classify::{too_large as classify_too_large, Classification, Decision, CLASSIFY_LIMIT};
+pub use deletion::{run_deletions, Deletion, DeletionError};
+pub use error::ServiceError;
+pub use reindex::reindex;
+pub use submission::{NoopSpec, Submission, Upload};

@@ -1,0 +1,164 @@
+//! The closed set of machine-readable `code`s an API error carries (RFC 9457 problem details).
+//! A client matches on these; adding one is an API change, renaming one breaks clients.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a request failed, for programs. Each code has one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: the request is well-formed JSON but means nothing valid (a missing or unknown field,
+    /// an unknown job kind, a value out of range).
+    InvalidRequest,
+    /// 400: the body, or the `options` part of an upload, is not valid JSON.
+    MalformedJson,
+    /// 400: the multipart body cannot be read as `multipart/form-data`.
+    MalformedMultipart,
+    /// 400: a multipart part other than `files` and `options`.
+    UnknownPart,
+    /// 400: an upload without files, or with only empty ones.
+    EmptyUpload,
+    /// 400: `POST /v1/classify` without a `file` part.
+    MissingFile,
+    /// 400: the upload stopped before it was complete.
+    UploadInterrupted,
+    /// 400: the uploaded file's text cannot be extracted.
+    UnreadableFile,
+    /// 400: the submit's `options` are invalid.
+    InvalidOptions,
+    /// 400: the query string names an unknown filter value or parameter.
+    InvalidQuery,
+    /// 400: a pagination cursor that this API did not hand out.
+    InvalidCursor,
+    /// 400: a `Last-Event-ID` that is not an event id of this stream.
+    InvalidLastEventId,
+    /// 400: the `Idempotency-Key` header is empty, too long or not visible ASCII.
+    InvalidIdempotencyKey,
+    /// 400: a category rule that cannot work (an invalid regex, an unknown algorithm, …).
+    InvalidCategory,
+    /// 400: a label names a category the user does not have.
+    UnknownCategory,
+    /// 400: the server folder of a submit does not exist or is not a folder.
+    PathNotFound,
+    /// 401: no bearer token, or one that is unknown or revoked.
+    Unauthorized,
+    /// 403: the server folder of a submit is not under an allowed root.
+    PathNotAllowed,
+    /// 404: no such resource (also for one of another user).
+    NotFound,
+    /// 409: the request conflicts with the current state (pausing a finished job, deleting an
+    /// unfinished one, reusing an idempotency key differently, …).
+    Conflict,
+    /// 409: the user already has a category of that name.
+    CategoryExists,
+    /// 413: the upload or request body exceeds its limit.
+    PayloadTooLarge,
+    /// 415: the body's content type is not one the endpoint accepts.
+    UnsupportedMediaType,
+    /// 500: a fault on the server's side; it has been logged.
+    Internal,
+    /// 503: the database or blob store is busy or unreachable; try again shortly.
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// Every code, in documentation order.
+    pub const ALL: [ErrorCode; 25] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::MalformedJson,
+        ErrorCode::MalformedMultipart,
+        ErrorCode::UnknownPart,
+        ErrorCode::EmptyUpload,
+        ErrorCode::MissingFile,
+        ErrorCode::UploadInterrupted,
+        ErrorCode::UnreadableFile,
+        ErrorCode::InvalidOptions,
+        ErrorCode::InvalidQuery,
+        ErrorCode::InvalidCursor,
+        ErrorCode::InvalidLastEventId,
+        ErrorCode::InvalidIdempotencyKey,
+        ErrorCode::InvalidCategory,
+        ErrorCode::UnknownCategory,
+        ErrorCode::PathNotFound,
+        ErrorCode::Unauthorized,
+        ErrorCode::PathNotAllowed,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::CategoryExists,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::Internal,
+        ErrorCode::Unavailable,
+    ];
+
+    /// The code as it appears in the `code` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::MalformedMultipart => "malformed_multipart",
+            ErrorCode::UnknownPart => "unknown_part",
+            ErrorCode::EmptyUpload => "empty_upload",
+            ErrorCode::MissingFile => "missing_file",
+            ErrorCode::UploadInterrupted => "upload_interrupted",
+            ErrorCode::UnreadableFile => "unreadable_file",
+            ErrorCode::InvalidOptions => "invalid_options",
+            ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::InvalidCursor => "invalid_cursor",
+            ErrorCode::InvalidLastEventId => "invalid_last_event_id",
+            ErrorCode::InvalidIdempotencyKey => "invalid_idempotency_key",
+            ErrorCode::InvalidCategory => "invalid_category",
+            ErrorCode::UnknownCategory => "unknown_category",
+            ErrorCode::PathNotFound => "path_not_found",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::PathNotAllowed => "path_not_allowed",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::CategoryExists => "category_exists",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unavailable => "unavailable",
+        }
+    }
+
+    /// The HTTP status every error of this code answers with.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::PathNotAllowed => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict | ErrorCode::CategoryExists => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::Internal => 500,
+            ErrorCode::Unavailable => 503,
+            _ => 400,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn every_code_is_listed_once_and_serializes_as_its_str() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code} listed twice");
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::json!(code.as_str())
+            );
+            assert!((400..600).contains(&code.status()));
+        }
+    }
+}

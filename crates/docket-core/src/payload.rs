@@ -1,0 +1,152 @@
+//! What an item carries and where a job's items come from: the contracts between the API that
+//! creates jobs, the store that keeps them as JSON, and the handlers that run them.
+//!
+//! Stored as internally tagged JSON (`{"type": "upload", "blob": …}`), readable in the
+//! database. A stored value that fits no variant (written by a newer or broken release) is
+//! read as `Unreadable`, never as an error: one bad row must not stop a worker's claims; the
+//! handler fails that item permanently with the reason.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// What one item of a job carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ItemPayload {
+    /// A file uploaded with the job, stored under [`crate::blob_keys::upload`].
+    Upload {
+        blob: String,
+        size: u64,
+        sha256: String,
+    },
+    /// A file in a folder on the server (under an allowed root, found by the folder lister).
+    ServerFile { path: PathBuf },
+    /// A stored document to classify again (`reindex` jobs).
+    Document { document_id: String },
+    /// Synthetic work: `sleep_ms` per item stands in for real work in tests and benchmarks.
+    Noop {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sleep_ms: Option<u64>,
+    },
+    /// A stored value that fits none of the above; the reason says why. Never written.
+    #[serde(skip)]
+    Unreadable(String),
+}
+
+impl ItemPayload {
+    /// Reads a stored payload; what does not fit becomes [`ItemPayload::Unreadable`].
+    pub fn from_json(value: serde_json::Value) -> ItemPayload {
+        serde_json::from_value(value.clone()).unwrap_or_else(|e| {
+            ItemPayload::Unreadable(format!("the item's payload {value} is not understood: {e}"))
+        })
+    }
+
+    /// [`ItemPayload::from_json`] of stored JSON text.
+    pub fn from_stored(text: &str) -> ItemPayload {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(value) => ItemPayload::from_json(value),
+            Err(e) => ItemPayload::Unreadable(format!("the item's payload is not JSON: {e}")),
+        }
+    }
+
+    /// The variant's name, for messages about a payload that does not fit its job's kind.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            ItemPayload::Upload { .. } => "an uploaded file",
+            ItemPayload::ServerFile { .. } => "a server file",
+            ItemPayload::Document { .. } => "a stored document",
+            ItemPayload::Noop { .. } => "a noop",
+            ItemPayload::Unreadable(_) => "an unreadable payload",
+        }
+    }
+}
+
+/// Where the items of a job that lists them itself come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobSource {
+    /// Every regular file under a folder on the server (canonical, under an allowed root).
+    Folder { path: PathBuf },
+    /// Every stored document of a user (`reindex` jobs).
+    Documents { documents_of: String },
+    /// `count` synthetic items, listed in chunks (the engine's own listing tests).
+    Noop { count: u64 },
+    /// A stored value that fits none of the above; the reason says why. Never written.
+    #[serde(skip)]
+    Unreadable(String),
+}
+
+impl JobSource {
+    /// Reads a stored source; what does not fit becomes [`JobSource::Unreadable`].
+    pub fn from_json(value: serde_json::Value) -> JobSource {
+        serde_json::from_value(value.clone()).unwrap_or_else(|e| {
+            JobSource::Unreadable(format!("the job's source {value} is not understood: {e}"))
+        })
+    }
+
+    /// [`JobSource::from_json`] of stored JSON text; `None` (no source column) is unreadable too.
+    pub fn from_stored(text: Option<&str>) -> JobSource {
+        match text.map(serde_json::from_str::<serde_json::Value>) {
+            Some(Ok(value)) => JobSource::from_json(value),
+            Some(Err(e)) => JobSource::Unreadable(format!("the job's source is not JSON: {e}")),
+            None => JobSource::Unreadable("the job has no source".into()),
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            JobSource::Folder { .. } => "a server folder",
+            JobSource::Documents { .. } => "a user's documents",
+            JobSource::Noop { .. } => "synthetic items",
+            JobSource::Unreadable(_) => "an unreadable source",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn payloads_are_stored_as_tagged_json_and_read_back() {
+        let upload = ItemPayload::Upload {
+            blob: "uploads/j/000000".into(),
+            size: 3,
+            sha256: "ab".into(),
+        };
+        let stored = serde_json::to_value(&upload).unwrap();
+        assert_eq!(
+            stored,
+            json!({"type": "upload", "blob": "uploads/j/000000", "size": 3, "sha256": "ab"})
+        );
+        assert_eq!(ItemPayload::from_json(stored), upload);
+        assert_eq!(
+            serde_json::to_value(ItemPayload::Noop { sleep_ms: None }).unwrap(),
+            json!({"type": "noop"})
+        );
+        let source = JobSource::Documents {
+            documents_of: "alice".into(),
+        };
+        let text = serde_json::to_string(&source).unwrap();
+        assert_eq!(JobSource::from_stored(Some(&text)), source);
+    }
+
+    #[test]
+    fn a_payload_of_an_unknown_shape_is_unreadable_not_an_error() {
+        let ItemPayload::Unreadable(why) = ItemPayload::from_json(json!({"blob": 7})) else {
+            panic!("an untagged payload was accepted");
+        };
+        assert!(why.contains("not understood"), "{why}");
+        assert!(matches!(
+            ItemPayload::from_stored("{"),
+            ItemPayload::Unreadable(_)
+        ));
+        assert!(matches!(
+            JobSource::from_stored(None),
+            JobSource::Unreadable(_)
+        ));
+        assert!(serde_json::to_value(ItemPayload::Unreadable("x".into())).is_err());
+    }
+}
