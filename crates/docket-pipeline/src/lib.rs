@@ -7,13 +7,15 @@ mod cleanup;
 mod lister;
 mod process;
 mod reindex;
+mod trainer;
 
-pub use classification::{rule_of, run_trainer, train_due, Classifiers};
+pub use classification::{rule_of, train_due, Classifiers};
 pub use cleanup::UploadCleanup;
 pub use docket_extract::pool::{ExtractorPool, PoolConfig};
 pub use lister::FolderLister;
 pub use process::{file_key, thumbnail_key, ProcessHandler, ProcessLimits};
 pub use reindex::{DocumentLister, ReindexHandler};
+pub use trainer::Trainer;
 
 /// The extractor child's main loop, for the binary's hidden `extractor` command: requests on
 /// stdin, answers on stdout, until stdin closes.
