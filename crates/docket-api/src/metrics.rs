@@ -164,6 +164,9 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
         .into_response())
 }
 
+/// Reads one counter of a service.
+type Counter = fn(&ServiceStats) -> u64;
+
 /// Per-service families: when each service last completed a round, its rounds, failures and
 /// restarts by the supervisor.
 fn service_families(out: &mut String, services: &ServicesStatus) {
@@ -184,7 +187,7 @@ fn service_families(out: &mut String, services: &ServicesStatus) {
             s.name()
         );
     }
-    let counters: [(&str, &str, fn(&ServiceStats) -> u64); 3] = [
+    let counters: [(&str, &str, Counter); 3] = [
         (
             "docket_service_runs_total",
             "Rounds each background service of this process completed.",
