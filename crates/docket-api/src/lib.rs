@@ -60,6 +60,8 @@ pub struct AppState {
     pub extractor: docket_pipeline::ExtractorPool,
     /// This process's engine counters, if it runs one.
     pub metrics: Option<Arc<docket_engine::EngineMetrics>>,
+    /// This process's background services (empty if it runs none), for `/metrics`.
+    pub services: docket_service::ServicesStatus,
 }
 
 impl AppState {

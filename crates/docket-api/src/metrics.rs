@@ -1,6 +1,6 @@
 //! `GET /metrics` in the Prometheus text format: jobs and items by state (from the database,
-//! so every process reports the same totals) and this process's engine counters. Aggregates
-//! only: no ids, names or users.
+//! so every process reports the same totals), this process's engine counters and its
+//! background services. Aggregates only: no ids, names or users.
 
 use std::fmt::Write;
 
@@ -9,6 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use docket_core::{ItemState, Stage};
 use docket_engine::STAGE_BUCKETS;
+use docket_service::{ServiceStats, ServicesStatus};
 
 use crate::error::ApiResult;
 use crate::AppState;
@@ -152,6 +153,7 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
             get(&engine.lost)
         );
     }
+    service_families(&mut out, &state.services);
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -160,4 +162,52 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
         out,
     )
         .into_response())
+}
+
+/// Reads one counter of a service.
+type Counter = fn(&ServiceStats) -> u64;
+
+/// Per-service families: when each service last completed a round, its rounds, failures and
+/// restarts by the supervisor.
+fn service_families(out: &mut String, services: &ServicesStatus) {
+    if services.is_empty() {
+        return;
+    }
+    family(
+        out,
+        "docket_service_last_run_timestamp_seconds",
+        "gauge",
+        "When each background service of this process last completed a round (Unix seconds; 0: not yet).",
+    );
+    for s in services.iter() {
+        let at = s.last_run_ms().map_or(0.0, |ms| ms as f64 / 1e3);
+        let _ = writeln!(
+            out,
+            "docket_service_last_run_timestamp_seconds{{service=\"{}\"}} {at}",
+            s.name()
+        );
+    }
+    let counters: [(&str, &str, Counter); 3] = [
+        (
+            "docket_service_runs_total",
+            "Rounds each background service of this process completed.",
+            ServiceStats::runs,
+        ),
+        (
+            "docket_service_errors_total",
+            "Failures (errors and panics) of each background service of this process.",
+            ServiceStats::errors,
+        ),
+        (
+            "docket_service_restarts_total",
+            "Times the supervisor restarted each background service after a failure.",
+            ServiceStats::restarts,
+        ),
+    ];
+    for (name, help, value) in counters {
+        family(out, name, "counter", help);
+        for s in services.iter() {
+            let _ = writeln!(out, "{name}{{service=\"{}\"}} {}", s.name(), value(s));
+        }
+    }
 }

@@ -355,6 +355,7 @@ async fn app() -> axum::Router {
             vec!["extractor".into()],
         )),
         metrics: None,
+        services: Default::default(),
     })
 }
 

@@ -1,10 +1,10 @@
-//! `docket worker` and `docket migrate`.
+//! `docket worker` and `docket migrate`, and the process composition `serve` shares.
 
-use std::sync::Arc;
+use std::path::PathBuf;
 
-use docket_core::JobKind;
-use docket_engine::{Engine, NoopHandler};
-use docket_store::prelude::*;
+use docket_pipeline::PoolConfig;
+use docket_runtime::RuntimeConfig;
+use docket_service::Backoff;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -19,32 +19,48 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The engine with every handler this build knows.
-pub fn engine(store: Arc<dyn Store>, config: &Config) -> Engine {
-    Engine::new(store, config.engine()).with_handler(JobKind::Noop, Arc::new(NoopHandler))
-}
-
 pub async fn worker(config: &Config) -> anyhow::Result<()> {
     let store = docket_store::connect(&config.database_url).await?;
     let blobs = docket_blobs::Blobs::open(&config.blobs)?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    let webhooks = crate::webhooks::spawn(store.clone(), config, false, shutdown.clone())?;
-    let trainer = tokio::spawn(docket_pipeline::run_trainer(
-        store.clone(),
-        shutdown.clone().cancelled_owned(),
-    ));
-    let classifiers = docket_pipeline::Classifiers::new(store.clone());
-    let extractor = crate::serve::extractor_pool(config);
-    let engine = crate::serve::full_engine(store, blobs, config, extractor, classifiers);
-    tracing::info!(workers = config.engine().workers, "worker started");
-    engine.run(shutdown).await?;
-    if let Some(task) = webhooks {
-        task.await?;
-    }
-    trainer.await?;
+    let runtime = docket_runtime::compose(runtime_config(config, true, false)?, store, blobs)?;
+    tracing::info!(workers = config.engine().workers, services = ?runtime.service_names(), "worker started");
+    runtime.run(shutdown).await?;
     tracing::info!("worker stopped");
     Ok(())
+}
+
+/// What `serve` and `worker` compose; they differ only in whether an engine runs and whether
+/// a missing webhook secret is made.
+pub fn runtime_config(
+    config: &Config,
+    run_engine: bool,
+    create_secret: bool,
+) -> anyhow::Result<RuntimeConfig> {
+    Ok(RuntimeConfig {
+        engine: config.engine(),
+        run_engine,
+        extractor: extractor_pool(config),
+        webhooks: crate::webhooks::notify_config(config, create_secret)?,
+        backoff: Backoff::default(),
+    })
+}
+
+/// The extractor processes of this process: `docket extractor` children of this binary, one
+/// per worker (at least one, for `POST /v1/classify`), so every worker can extract at once and
+/// no more children run than workers.
+fn extractor_pool(config: &Config) -> PoolConfig {
+    let program = std::env::current_exe().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot find this executable; extractors start as `docket`");
+        PathBuf::from("docket")
+    });
+    let mut pool = PoolConfig::new(program, vec!["extractor".into()]);
+    pool.size = config.engine().workers.max(1);
+    // Only a backstop: each item stops its parser before its own timeout
+    // (`item_timeout_seconds`, at most a week) runs out.
+    pool.timeout = std::time::Duration::from_secs(7 * 24 * 3600);
+    pool
 }
 
 /// Cancels `token` on SIGTERM or SIGINT.

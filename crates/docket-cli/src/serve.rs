@@ -8,11 +8,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use docket_api::{ApiConfig, AppState, JobCache, TokenCache};
 use docket_blobs::Blobs;
-use docket_core::JobKind;
-use docket_pipeline::{
-    run_trainer, Classifiers, DocumentLister, ExtractorPool, FolderLister, PoolConfig,
-    ProcessHandler, ProcessLimits, ReindexHandler,
-};
 use docket_store::prelude::*;
 use tokio_util::sync::CancellationToken;
 
@@ -29,35 +24,20 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    let webhooks = crate::webhooks::spawn(store.clone(), config, true, shutdown.clone())?;
-
-    let trainer = tokio::spawn(run_trainer(
-        store.clone(),
-        shutdown.clone().cancelled_owned(),
-    ));
-    let extractor = extractor_pool(config);
-    let classifiers = Classifiers::new(store.clone());
-
     let workers = config.workers.unwrap_or_else(|| config.engine().workers);
-    let (engine_handle, engine_metrics, engine_task) = if workers > 0 {
-        let engine = full_engine(
-            store.clone(),
-            blobs.clone(),
-            config,
-            extractor.clone(),
-            classifiers.clone(),
-        );
-        let handle = engine.handle();
-        let metrics = engine.metrics();
-        let token = shutdown.clone();
-        (
-            Some(handle),
-            Some(metrics),
-            Some(tokio::spawn(async move { engine.run(token).await })),
-        )
-    } else {
-        (None, None, None)
-    };
+    let runtime = docket_runtime::compose(
+        run::runtime_config(config, workers > 0, true)?,
+        store.clone(),
+        blobs.clone(),
+    )?;
+    // What the API shares with the engine and the services, taken before they start.
+    let engine_handle = runtime.engine_handle.clone();
+    let engine_metrics = runtime.engine_metrics.clone();
+    let service_status = runtime.services.clone();
+    let classifiers = runtime.classifiers.clone();
+    let extractor = runtime.extractor.clone();
+    let services = runtime.service_names();
+    let background = tokio::spawn(runtime.run(shutdown.clone()));
 
     let allowed_roots = config
         .allowed_roots
@@ -83,6 +63,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         classifiers,
         extractor,
         metrics: engine_metrics,
+        services: service_status,
     };
     let addr: SocketAddr = config
         .bind
@@ -94,71 +75,16 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     // The first line on stdout says where we listen (tests and scripts read it).
     println!("docket listening on http://{local}");
-    tracing::info!(%local, workers, "serving");
+    tracing::info!(%local, workers, ?services, "serving");
     let app = docket_api::router(state);
     let token = shutdown.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { token.cancelled().await })
         .await
         .context("serving HTTP")?;
-    if let Some(task) = engine_task {
-        task.await.context("engine task")??;
-    }
-    if let Some(task) = webhooks {
-        task.await.context("webhook task")?;
-    }
-    trainer.await.context("trainer task")?;
+    background.await.context("engine and services task")??;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The extractor processes of this process: `docket extractor` children of this binary, one
-/// per worker (at least one, for `POST /v1/classify`), so every worker can extract at once and
-/// no more children run than workers.
-pub fn extractor_pool(config: &Config) -> ExtractorPool {
-    let program = std::env::current_exe().unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "cannot find this executable; extractors start as `docket`");
-        PathBuf::from("docket")
-    });
-    let mut pool = PoolConfig::new(program, vec!["extractor".into()]);
-    pool.size = config.engine().workers.max(1);
-    // Only a backstop: each item stops its parser before its own timeout
-    // (`item_timeout_seconds`, at most a week) runs out.
-    pool.timeout = std::time::Duration::from_secs(7 * 24 * 3600);
-    ExtractorPool::new(pool)
-}
-
-/// The engine with every handler and lister this build has.
-pub fn full_engine(
-    store: Arc<dyn Store>,
-    blobs: Blobs,
-    config: &Config,
-    extractor: ExtractorPool,
-    classifiers: Classifiers,
-) -> docket_engine::Engine {
-    let process = ProcessHandler::new(
-        store.clone(),
-        blobs.clone(),
-        ProcessLimits::default(),
-        extractor,
-    )
-    .with_classifiers(classifiers.clone());
-    let reindex = ReindexHandler {
-        store: store.clone(),
-        classifiers,
-    };
-    let documents = DocumentLister {
-        store: store.clone(),
-    };
-    let cleanup = docket_app::Deletion::new(store.clone(), blobs);
-    run::engine(store, config)
-        .with_handler(JobKind::Process, Arc::new(process))
-        .with_lister(JobKind::Process, Arc::new(FolderLister::default()))
-        .with_handler(JobKind::Reindex, Arc::new(reindex))
-        .with_lister(JobKind::Reindex, Arc::new(documents))
-        // Durable deletion: the maintenance loop sweeps jobs marked deleted (by users or by
-        // retention), removing their files, then their rows.
-        .with_cleanup(Arc::new(cleanup))
 }
 
 /// On a brand-new installation there is no token yet: make one for the user `local`, save it

@@ -1,12 +1,8 @@
-//! Starting the webhook sender of a `serve` or `worker` process.
-
-use std::path::Path;
-use std::sync::Arc;
+//! The webhook sender settings of a `serve` or `worker` process.
 
 use anyhow::Context;
-use docket_notify::{Notifier, NotifyConfig};
-use docket_store::prelude::*;
-use tokio_util::sync::CancellationToken;
+use docket_notify::NotifyConfig;
+use std::path::Path;
 
 use crate::config::Config;
 
@@ -39,21 +35,11 @@ fn save(path: &Path, secret: &str) -> std::io::Result<()> {
     crate::serve::write_private(path, secret)
 }
 
-/// Spawns the sender; it stops with `shutdown`.
-pub fn spawn(
-    store: Arc<dyn Store>,
-    config: &Config,
-    create_secret: bool,
-    shutdown: CancellationToken,
-) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
-    let Some(secret) = secret(config, create_secret)? else {
-        tracing::warn!("no webhook secret (DOCKET_WEBHOOK_SECRET): this process sends no webhooks");
-        return Ok(None);
-    };
-    let mut notify = NotifyConfig::new(secret);
-    notify.retry.base_ms = config.webhook_retry_base_ms.max(1);
-    let notifier = Notifier::new(store, notify).context("starting the webhook sender")?;
-    Ok(Some(tokio::spawn(async move {
-        notifier.run(shutdown.cancelled_owned()).await
-    })))
+/// The webhook sender's settings, if this process has a signing secret.
+pub fn notify_config(config: &Config, create_secret: bool) -> anyhow::Result<Option<NotifyConfig>> {
+    Ok(secret(config, create_secret)?.map(|secret| {
+        let mut notify = NotifyConfig::new(secret);
+        notify.retry.base_ms = config.webhook_retry_base_ms.max(1);
+        notify
+    }))
 }

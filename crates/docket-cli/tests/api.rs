@@ -195,6 +195,44 @@ async fn two_hundred_files_answer_202_fast_and_complete() {
             && matches!(s.value, prometheus_parse::Value::Counter(n) if n >= 200.0)
     });
     assert!(completed_extracting, "{metrics}");
+    // Every background service of `serve` reports under its name; each has done a round
+    // (its first starts at once) and so has a last-run time.
+    let sample = |metric: &str, service: &str| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == metric && s.labels.get("service") == Some(service))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(n) | prometheus_parse::Value::Gauge(n) => n,
+                ref other => panic!("{metric}: not a number: {other:?}"),
+            })
+            .unwrap_or_else(|| panic!("no {metric} for {service}: {metrics}"))
+    };
+    for service in [
+        "rescuer",
+        "deadline_watcher",
+        "retention_cleaner",
+        "lister",
+        "webhook_deliverer",
+        "trainer",
+    ] {
+        assert!(
+            sample("docket_service_runs_total", service) >= 1.0,
+            "{metrics}"
+        );
+        let last = sample("docket_service_last_run_timestamp_seconds", service);
+        assert!(last > 1.7e9, "{service} last ran at {last}: {metrics}");
+        sample("docket_service_errors_total", service);
+        sample("docket_service_restarts_total", service);
+    }
+    for family in [
+        "docket_service_last_run_timestamp_seconds gauge",
+        "docket_service_runs_total counter",
+        "docket_service_errors_total counter",
+        "docket_service_restarts_total counter",
+    ] {
+        assert!(metrics.contains(&format!("# TYPE {family}")), "{metrics}");
+    }
     let csv = server
         .get(&format!("/v1/jobs/{id}/results?format=csv"))
         .send()

@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use docket_core::{decide, now_millis, JobKind, Outcome};
+use docket_service::{Backoff, Service, Supervisor};
 use docket_store::prelude::*;
 use docket_store::{Claimed, Completion};
 use tokio::sync::{mpsc, Notify};
@@ -11,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::handler::{Handler, HandlerError, ItemContext};
 use crate::held::Registry;
+use crate::services::{self, Duties};
 use crate::{tasks, EngineConfig, EngineError, EngineMetrics, JobCleanup, Lister};
 
 /// A worker pool bound to a store. Build it, add handlers, then [`Engine::run`] it.
@@ -22,6 +24,8 @@ pub struct Engine {
     config: EngineConfig,
     wake: Arc<Notify>,
     metrics: Arc<EngineMetrics>,
+    /// Set once the background services were handed to a process's supervisor.
+    services_taken: bool,
 }
 
 /// Wakes an idle engine at once (new job, resume) instead of at its next poll.
@@ -48,12 +52,8 @@ fn kinds_of<T: ?Sized>(registry: &HashMap<JobKind, Arc<T>>) -> Vec<JobKind> {
 pub(crate) struct Shared {
     pub store: Arc<dyn Store>,
     pub handlers: HashMap<JobKind, Arc<dyn Handler>>,
-    pub listers: HashMap<JobKind, Arc<dyn Lister>>,
     /// The kinds this process has handlers for: the only ones it claims items of.
     pub handler_kinds: Vec<JobKind>,
-    /// The kinds this process has listers for: the only ones it claims listings of.
-    pub lister_kinds: Vec<JobKind>,
-    pub cleanup: Option<Arc<dyn JobCleanup>>,
     pub metrics: Arc<EngineMetrics>,
     pub config: EngineConfig,
     pub registry: Registry,
@@ -80,6 +80,7 @@ impl Engine {
             config,
             wake: Arc::new(Notify::new()),
             metrics: Arc::new(EngineMetrics::default()),
+            services_taken: false,
         }
     }
 
@@ -105,6 +106,32 @@ impl Engine {
         self.metrics.clone()
     }
 
+    /// The job kinds this engine has handlers for.
+    pub fn kinds(&self) -> Vec<JobKind> {
+        kinds_of(&self.handlers)
+    }
+
+    /// The engine's background services (`rescuer`, `deadline_watcher`, `retention_cleaner`
+    /// if retention is on, `lister`), for the process's supervisor to run; [`Engine::run`]
+    /// then no longer runs them itself. Call it after every handler, lister and cleanup is
+    /// added: the services see the engine as it is now.
+    pub fn take_services(&mut self) -> Vec<Arc<dyn Service>> {
+        self.services_taken = true;
+        services::all(self.duties())
+    }
+
+    fn duties(&self) -> Arc<Duties> {
+        Arc::new(Duties {
+            store: self.store.clone(),
+            config: self.config.clone(),
+            wake: self.wake.clone(),
+            metrics: self.metrics.clone(),
+            cleanup: self.cleanup.clone(),
+            lister_kinds: kinds_of(&self.listers),
+            listers: self.listers.clone(),
+        })
+    }
+
     pub fn handle(&self) -> EngineHandle {
         EngineHandle {
             wake: self.wake.clone(),
@@ -117,14 +144,19 @@ impl Engine {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
         self.config.validate()?;
         let handler_kinds = kinds_of(&self.handlers);
-        let lister_kinds = kinds_of(&self.listers);
+        // An engine on its own (tests, the benchmark) runs its services itself, under a
+        // supervisor of its own, stopped when the engine has drained.
+        let own_services = (!self.services_taken).then(|| {
+            let mut supervisor = Supervisor::new(Backoff::default());
+            for service in services::all(self.duties()) {
+                supervisor.add(service);
+            }
+            supervisor
+        });
         let shared = Arc::new(Shared {
             store: self.store,
             handler_kinds,
-            lister_kinds,
             handlers: self.handlers,
-            listers: self.listers,
-            cleanup: self.cleanup,
             metrics: self.metrics,
             registry: Registry::default(),
             wake: self.wake,
@@ -157,11 +189,8 @@ impl Engine {
         let completer = tokio::spawn(tasks::complete_loop(shared.clone(), done_rx));
         let heartbeat = tokio::spawn(tasks::heartbeat_loop(shared.clone(), background.clone()));
         let control = tokio::spawn(tasks::control_loop(shared.clone(), background.clone()));
-        let maintenance = tokio::spawn(tasks::maintenance_loop(shared.clone(), background.clone()));
-        let listing = tokio::spawn(crate::listing::listing_loop(
-            shared.clone(),
-            shutdown.clone(),
-        ));
+        let services =
+            own_services.map(|s| tokio::spawn(s.run(shutdown.clone(), background.clone())));
         let mut workers = Vec::with_capacity(shared.config.workers);
         for _ in 0..shared.config.workers {
             workers.push(tokio::spawn(worker_loop(
@@ -194,7 +223,7 @@ impl Engine {
             tracing::error!("completer task failed: {e}");
         }
         background.cancel();
-        for t in [heartbeat, control, maintenance, listing] {
+        for t in [heartbeat, control].into_iter().chain(services) {
             let _ = t.await;
         }
         Ok(())

@@ -210,7 +210,7 @@ impl Handler for NoopHandler {
 
 /// Removes jobs marked deleted (by a user, or by retention through
 /// [`docket_store::Deletions::mark_expired`]): their files, then their rows. Called by the
-/// maintenance loop after each retention pass; returns how many jobs it removed.
+/// engine's `deleter` service each round; returns how many jobs it removed.
 #[async_trait]
 pub trait JobCleanup: Send + Sync + 'static {
     async fn sweep(&self) -> usize;

@@ -1,7 +1,8 @@
 //! The engine: a pool of workers that claim items in batches under leases, run them through
 //! [`Handler`]s, and report outcomes back in batches; plus the background duties that keep jobs
-//! honest (lease renewal, rescue of dead workers' items, pause/cancel/deadline watching,
-//! retention). It knows nothing of HTTP.
+//! honest (lease renewal, pause/cancel watching) and its named background services (rescue of
+//! dead workers' items, deadlines, retention, listing; see [`services`]). It knows nothing of
+//! HTTP.
 
 mod config;
 mod engine;
@@ -10,6 +11,7 @@ mod handler;
 mod held;
 mod listing;
 mod metrics;
+pub mod services;
 mod tasks;
 
 pub use config::EngineConfig;

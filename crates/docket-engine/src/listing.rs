@@ -4,15 +4,13 @@
 //! mid-listing loses the lease; the next one skips what was already added, because a listing
 //! is deterministic (sorted).
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use docket_core::now_millis;
-use docket_store::{Listing, NewItem};
+use docket_store::{Listing, NewItem, StoreError};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Shared;
+use crate::services::Duties;
 use crate::HandlerError;
 
 /// Lists the items of a job from its source.
@@ -27,39 +25,24 @@ pub trait Lister: Send + Sync + 'static {
     ) -> Result<(), HandlerError>;
 }
 
-pub(crate) async fn listing_loop(shared: Arc<Shared>, stop: CancellationToken) {
-    let c = &shared.config;
-    loop {
-        let now = now_millis();
-        let claimed = shared
-            .store
-            .claim_listing(
-                &c.worker_id,
-                &shared.lister_kinds,
-                now + c.lease.as_millis() as i64,
-                now,
-            )
-            .await;
-        match claimed {
-            Ok(Some(listing)) => {
-                run_listing(&shared, listing, &stop).await;
-                continue;
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "claiming a listing failed"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(c.idle_poll.max(std::time::Duration::from_millis(100))) => {}
-            _ = stop.cancelled() => return,
-        }
-    }
+/// Takes the next job waiting to be listed, under a lease, if there is one.
+pub(crate) async fn claim_next(d: &Duties) -> Result<Option<Listing>, StoreError> {
+    let now = now_millis();
+    d.store
+        .claim_listing(
+            &d.config.worker_id,
+            &d.lister_kinds,
+            now + d.config.lease.as_millis() as i64,
+            now,
+        )
+        .await
 }
 
-async fn run_listing(shared: &Arc<Shared>, listing: Listing, stop: &CancellationToken) {
-    let c = &shared.config;
-    let Some(lister) = shared.listers.get(&listing.kind).cloned() else {
+pub(crate) async fn run_listing(d: &Duties, listing: Listing, stop: &CancellationToken) {
+    let c = &d.config;
+    let Some(lister) = d.listers.get(&listing.kind).cloned() else {
         let message = format!("this worker cannot list sources of `{}` jobs", listing.kind);
-        if let Err(e) = shared
+        if let Err(e) = d
             .store
             .fail_job(&listing.job_id, &message, now_millis())
             .await
@@ -92,7 +75,7 @@ async fn run_listing(shared: &Arc<Shared>, listing: Listing, stop: &Cancellation
         };
         let empty = chunk.is_empty();
         let now = now_millis();
-        match shared
+        match d
             .store
             .add_items(
                 &listing.job_id,
@@ -104,7 +87,7 @@ async fn run_listing(shared: &Arc<Shared>, listing: Listing, stop: &Cancellation
             .await
         {
             Ok(()) if empty => {}
-            Ok(()) => shared.wake.notify_one(),
+            Ok(()) => d.wake.notify_one(),
             Err(e) => {
                 tracing::warn!(job = %listing.job_id, error = %e, "adding listed items failed; the listing will be retried");
                 lost = true;
@@ -122,16 +105,14 @@ async fn run_listing(shared: &Arc<Shared>, listing: Listing, stop: &Cancellation
     };
     let now = now_millis();
     let written = match outcome {
-        Ok(()) => shared
+        Ok(()) => d
             .store
             .seal_job(&listing.job_id, &c.worker_id, now)
             .await
             .map(|_| ()),
-        Err(HandlerError::Permanent(m)) => shared
-            .store
-            .fail_job(&listing.job_id, &m, now)
-            .await
-            .map(|_| ()),
+        Err(HandlerError::Permanent(m)) => {
+            d.store.fail_job(&listing.job_id, &m, now).await.map(|_| ())
+        }
         // Transient trouble or shutdown: leave it; the lease expires and the listing resumes.
         Err(e) => {
             tracing::warn!(job = %listing.job_id, error = %e, "listing interrupted; it will resume");
@@ -141,5 +122,5 @@ async fn run_listing(shared: &Arc<Shared>, listing: Listing, stop: &Cancellation
     if let Err(e) = written {
         tracing::warn!(job = %listing.job_id, error = %e, "finishing a listing failed; it will be retried");
     }
-    shared.wake.notify_one();
+    d.wake.notify_one();
 }

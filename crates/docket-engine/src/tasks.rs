@@ -1,10 +1,10 @@
 //! The engine's background duties: writing outcomes in batches, renewing leases, watching for
-//! pause/cancel/deadlines, rescuing dead workers' items, and retention.
+//! pause/cancel. Rescue, deadlines and retention are services (`services/`).
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use docket_core::{now_millis, JobState};
 use docket_store::Completion;
@@ -165,62 +165,6 @@ pub(crate) async fn control_loop(shared: Arc<Shared>, stop: CancellationToken) {
             }
             let pausing = control.pause_requested || control.state == JobState::Paused;
             signal.pausing.store(pausing, Ordering::Release);
-        }
-    }
-}
-
-pub(crate) async fn maintenance_loop(shared: Arc<Shared>, stop: CancellationToken) {
-    let c = &shared.config;
-    let mut last_purge: Option<Instant> = None;
-    loop {
-        let now = now_millis();
-        match shared.store.rescue_expired(now).await {
-            Ok(0) => {}
-            Ok(n) => {
-                shared
-                    .metrics
-                    .takeovers
-                    .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                tracing::warn!(
-                    items = n,
-                    "took back items whose worker stopped renewing its lease"
-                );
-                shared.wake.notify_one();
-            }
-            Err(e) => tracing::warn!(error = %e, "rescue failed"),
-        }
-        match shared.store.expire_deadlines(now).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(jobs = n, "jobs failed at their deadline"),
-            Err(e) => tracing::warn!(error = %e, "deadline check failed"),
-        }
-        if let Some(retention) = c.retention {
-            if last_purge.is_none_or(|t| t.elapsed() >= c.retention_every) {
-                last_purge = Some(Instant::now());
-                // Retention deletes the way a user does: mark, then the durable sweep.
-                match shared
-                    .store
-                    .mark_expired(now - retention.as_millis() as i64, now)
-                    .await
-                {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        tracing::info!(jobs = n, "marked finished jobs past retention deleted")
-                    }
-                    Err(e) => tracing::warn!(error = %e, "retention cleanup failed"),
-                }
-            }
-        }
-        // Every pass, not only after retention: user deletions are swept here too.
-        if let Some(cleanup) = &shared.cleanup {
-            let removed = cleanup.sweep().await;
-            if removed > 0 {
-                tracing::info!(jobs = removed, "removed deleted jobs and their files");
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(c.rescue_every) => {}
-            _ = stop.cancelled() => return,
         }
     }
 }

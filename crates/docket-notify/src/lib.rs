@@ -1,7 +1,7 @@
 //! Webhooks: when a job with a `notify_url` finishes, POST its resource there.
 //!
 //! Deliveries live in the database (the job row says what is owed), so they survive restarts
-//! and any process running a [`Notifier`] may send them; a store-side hold keeps two processes
+//! and any process running a [`WebhookDeliverer`] may send them; a store-side hold keeps two processes
 //! from sending the same attempt. Every attempt is recorded on the job.
 //!
 //! The body is signed so receivers can trust it: the header
@@ -13,9 +13,13 @@ use std::time::Duration;
 
 use docket_core::{now_millis, Job, JobState, Millis, RetryPolicy, WebhookAttempt};
 use docket_store::prelude::*;
-use docket_store::WebhookNext;
+use docket_store::{StoreError, WebhookNext};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+mod webhook_deliverer;
+
+pub use webhook_deliverer::WebhookDeliverer;
 
 #[derive(Debug, Clone)]
 pub struct NotifyConfig {
@@ -107,40 +111,17 @@ impl Notifier {
         })
     }
 
-    /// Sends due deliveries until `shutdown` completes.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            let sent = tokio::select! {
-                sent = self.deliver_due() => sent,
-                _ = &mut shutdown => return,
-            };
-            if sent == BATCH {
-                continue;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.config.poll) => {}
-                _ = &mut shutdown => return,
-            }
-        }
-    }
-
-    /// One round: takes the due deliveries and sends them. Returns how many were attempted.
-    pub async fn deliver_due(&self) -> usize {
+    /// One round: takes the due deliveries and sends them. Returns how many were attempted;
+    /// fails only if the store could not be asked (a failed delivery is recorded and retried).
+    pub async fn deliver_due(&self) -> Result<usize, StoreError> {
         let now = now_millis();
         // Held long enough for every attempt of the batch to finish or time out.
         let hold = now + 2 * self.config.timeout.as_millis() as Millis + 5_000;
-        let due = match self.store.due_webhooks(now, hold, BATCH).await {
-            Ok(due) => due,
-            Err(e) => {
-                tracing::warn!("looking for due webhooks failed: {e}");
-                return 0;
-            }
-        };
+        let due = self.store.due_webhooks(now, hold, BATCH).await?;
         let count = due.len();
         let sends = due.into_iter().map(|job| self.deliver(job));
         futures::future::join_all(sends).await;
-        count
+        Ok(count)
     }
 
     async fn deliver(&self, job: Job) {

@@ -98,7 +98,7 @@ async fn deliver_until_settled(
 ) -> WebhookState {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        notifier.deliver_due().await;
+        notifier.deliver_due().await.unwrap();
         let job = store.get_job(id, 0).await.unwrap().unwrap();
         let state = job.webhook.unwrap().state;
         if state != WebhookState::Pending || Instant::now() > deadline {

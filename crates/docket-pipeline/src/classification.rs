@@ -1,5 +1,5 @@
 //! Classification as a service of the pipeline: each user's rules and learned model, cached
-//! briefly per process, and the background trainer that keeps `auto` models fresh.
+//! briefly per process, and `train_due`, the round of the `trainer` service.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -134,19 +134,4 @@ pub async fn train_due(store: &Arc<dyn Store>) -> Result<usize, StoreError> {
             .await?;
     }
     Ok(due.len())
-}
-
-/// Retrains stale models until `shutdown` completes. Several processes may run this: the
-/// store keeps only the newest model.
-pub async fn run_trainer(store: Arc<dyn Store>, shutdown: impl std::future::Future<Output = ()>) {
-    tokio::pin!(shutdown);
-    loop {
-        if let Err(e) = train_due(&store).await {
-            tracing::warn!("training the auto classifier failed: {e}");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-            _ = &mut shutdown => return,
-        }
-    }
 }

@@ -6,12 +6,14 @@ mod classification;
 mod lister;
 mod process;
 mod reindex;
+mod trainer;
 
-pub use classification::{rule_of, run_trainer, train_due, Classifiers};
+pub use classification::{rule_of, train_due, Classifiers};
 pub use docket_extract::pool::{ExtractorPool, PoolConfig};
 pub use lister::FolderLister;
 pub use process::{ProcessHandler, ProcessLimits};
 pub use reindex::{DocumentLister, ReindexHandler};
+pub use trainer::Trainer;
 
 /// The extractor child's main loop, for the binary's hidden `extractor` command: requests on
 /// stdin, answers on stdout, until stdin closes.

@@ -1,0 +1,160 @@
+//! Builds and runs the parts of a process.
+
+use std::sync::Arc;
+
+use docket_blobs::Blobs;
+use docket_core::JobKind;
+use docket_engine::{Engine, EngineConfig, EngineHandle, EngineMetrics, NoopHandler};
+use docket_notify::{Notifier, NotifyConfig, WebhookDeliverer};
+use docket_pipeline::{
+    Classifiers, DocumentLister, ExtractorPool, FolderLister, PoolConfig, ProcessHandler,
+    ProcessLimits, ReindexHandler, Trainer,
+};
+use docket_service::{Backoff, ServicesStatus, Supervisor, Ticking};
+use docket_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::RuntimeError;
+
+/// What a process runs.
+pub struct RuntimeConfig {
+    pub engine: EngineConfig,
+    /// `false` for an API-only `serve` (`workers = 0`): no engine, and so none of its services
+    /// (rescue, deadlines, retention, listing); webhooks and training still run.
+    pub run_engine: bool,
+    /// The extractor children (for the `process` handler and `POST /v1/classify`).
+    pub extractor: PoolConfig,
+    /// `None`: this process has no signing secret and sends no webhooks.
+    pub webhooks: Option<NotifyConfig>,
+    /// How the supervisor spaces restarts of a failed service.
+    pub backoff: Backoff,
+}
+
+/// A composed process, ready to run.
+pub struct Runtime {
+    engine: Option<Engine>,
+    supervisor: Supervisor,
+    pub classifiers: Classifiers,
+    pub extractor: ExtractorPool,
+    /// Wakes the engine when work arrives (`None` without one).
+    pub engine_handle: Option<EngineHandle>,
+    pub engine_metrics: Option<Arc<EngineMetrics>>,
+    /// Every service's counters, for `/metrics`.
+    pub services: ServicesStatus,
+}
+
+/// The engine with every handler and lister this build has, and every background service.
+pub fn compose(
+    config: RuntimeConfig,
+    store: Arc<dyn Store>,
+    blobs: Blobs,
+) -> Result<Runtime, RuntimeError> {
+    // Before anything starts: a bad engine configuration stops the process at once.
+    if config.run_engine {
+        config.engine.validate()?;
+    }
+    let extractor = ExtractorPool::new(config.extractor);
+    let classifiers = Classifiers::new(store.clone());
+    let mut supervisor = Supervisor::new(config.backoff);
+
+    let mut engine = config.run_engine.then(|| {
+        engine(
+            store.clone(),
+            blobs.clone(),
+            config.engine,
+            extractor.clone(),
+            classifiers.clone(),
+        )
+    });
+    if let Some(engine) = engine.as_mut() {
+        for service in engine.take_services() {
+            supervisor.add(service);
+        }
+    }
+    if let Some(notify) = config.webhooks {
+        let notifier = Notifier::new(store.clone(), notify)
+            .map_err(|e| RuntimeError::Webhooks(e.to_string()))?;
+        supervisor.add(Arc::new(Ticking(WebhookDeliverer(notifier))));
+    } else {
+        tracing::warn!("no webhook secret (DOCKET_WEBHOOK_SECRET): this process sends no webhooks");
+    }
+    supervisor.add(Arc::new(Ticking(Trainer {
+        store: store.clone(),
+    })));
+    // Further services of the process (durable deletion, …) are added here.
+
+    Ok(Runtime {
+        engine_handle: engine.as_ref().map(Engine::handle),
+        engine_metrics: engine.as_ref().map(Engine::metrics),
+        services: supervisor.status(),
+        engine,
+        supervisor,
+        classifiers,
+        extractor,
+    })
+}
+
+fn engine(
+    store: Arc<dyn Store>,
+    blobs: Blobs,
+    config: EngineConfig,
+    extractor: ExtractorPool,
+    classifiers: Classifiers,
+) -> Engine {
+    let process = ProcessHandler::new(
+        store.clone(),
+        blobs.clone(),
+        ProcessLimits::default(),
+        extractor,
+    )
+    .with_classifiers(classifiers.clone());
+    let reindex = ReindexHandler {
+        store: store.clone(),
+        classifiers,
+    };
+    let documents = DocumentLister {
+        store: store.clone(),
+    };
+    // Durable deletion: jobs marked deleted (by users or by retention) lose their files, then
+    // their rows, in the engine's `deleter` service.
+    let cleanup = docket_app::Deletion::new(store.clone(), blobs);
+    Engine::new(store, config)
+        .with_handler(JobKind::Noop, Arc::new(NoopHandler))
+        .with_handler(JobKind::Process, Arc::new(process))
+        .with_lister(JobKind::Process, Arc::new(FolderLister::default()))
+        .with_handler(JobKind::Reindex, Arc::new(reindex))
+        .with_lister(JobKind::Reindex, Arc::new(documents))
+        .with_cleanup(Arc::new(cleanup))
+}
+
+impl Runtime {
+    /// The names of the services this process runs, in start order.
+    pub fn service_names(&self) -> Vec<&'static str> {
+        self.supervisor.names()
+    }
+
+    /// Runs the engine and the services until `shutdown`. The engine drains (running items
+    /// reach a stage boundary, outcomes are written); services that keep jobs honest stop
+    /// after that, the others at once. Returns when everything has stopped.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), RuntimeError> {
+        let drained = CancellationToken::new();
+        let services = tokio::spawn(self.supervisor.run(shutdown.clone(), drained.clone()));
+        let outcome = match self.engine {
+            Some(engine) => tokio::spawn(engine.run(shutdown.clone()))
+                .await
+                .map_err(|e| RuntimeError::EngineTask(e.to_string()))
+                .and_then(|r| r.map_err(RuntimeError::from)),
+            None => {
+                shutdown.cancelled().await;
+                Ok(())
+            }
+        };
+        // Also on an engine error: the services must not outlive the process's work.
+        drained.cancel();
+        shutdown.cancel();
+        if let Err(e) = services.await {
+            tracing::error!("the service supervisor failed: {e}");
+        }
+        outcome
+    }
+}

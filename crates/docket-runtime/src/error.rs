@@ -1,0 +1,9 @@
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Engine(#[from] docket_engine::EngineError),
+    #[error("starting the webhook sender: {0}")]
+    Webhooks(String),
+    #[error("the engine task failed: {0}")]
+    EngineTask(String),
+}
