@@ -10,6 +10,9 @@ use docket_core::{
 };
 use serde_json::json;
 
+mod checkpoints;
+pub use checkpoints::*;
+
 use crate::{
     ChangeCursor, Claimed, Completion, ItemQuery, JobQuery, NewItem, NewJob, Store, StoreError,
 };
@@ -42,6 +45,7 @@ macro_rules! conformance_suite {
             item_changes_come_in_commit_order_and_resume_from_a_cursor,
             webhooks_are_due_once_finished_and_record_every_attempt,
             categories_labels_models_and_processed_documents,
+            checkpoints_are_saved_only_by_the_holder_and_survive_a_takeover,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {

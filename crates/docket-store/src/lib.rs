@@ -85,6 +85,17 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> Result<Vec<i64>, StoreError>;
 
+    /// Durably records what a running item has produced so far (`stage` is the stage it is
+    /// in), so that a later attempt resumes from it. Applies only while the item is still
+    /// `running` under `worker`: returns `false`, changing nothing, once it lost the item.
+    async fn save_checkpoint(
+        &self,
+        worker: &str,
+        item_id: i64,
+        stage: docket_core::Stage,
+        checkpoint: serde_json::Value,
+    ) -> Result<bool, StoreError>;
+
     /// Takes back items whose lease expired: their worker died. Each counts as a failed,
     /// transient attempt. Returns how many were taken back.
     async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError>;

@@ -418,7 +418,7 @@ impl PgStore {
                 .collect();
             sqlx::query(
                 "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'pending', worker_id = NULL, lease_until = NULL, \
-                 stage = u.stage, progress = u.progress, checkpoint = u.checkpoint::jsonb, \
+                 stage = u.stage, progress = u.progress, checkpoint = COALESCE(u.checkpoint::jsonb, items.checkpoint), \
                  attempts = GREATEST(items.attempts - u.refund, 0) \
                  FROM UNNEST($1::bigint[], $2::text[], $3::float8[], $4::text[], $5::bigint[]) \
                  AS u(id, stage, progress, checkpoint, refund) WHERE items.id = u.id",
@@ -1088,6 +1088,27 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(ids)
+    }
+
+    async fn save_checkpoint(
+        &self,
+        worker: &str,
+        item_id: i64,
+        stage: docket_core::Stage,
+        checkpoint: serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let saved = sqlx::query(
+            "UPDATE items SET stage = $1, checkpoint = $2::jsonb \
+             WHERE id = $3 AND state = 'running' AND worker_id = $4",
+        )
+        .bind(stage.as_str())
+        .bind(json_text(&checkpoint))
+        .bind(item_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(saved == 1)
     }
 
     async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError> {

@@ -359,7 +359,7 @@ impl SqliteStore {
         for r in &plan.requeued {
             sqlx::query(
                 "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'pending', worker_id = NULL, lease_until = NULL, \
-                 stage = ?, progress = ?, checkpoint = ?, attempts = max(attempts - ?, 0) \
+                 stage = ?, progress = ?, checkpoint = coalesce(?, checkpoint), attempts = max(attempts - ?, 0) \
                  WHERE id = ?",
             )
             .bind(r.stage.as_str())
@@ -802,6 +802,29 @@ impl Store for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(ids)
+    }
+
+    async fn save_checkpoint(
+        &self,
+        worker: &str,
+        item_id: i64,
+        stage: docket_core::Stage,
+        checkpoint: serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let saved = sqlx::query(
+            "UPDATE items SET stage = ?1, checkpoint = ?2 \
+             WHERE id = ?3 AND state = 'running' AND worker_id = ?4",
+        )
+        .bind(stage.as_str())
+        .bind(checkpoint.to_string())
+        .bind(item_id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(saved == 1)
     }
 
     async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError> {
