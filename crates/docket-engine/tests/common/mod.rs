@@ -13,6 +13,9 @@ use docket_store::{ItemQuery, NewItem, NewJob, Store};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+mod checkpoints;
+pub use checkpoints::*;
+
 pub fn fast_config() -> EngineConfig {
     EngineConfig {
         workers: 4,
@@ -709,6 +712,7 @@ macro_rules! engine_suite {
             a_graceful_stop_hands_items_back_and_a_new_engine_finishes,
             a_source_is_listed_by_the_job_while_its_items_run,
             retention_deletes_finished_jobs_and_their_files,
+            a_pause_between_checkpointed_steps_repeats_none,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {
