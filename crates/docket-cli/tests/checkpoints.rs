@@ -120,7 +120,11 @@ async fn assert_all_pages_in_the_text(server: &Server, id: &str) {
     let pages: Vec<&str> = text.split('\x0c').collect();
     assert_eq!(pages.len(), PAGES as usize, "{text:?}");
     for (i, page) in pages.iter().enumerate() {
-        assert!(page.contains(page_word(i as u32 + 1)), "page {}: {page:?}", i + 1);
+        assert!(
+            page.contains(page_word(i as u32 + 1)),
+            "page {}: {page:?}",
+            i + 1
+        );
     }
 }
 
