@@ -61,6 +61,17 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
         .map(|(_, _, c)| c.pending + c.retrying)
         .sum();
     let _ = writeln!(out, "docket_queue_depth {depth}");
+    family(
+        &mut out,
+        "docket_ocr_pages_total",
+        "counter",
+        "Pages this process sent to an OCR engine (in its extractor children).",
+    );
+    let _ = writeln!(
+        out,
+        "docket_ocr_pages_total {}",
+        docket_extract::pool::ocr_pages_total()
+    );
     if let Some(engine) = &state.metrics {
         family(
             &mut out,

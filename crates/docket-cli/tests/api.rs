@@ -159,6 +159,10 @@ async fn two_hundred_files_answer_202_fast_and_complete() {
         metrics.contains("docket_jobs{state=\"completed\"}"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("# TYPE docket_ocr_pages_total counter\ndocket_ocr_pages_total "),
+        "{metrics}"
+    );
     let succeeded: f64 = metrics
         .lines()
         .find(|l| l.starts_with("docket_engine_items_total{outcome=\"succeeded\"}"))

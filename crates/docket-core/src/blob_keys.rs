@@ -11,6 +11,22 @@ pub fn upload(job_id: &str, index: usize) -> String {
     format!("uploads/{job_id}/{index:06}")
 }
 
+/// What a `process` item saved of its work (see its checkpoint): under the job's uploads, so
+/// deleting the job deletes it too.
+fn checkpoint_prefix(job_id: &str, item_id: i64) -> String {
+    format!("uploads/{job_id}/checkpoints/{item_id}")
+}
+
+/// The OCR'd text of page `index` (0-based) of an item's document.
+pub fn checkpoint_page(job_id: &str, item_id: i64, index: u32) -> String {
+    format!("{}/ocr/{index:05}", checkpoint_prefix(job_id, item_id))
+}
+
+/// The extracted text of an item's document.
+pub fn checkpoint_text(job_id: &str, item_id: i64) -> String {
+    format!("{}/text", checkpoint_prefix(job_id, item_id))
+}
+
 /// The original of a document: content-addressed, so a file uploaded twice is stored once,
 /// and outside the job's uploads so it outlives the job's retention.
 pub fn file(sha256: &str) -> String {
@@ -32,5 +48,9 @@ mod tests {
         assert!(!super::upload("j10", 0).starts_with(&super::upload_prefix("j1")));
         assert_eq!(super::thumbnail("ab"), "thumbnails/ab.png");
         assert_eq!(super::file("ab"), "files/ab");
+        let page = super::checkpoint_page("j1", 3, 2);
+        assert_eq!(page, "uploads/j1/checkpoints/3/ocr/00002");
+        assert!(page.starts_with(&super::upload_prefix("j1")));
+        assert!(super::checkpoint_text("j1", 3).starts_with(&super::upload_prefix("j1")));
     }
 }

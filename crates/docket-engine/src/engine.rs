@@ -361,6 +361,8 @@ async fn run_item(shared: &Arc<Shared>, item: &Claimed) -> Outcome {
         job,
         draining: shared.draining.clone(),
         metrics: shared.metrics.clone(),
+        store: shared.store.clone(),
+        worker: shared.config.worker_id.clone(),
         stage_clock: Mutex::new(None),
     });
     // The handler runs in its own task so that a panic is contained to this item.

@@ -74,6 +74,9 @@ pub struct ItemContext {
     pub(crate) job: Arc<JobSignal>,
     pub(crate) draining: Arc<AtomicBool>,
     pub(crate) metrics: Arc<crate::EngineMetrics>,
+    /// Where checkpoints are saved, and as whom.
+    pub(crate) store: Arc<dyn docket_store::Store>,
+    pub(crate) worker: String,
     /// The stage being worked on and since when, for the stage metrics.
     pub(crate) stage_clock: Mutex<Option<(Stage, std::time::Instant)>>,
 }
@@ -88,7 +91,8 @@ impl ItemContext {
         self.item.stage
     }
 
-    /// What the handler saved with [`ItemContext::save_checkpoint`] in an earlier attempt.
+    /// What the handler saved with [`ItemContext::save_checkpoint`] in an earlier attempt
+    /// (kept across pauses, crashes and takeovers by another worker).
     pub fn checkpoint(&self) -> Option<serde_json::Value> {
         self.item.checkpoint.clone()
     }
@@ -146,11 +150,49 @@ impl ItemContext {
         self.progress.get()
     }
 
-    /// State to continue from if the item is interrupted after this point.
-    pub fn save_checkpoint(&self, value: serde_json::Value) {
+    /// Durably records state to continue from (in the current stage) if the item is paused,
+    /// interrupted or taken over after this point: it is in the database when this returns, so
+    /// it survives a `kill -9` of this process. Fails with `Interrupted` if this worker no
+    /// longer holds the item (its lease ran out and another worker may be running it).
+    pub async fn save_checkpoint(&self, value: serde_json::Value) -> Result<(), HandlerError> {
+        let (stage, _) = self.progress.get();
+        let saved = self
+            .store
+            .save_checkpoint(&self.worker, self.item.item_id, stage, value.clone())
+            .await
+            .map_err(|e| {
+                let message = format!("saving the checkpoint failed: {e}");
+                if e.is_transient() {
+                    HandlerError::Transient(message)
+                } else {
+                    HandlerError::Permanent(message)
+                }
+            })?;
+        if !saved {
+            tracing::warn!(
+                item = self.item.item_id,
+                "lost the item; stopping its handler"
+            );
+            return Err(HandlerError::Interrupted);
+        }
         if let Ok(mut g) = self.checkpoint.lock() {
             *g = Some(value);
         }
+        Ok(())
+    }
+
+    /// A boundary inside the current stage (e.g. between OCR'd pages), at which a pausing job
+    /// may stop the item as it stops at [`ItemContext::enter_stage`]. The item then resumes in
+    /// this same stage, from its last saved checkpoint.
+    pub fn stop_point(&self) -> Result<(), HandlerError> {
+        if self.should_stop() {
+            let (stage, _) = self.progress.get();
+            if let Ok(mut g) = self.stopped_before.lock() {
+                *g = Some(stage);
+            }
+            return Err(HandlerError::Interrupted);
+        }
+        Ok(())
     }
 
     /// The outcome of an item stopped before finishing: it resumes at the stage it stopped

@@ -4,11 +4,11 @@
 //! Run it through [`crate::pool::ExtractorPool`]; the pool kills and replaces a child that hangs,
 //! crashes or runs out of memory, which is the whole point of extracting out of process.
 
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::protocol::{self, Header};
-use crate::{extract_with, ExtractError, Extraction, Progress};
+use crate::{extract_observed, ExtractError, Extraction, Observer, Progress};
 
 /// Serves requests until stdin closes. Returns an error only if the parent stops speaking the
 /// protocol (or goes away mid-request); every problem with a document is an answer instead.
@@ -35,13 +35,13 @@ pub fn serve_with(mut before_each: impl FnMut(&str)) -> io::Result<()> {
 
         let result = match &header.path {
             Some(path) => match std::fs::read(path) {
-                Ok(bytes) => run(&bytes, &header, &mut output),
+                Ok(bytes) => run(&bytes, &header, &mut input, &mut output),
                 Err(e) => Err(ExtractError::Unavailable(format!(
                     "the file could not be read: {}",
                     e.kind()
                 ))),
             },
-            None => run(&body, &header, &mut output),
+            None => run(&body, &header, &mut input, &mut output),
         };
         let (result, thumbnail) = match result {
             Ok(Extraction {
@@ -57,21 +57,59 @@ pub fn serve_with(mut before_each: impl FnMut(&str)) -> io::Result<()> {
     }
 }
 
-fn run(bytes: &[u8], header: &Header, output: &mut impl Write) -> Result<Extraction, ExtractError> {
-    // A progress frame that cannot be written means the parent is gone; the result write
-    // that follows will notice, so the error is not worth a second path here.
-    let mut progress = |p: Progress| {
-        if let Ok(json) = serde_json::to_vec(&p) {
-            let _ = protocol::write_frame(output, protocol::PROGRESS, &json);
-            let _ = output.flush();
-        }
-    };
+fn run(
+    bytes: &[u8],
+    header: &Header,
+    input: &mut impl Read,
+    output: &mut impl Write,
+) -> Result<Extraction, ExtractError> {
+    let mut observer = Reporter { input, output };
     // A panic is a bug in our Rust code, not corruption of the process: report it against the
     // document and carry on (the default hook has already printed it to stderr).
     catch_unwind(AssertUnwindSafe(|| {
-        extract_with(bytes, &header.name, &header.options, &mut progress)
+        extract_observed(bytes, &header.name, &header.options, &mut observer)
     }))
     .unwrap_or_else(|_| Err(ExtractError::Crashed("internal error".to_owned())))
+}
+
+/// Tells the parent about each page, and waits for its word after each OCR'd page.
+struct Reporter<'a, R: Read, W: Write> {
+    input: &'a mut R,
+    output: &'a mut W,
+}
+
+impl<R: Read, W: Write> Reporter<'_, R, W> {
+    /// A frame that cannot be written means the parent is gone; the result write that follows
+    /// will notice, so the error is not worth a second path here.
+    fn send(&mut self, kind: u8, value: &impl serde::Serialize) {
+        if let Ok(json) = serde_json::to_vec(value) {
+            let _ = protocol::write_frame(self.output, kind, &json);
+            let _ = self.output.flush();
+        }
+    }
+}
+
+impl<R: Read, W: Write> Observer for Reporter<'_, R, W> {
+    fn progress(&mut self, progress: Progress) {
+        self.send(protocol::PROGRESS, &progress);
+    }
+
+    fn ocr_starting(&mut self, index: u32) {
+        self.send(protocol::OCR_STARTING, &protocol::PageIndex { index });
+    }
+
+    fn ocr_finished(&mut self, index: u32, text: &str) -> bool {
+        let page = protocol::PageText {
+            index,
+            text: text.to_owned(),
+        };
+        self.send(protocol::OCR_DONE, &page);
+        // No answer (the parent went away) stops the document: nobody waits for it.
+        matches!(
+            protocol::read_frame(self.input, protocol::ACK),
+            Ok(Some(answer)) if answer.first() == Some(&1)
+        )
+    }
 }
 
 /// Tesseract parallelises with OpenMP, which reads `OMP_THREAD_LIMIT` once, when the library

@@ -36,6 +36,11 @@ pub enum ExtractError {
     #[error("the parser ran out of memory (limit {limit_mib} MiB)")]
     OutOfMemory { limit_mib: u64 },
 
+    /// The caller asked to stop between two OCR'd pages (see [`crate::Observer`]); the pages
+    /// done so far were reported to it one by one.
+    #[error("stopped between pages")]
+    Stopped,
+
     /// No extractor process could be started or talked to. Not the document's fault: worth
     /// retrying.
     #[error("the parser is unavailable: {0}")]

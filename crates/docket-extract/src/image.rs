@@ -4,13 +4,13 @@ use serde_json::json;
 
 use crate::paged::{check_image, Pages, THUMBNAIL_PX};
 use crate::pix::{self, Pix, TiffPages};
-use crate::{media, ocr, ExtractError, Extracted, Extraction, Options, Progress};
+use crate::{media, ocr, ExtractError, Extracted, Extraction, Observer, Options};
 
 pub(crate) fn extract(
     bytes: &[u8],
     media_type: &'static str,
     options: &Options,
-    progress: &mut dyn FnMut(Progress),
+    observer: &mut dyn Observer,
 ) -> Result<Extraction, ExtractError> {
     let what = kind(media_type);
     let spec = ocr::language_spec(&options.languages)?;
@@ -45,7 +45,7 @@ pub(crate) fn extract(
         if count == 0 {
             return Err(corrupt());
         }
-        let mut pages = Pages::new(count, limits, progress)?;
+        let mut pages = Pages::new(count, limits, observer)?;
         for page in TiffPages::new(bytes).take(count as usize) {
             ocr_page(&mut pages, &page.ok_or_else(corrupt)?)?;
         }
@@ -64,7 +64,7 @@ pub(crate) fn extract(
         if (w, h) != (header.width, header.height) {
             return Err(corrupt());
         }
-        let mut pages = Pages::new(1, limits, progress)?;
+        let mut pages = Pages::new(1, limits, observer)?;
         ocr_page(&mut pages, &pix)?;
         page_count = 1;
         text = pages.finish();

@@ -28,6 +28,7 @@ mod sniff;
 mod text;
 mod writer;
 
+use std::collections::BTreeMap;
 use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
@@ -91,6 +92,9 @@ pub struct Options {
     pub languages: Vec<String>,
     /// Render a PNG thumbnail of the first page (PDF and images only).
     pub thumbnail: bool,
+    /// Texts of PDF pages OCR'd by an earlier, interrupted attempt, by 0-based page index:
+    /// used as they are instead of OCR'ing those pages again.
+    pub known_pages: BTreeMap<u32, String>,
 }
 
 impl Default for Options {
@@ -99,6 +103,7 @@ impl Default for Options {
             limits: Limits::default(),
             languages: vec!["eng".to_owned()],
             thumbnail: false,
+            known_pages: BTreeMap::new(),
         }
     }
 }
@@ -109,6 +114,28 @@ impl Default for Options {
 pub struct Progress {
     pub page: u32,
     pub pages: u32,
+}
+
+/// What an extraction reports while it runs, and how its caller steers it between pages.
+pub trait Observer {
+    /// `page` of `pages` is done.
+    fn progress(&mut self, _progress: Progress) {}
+    /// Page `index` (0-based) is about to go to the OCR engine.
+    fn ocr_starting(&mut self, _index: u32) {}
+    /// Page `index` was OCR'd into `text`. Returning `false` stops the extraction before the
+    /// next page, with [`ExtractError::Stopped`].
+    fn ocr_finished(&mut self, _index: u32, _text: &str) -> bool {
+        true
+    }
+}
+
+/// Only watches progress.
+struct ProgressOnly<'a>(&'a mut dyn FnMut(Progress));
+
+impl Observer for ProgressOnly<'_> {
+    fn progress(&mut self, progress: Progress) {
+        (self.0)(progress)
+    }
 }
 
 /// An extracted document and, when asked for and the format has pages, its thumbnail.
@@ -140,6 +167,17 @@ pub fn extract_with(
     options: &Options,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Extraction, ExtractError> {
+    extract_observed(bytes, name, options, &mut ProgressOnly(progress))
+}
+
+/// [`extract_with`], telling `observer` about each OCR'd page and letting it stop the
+/// extraction between pages.
+pub fn extract_observed(
+    bytes: &[u8],
+    name: &str,
+    options: &Options,
+    observer: &mut dyn Observer,
+) -> Result<Extraction, ExtractError> {
     if bytes.is_empty() {
         return Err(ExtractError::Empty);
     }
@@ -159,9 +197,9 @@ pub fn extract_with(
             Err(e) => Err(ExtractError::Corrupt(format!("corrupt ZIP archive: {e}"))),
             Ok(_) => Err(ExtractError::unsupported(media::ZIP)),
         },
-        media::PDF => pdf::extract(bytes, options, progress),
+        media::PDF => pdf::extract(bytes, options, observer),
         image @ (media::PNG | media::JPEG | media::TIFF | media::WEBP) => {
-            image::extract(bytes, image, options, progress)
+            image::extract(bytes, image, options, observer)
         }
         other => Err(ExtractError::unsupported(other)),
     }?;

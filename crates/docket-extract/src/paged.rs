@@ -1,7 +1,7 @@
 //! What PDF and image extraction share: collecting page texts under the character limit,
 //! reporting progress, and the checks on page counts and image sizes.
 
-use crate::{pix::Header, writer::too_many_chars, ExtractError, Limits, Progress};
+use crate::{pix::Header, writer::too_many_chars, ExtractError, Limits, Observer, Progress};
 
 /// Between pages: a form feed, as `pdftotext` writes, on a line of its own.
 pub(crate) const PAGE_BREAK: &str = "\n\x0c\n";
@@ -18,7 +18,7 @@ pub(crate) struct Pages<'a> {
     /// Pages whose text came from OCR.
     pub(crate) ocr: u32,
     limits: &'a Limits,
-    progress: &'a mut dyn FnMut(Progress),
+    observer: &'a mut dyn Observer,
 }
 
 impl<'a> Pages<'a> {
@@ -26,7 +26,7 @@ impl<'a> Pages<'a> {
     pub(crate) fn new(
         total: u32,
         limits: &'a Limits,
-        progress: &'a mut dyn FnMut(Progress),
+        observer: &'a mut dyn Observer,
     ) -> Result<Self, ExtractError> {
         if total > limits.max_pages {
             return Err(ExtractError::TooLarge(format!(
@@ -41,7 +41,7 @@ impl<'a> Pages<'a> {
             total,
             ocr: 0,
             limits,
-            progress,
+            observer,
         })
     }
 
@@ -58,11 +58,16 @@ impl<'a> Pages<'a> {
         self.text.push_str(separator);
         self.text.push_str(page_text);
         self.done += 1;
-        (self.progress)(Progress {
+        self.observer.progress(Progress {
             page: self.done,
             pages: self.total,
         });
         Ok(())
+    }
+
+    /// Who watches this extraction.
+    pub(crate) fn observer(&mut self) -> &mut dyn Observer {
+        &mut *self.observer
     }
 
     /// Pages pushed so far.

@@ -9,7 +9,7 @@ use poppler::{Document, Page};
 use serde_json::json;
 
 use crate::paged::{Pages, THUMBNAIL_PX};
-use crate::{media, ocr, ExtractError, Extracted, Extraction, Options, Progress};
+use crate::{media, ocr, ExtractError, Extracted, Extraction, Observer, Options};
 
 /// Resolution pages without a text layer are rendered at for OCR: what tesseract is trained
 /// for and what scanners default to.
@@ -18,7 +18,7 @@ const OCR_DPI: f64 = 300.0;
 pub(crate) fn extract(
     bytes: &[u8],
     options: &Options,
-    progress: &mut dyn FnMut(Progress),
+    observer: &mut dyn Observer,
 ) -> Result<Extraction, ExtractError> {
     // A GBytes of our own: the document keeps a reference to it for its whole life, which a
     // borrowed slice could not promise.
@@ -28,7 +28,7 @@ pub(crate) fn extract(
     if total == 0 {
         return Err(corrupt("it has no pages"));
     }
-    let mut pages = Pages::new(total, &options.limits, progress)?;
+    let mut pages = Pages::new(total, &options.limits, observer)?;
     let mut spec = None;
     let mut thumbnail = None;
 
@@ -41,16 +41,29 @@ pub(crate) fn extract(
         }
         let text = page.text().map(|t| t.to_string()).unwrap_or_default();
         if text.trim().is_empty() {
-            // Validated once, and only for documents that need OCR at all.
-            let spec = match &spec {
-                Some(spec) => spec,
-                None => spec.insert(ocr::language_spec(&options.languages)?),
+            // OCR'd by an earlier attempt: taken as it was, the page is not OCR'd again.
+            let mut go_on = true;
+            let text = match options.known_pages.get(&index) {
+                Some(known) => known.clone(),
+                None => {
+                    // Validated once, and only for documents that need OCR at all.
+                    let spec = match &spec {
+                        Some(spec) => spec,
+                        None => spec.insert(ocr::language_spec(&options.languages)?),
+                    };
+                    pages.observer().ocr_starting(index);
+                    let text = ocr_page(&page, spec, options.limits.max_pixels)?;
+                    go_on = pages.observer().ocr_finished(index, &text);
+                    text
+                }
             };
-            let text = ocr_page(&page, spec, options.limits.max_pixels)?;
             if !text.trim().is_empty() {
                 pages.ocr += 1;
             }
             pages.push(&text)?;
+            if !go_on && index + 1 < total {
+                return Err(ExtractError::Stopped);
+            }
         } else {
             pages.push(&text)?;
         }

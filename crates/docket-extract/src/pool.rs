@@ -4,11 +4,12 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader, BufWriter};
+use async_trait::async_trait;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
@@ -61,6 +62,34 @@ pub struct Request {
     pub options: Options,
 }
 
+/// Told about each page of a PDF the child OCR'd, as it finishes it, before the child goes
+/// on; decides whether it does.
+#[async_trait]
+pub trait PageSink: Send {
+    /// Page `index` (0-based) was OCR'd into `text`. `false` stops the extraction before the
+    /// next page with [`ExtractError::Stopped`]; the child stays usable.
+    async fn page_done(&mut self, index: u32, text: String) -> bool;
+}
+
+/// Lets every page through.
+struct GoOn;
+
+#[async_trait]
+impl PageSink for GoOn {
+    async fn page_done(&mut self, _index: u32, _text: String) -> bool {
+        true
+    }
+}
+
+/// Pages this process has sent to an OCR engine (in any pool's children) since it started.
+static OCR_PAGES_SENT: AtomicU64 = AtomicU64::new(0);
+
+/// How many pages this process has sent to an OCR engine since it started, for `/metrics`.
+/// Counted when a child starts OCR'ing a page, so a page cut off by a crash counts too.
+pub fn ocr_pages_total() -> u64 {
+    OCR_PAGES_SENT.load(Ordering::Relaxed)
+}
+
 /// Cheap to clone; clones share the children.
 #[derive(Clone)]
 pub struct ExtractorPool {
@@ -92,7 +121,18 @@ impl ExtractorPool {
     pub async fn extract(
         &self,
         request: Request,
+        progress: impl FnMut(Progress) + Send,
+    ) -> Result<Extraction, ExtractError> {
+        self.extract_paged(request, progress, &mut GoOn).await
+    }
+
+    /// [`ExtractorPool::extract`], handing each OCR'd page of a PDF to `pages` as soon as it
+    /// is done; the child waits for `pages` before it starts the next one.
+    pub async fn extract_paged(
+        &self,
+        request: Request,
         mut progress: impl FnMut(Progress) + Send,
+        pages: &mut dyn PageSink,
     ) -> Result<Extraction, ExtractError> {
         let _permit =
             self.inner.permits.acquire().await.map_err(|_| {
@@ -125,7 +165,7 @@ impl ExtractorPool {
         }
 
         let timeout = self.inner.config.timeout;
-        match tokio::time::timeout(timeout, worker.receive(&mut progress)).await {
+        match tokio::time::timeout(timeout, worker.receive(&mut progress, pages)).await {
             Ok(Ok(extraction)) => {
                 self.checkin(worker);
                 extraction
@@ -289,10 +329,22 @@ impl Worker {
     async fn receive(
         &mut self,
         progress: &mut (impl FnMut(Progress) + Send),
+        pages: &mut dyn PageSink,
     ) -> std::io::Result<Result<Extraction, ExtractError>> {
         loop {
             let (kind, payload) = protocol::read_any_frame_async(&mut self.stdout).await?;
             match kind {
+                protocol::OCR_STARTING => {
+                    OCR_PAGES_SENT.fetch_add(1, Ordering::Relaxed);
+                }
+                protocol::OCR_DONE => {
+                    let page: protocol::PageText =
+                        serde_json::from_slice(&payload).map_err(std::io::Error::other)?;
+                    let go_on = pages.page_done(page.index, page.text).await;
+                    protocol::write_frame_async(&mut self.stdin, protocol::ACK, &[u8::from(go_on)])
+                        .await?;
+                    self.stdin.flush().await?;
+                }
                 protocol::PROGRESS => {
                     if let Ok(p) = serde_json::from_slice::<Progress>(&payload) {
                         progress(p);

@@ -4,8 +4,11 @@
 //! are JSON; document and thumbnail bytes travel raw, since JSON would triple their size.
 //!
 //! parent → child: `Q` (JSON [`Header`]), then `B` (the document; empty when a path is given).
-//! child → parent: any number of `P` (JSON [`Progress`](crate::Progress)), then `R` (JSON
-//! `Result<Extracted, ExtractError>`), then `T` (the thumbnail PNG; empty for none).
+//! child → parent: any number of `P` (JSON [`Progress`](crate::Progress)), `O` (JSON
+//! [`PageIndex`]: this page goes to the OCR engine now) and `D` (JSON [`PageText`]: this page
+//! was OCR'd), then `R` (JSON `Result<Extracted, ExtractError>`), then `T` (the thumbnail
+//! PNG; empty for none). After each `D` the child waits for the parent's `A` (one byte: 1 to
+//! go on, 0 to stop before the next page), so the parent can save the page durably first.
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -20,6 +23,20 @@ pub(crate) const BODY: u8 = b'B';
 pub(crate) const PROGRESS: u8 = b'P';
 pub(crate) const RESULT: u8 = b'R';
 pub(crate) const THUMBNAIL: u8 = b'T';
+pub(crate) const OCR_STARTING: u8 = b'O';
+pub(crate) const OCR_DONE: u8 = b'D';
+pub(crate) const ACK: u8 = b'A';
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct PageIndex {
+    pub(crate) index: u32,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct PageText {
+    pub(crate) index: u32,
+    pub(crate) text: String,
+}
 
 /// Largest frame either side accepts. Documents and texts beyond this are refused by the
 /// limits long before; this only stops a garbled length from allocating gigabytes.

@@ -2,6 +2,7 @@
 //! server folder), extract its text in a pool of extractor processes, and store the document,
 //! its original and its thumbnail. Also the folder lister that turns a `source.path` into items.
 
+mod checkpoint;
 mod classification;
 mod lister;
 mod process;

@@ -14,6 +14,9 @@ use docket_store::NewDocument;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::checkpoint::{
+    known_pages, read_text, text_key, write_text, Checkpoint, ExtractedFacts, SavePages,
+};
 use crate::classification::Classifiers;
 
 #[derive(Debug, Clone)]
@@ -151,14 +154,16 @@ impl ProcessHandler {
             .map_err(|e| blob_store_error(what, e))
     }
 
-    /// Extracts in the pool, moving the item's progress through 30–60 page by page, and stops
-    /// the parser before the item's own timeout runs out.
+    /// Extracts in the pool, moving the item's progress through 30–60 page by page and saving
+    /// each OCR'd page as it is done (see [`SavePages`]), and stops the parser before the
+    /// item's own timeout runs out.
     async fn extract(
         &self,
         ctx: &ItemContext,
         bytes: Vec<u8>,
         options: Options,
         budget: Duration,
+        pages: &mut SavePages<'_>,
     ) -> Result<Extraction, HandlerError> {
         let request = Request {
             source: Source::Bytes(bytes),
@@ -166,21 +171,133 @@ impl ProcessHandler {
             options,
         };
         let progress = |p: Progress| ctx.set_progress(extracting_progress(p));
-        let result =
-            match tokio::time::timeout(budget, self.extractor.extract(request, progress)).await {
-                Ok(result) => result,
-                // Dropping the pool's future kills the child.
-                Err(_) => Err(ExtractError::Timeout {
-                    seconds: budget.as_secs_f64().ceil() as u64,
-                }),
-            };
-        result.map_err(|e| {
-            if e.is_transient() {
-                HandlerError::Transient(e.to_string())
-            } else {
-                HandlerError::Permanent(e.to_string())
-            }
+        let extraction = self.extractor.extract_paged(request, progress, pages);
+        let result = match tokio::time::timeout(budget, extraction).await {
+            Ok(result) => result,
+            // Dropping the pool's future kills the child.
+            Err(_) => Err(ExtractError::Timeout {
+                seconds: budget.as_secs_f64().ceil() as u64,
+            }),
+        };
+        result.map_err(|e| match (e, pages.stopped.take()) {
+            // Told to stop by the page sink: its reason (a pause, a lost item, a failed save).
+            (ExtractError::Stopped, Some(why)) => why,
+            (e, _) if e.is_transient() => HandlerError::Transient(e.to_string()),
+            (e, _) => HandlerError::Permanent(e.to_string()),
         })
+    }
+
+    /// Loads and extracts the item's document (or reuses an earlier copy's results), keeping
+    /// the text and what extraction learned in the checkpoint. OCR'd pages an earlier attempt
+    /// saved are not OCR'd again.
+    async fn load_and_extract(
+        &self,
+        ctx: &ItemContext,
+        started: Instant,
+        options_key: &str,
+        languages: Vec<String>,
+        mut checkpoint: Checkpoint,
+    ) -> Result<(ExtractedFacts, String), HandlerError> {
+        let item = ctx.item();
+        ctx.enter_stage(Stage::Loading)?;
+        let bytes = self.load(&item.payload).await?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let size = bytes.len() as i64;
+
+        ctx.enter_stage(Stage::Extracting)?;
+        // The same file processed with the same options before: reuse what it gave.
+        let earlier = self
+            .store
+            .find_processed(&item.user, &sha256, options_key)
+            .await
+            .map_err(|e| store_error("looking for an earlier copy", e))?;
+        let (extracted, reused_from) = match earlier {
+            Some(doc) => {
+                let extracted = Extracted {
+                    media_type: doc.media_type,
+                    text: doc.text,
+                    pages: u32::try_from(doc.pages).unwrap_or(0),
+                    metadata: doc.metadata,
+                };
+                (extracted, Some(doc.id))
+            }
+            None => {
+                let known_pages = known_pages(ctx, &self.blobs, &mut checkpoint).await?;
+                let options = Options {
+                    limits: self.limits.extract,
+                    languages,
+                    thumbnail: true,
+                    known_pages,
+                };
+                let original = Bytes::from(bytes);
+                let mut pages = SavePages {
+                    ctx,
+                    blobs: &self.blobs,
+                    checkpoint,
+                    stopped: None,
+                };
+                let Extraction {
+                    extracted,
+                    thumbnail,
+                } = self
+                    .extract(
+                        ctx,
+                        original.to_vec(),
+                        options,
+                        parser_budget(item.timeout_ms, started),
+                        &mut pages,
+                    )
+                    .await?;
+                // Kept only for documents that extracted: a hostile file is not worth storing.
+                self.put_once(&blob_keys::file(&sha256), original, "original file")
+                    .await?;
+                if let Some(png) = thumbnail {
+                    self.put_once(
+                        &blob_keys::thumbnail(&sha256),
+                        Bytes::from(png),
+                        "thumbnail",
+                    )
+                    .await?;
+                }
+                (extracted, None)
+            }
+        };
+        let facts = ExtractedFacts {
+            sha256,
+            size,
+            media_type: extracted.media_type,
+            pages: extracted.pages,
+            metadata: extracted.metadata,
+            reused_from,
+        };
+        // The text first, then the checkpoint naming it: a crash between the two only costs
+        // the extraction again.
+        write_text(&self.blobs, &text_key(ctx), &extracted.text).await?;
+        Checkpoint {
+            extracted: Some(facts.clone()),
+            ..Checkpoint::default()
+        }
+        .save(ctx)
+        .await?;
+        Ok((facts, extracted.text))
+    }
+
+    /// What extraction produced, from the checkpoint if an earlier attempt got that far.
+    async fn extracted(
+        &self,
+        ctx: &ItemContext,
+        started: Instant,
+        options_key: &str,
+        languages: Vec<String>,
+        checkpoint: &Checkpoint,
+    ) -> Result<(ExtractedFacts, String), HandlerError> {
+        if let Some(facts) = &checkpoint.extracted {
+            if let Some(text) = read_text(&self.blobs, &text_key(ctx)).await? {
+                return Ok((facts.clone(), text));
+            }
+        }
+        self.load_and_extract(ctx, started, options_key, languages, checkpoint.clone())
+            .await
     }
 }
 
@@ -254,92 +371,48 @@ impl Handler for ProcessHandler {
     async fn run(&self, ctx: &ItemContext) -> Result<serde_json::Value, HandlerError> {
         let started = Instant::now();
         let item = ctx.item();
-        ctx.enter_stage(Stage::Loading)?;
-        let bytes = self.load(&item.payload).await?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        let size = bytes.len() as i64;
         let languages = self.languages(&item.job_id).await?;
         let options_key = options_key(&languages);
-
-        ctx.enter_stage(Stage::Extracting)?;
-        // The same file processed with the same options before: reuse what it gave.
-        let earlier = self
-            .store
-            .find_processed(&item.user, &sha256, &options_key)
-            .await
-            .map_err(|e| store_error("looking for an earlier copy", e))?;
-        let (extracted, reused_from) = match earlier {
-            Some(doc) => {
-                let extracted = Extracted {
-                    media_type: doc.media_type,
-                    text: doc.text,
-                    pages: u32::try_from(doc.pages).unwrap_or(0),
-                    metadata: doc.metadata,
-                };
-                (extracted, Some(doc.id))
-            }
-            None => {
-                let options = Options {
-                    limits: self.limits.extract,
-                    languages,
-                    thumbnail: true,
-                };
-                let original = Bytes::from(bytes);
-                let Extraction {
-                    extracted,
-                    thumbnail,
-                } = self
-                    .extract(
-                        ctx,
-                        original.to_vec(),
-                        options,
-                        parser_budget(item.timeout_ms, started),
-                    )
-                    .await?;
-                // Kept only for documents that extracted: a hostile file is not worth storing.
-                self.put_once(&blob_keys::file(&sha256), original, "original file")
-                    .await?;
-                if let Some(png) = thumbnail {
-                    self.put_once(
-                        &blob_keys::thumbnail(&sha256),
-                        Bytes::from(png),
-                        "thumbnail",
-                    )
-                    .await?;
-                }
-                (extracted, None)
-            }
-        };
+        let checkpoint = Checkpoint::of(ctx);
+        let resumed = checkpoint.extracted.is_some();
+        let (facts, text) = self
+            .extracted(ctx, started, &options_key, languages, &checkpoint)
+            .await?;
 
         ctx.enter_stage(Stage::Classifying)?;
-        let mut extracted = extracted;
-        let decided = match &self.classifiers {
-            Some(classifiers) => {
-                let text = std::mem::take(&mut extracted.text);
+        let (decided, text) = match (&checkpoint.classified, &self.classifiers) {
+            (Some(decided), _) if resumed => (decided.clone(), text),
+            (_, Some(classifiers)) => {
                 let (decided, text) = classifiers
                     .classify(&item.user, text)
                     .await
                     .map_err(|e| store_error("classifying", e))?;
-                extracted.text = text;
-                decided
+                Checkpoint {
+                    extracted: Some(facts.clone()),
+                    classified: Some(decided.clone()),
+                    ..Checkpoint::default()
+                }
+                .save(ctx)
+                .await?;
+                (decided, text)
             }
-            None => None,
+            (_, None) => (None, text),
         };
         ctx.enter_stage(Stage::Indexing)?;
-        let chars = extracted.text.chars().count();
+        let chars = text.chars().count();
         let document = NewDocument {
             user: item.user.clone(),
             job_id: item.job_id.clone(),
             item_id: item.item_id,
             name: item.name.clone(),
-            sha256: sha256.clone(),
-            media_type: extracted.media_type.clone(),
-            size,
-            pages: i64::from(extracted.pages),
-            text: extracted.text,
+            sha256: facts.sha256.clone(),
+            media_type: facts.media_type.clone(),
+            size: facts.size,
+            pages: i64::from(facts.pages),
+            text,
             category: decided.as_ref().map(|c| c.category.clone()),
             confidence: decided.as_ref().map(|c| f64::from(c.confidence)),
-            metadata: extracted.metadata,
+            metadata: facts.metadata,
             options_key,
         };
         let document_id = self
@@ -349,14 +422,14 @@ impl Handler for ProcessHandler {
             .map_err(|e| store_error("storing the document", e))?;
         Ok(json!({
             "document_id": document_id,
-            "media_type": extracted.media_type,
-            "pages": extracted.pages,
+            "media_type": facts.media_type,
+            "pages": facts.pages,
             "chars": chars,
-            "sha256": sha256,
-            "size": size,
+            "sha256": facts.sha256,
+            "size": facts.size,
             "category": decided.as_ref().map(|c| c.category.clone()),
             "matched_by": decided.map(|c| c.matched_by),
-            "reused_from": reused_from,
+            "reused_from": facts.reused_from,
         }))
     }
 }

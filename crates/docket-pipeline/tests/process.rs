@@ -1,4 +1,4 @@
-//! The `process` handler on a real engine and SQLite store, extracting through a pool of
+//! The `process` handler on a real engine and store (every case on SQLite and on PostgreSQL), extracting through a pool of
 //! extractor child processes (this crate's test extractor, the same loop as `docket extractor`).
 
 use std::path::{Path, PathBuf};
@@ -24,8 +24,7 @@ struct Setup {
 }
 
 impl Setup {
-    async fn start() -> Setup {
-        let (store, _) = docket_store::testing::fresh_sqlite().await;
+    async fn start(store: Arc<dyn Store>) -> Setup {
         let dir = tempfile::tempdir().expect("temp dir");
         let blobs = Blobs::open(&dir.path().join("blobs").display().to_string()).expect("blobs");
         let mut pool =
@@ -155,9 +154,8 @@ fn scan(page: &str) -> Vec<u8> {
     bytes
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn documents_originals_and_thumbnails_are_stored() {
-    let setup = Setup::start().await;
+async fn documents_originals_and_thumbnails_are_stored(store: Arc<dyn Store>) {
+    let setup = Setup::start(store).await;
     let pdf = std::fs::read(man_pdf("grep")).expect("pdf");
     let items = vec![
         setup.file("grep.pdf", &pdf),
@@ -218,9 +216,8 @@ async fn documents_originals_and_thumbnails_are_stored() {
     setup.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ocr_languages_come_from_the_job_options() {
-    let setup = Setup::start().await;
+async fn ocr_languages_come_from_the_job_options(store: Arc<dyn Store>) {
+    let setup = Setup::start(store).await;
     let png = scan("grep");
     let options: JobOptions =
         JobOptions::from_json(&json!({"ocr": {"languages": ["no-such"]}})).unwrap();
@@ -241,9 +238,8 @@ async fn ocr_languages_come_from_the_job_options() {
     setup.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hung_parser_is_killed_within_the_item_timeout() {
-    let setup = Setup::start().await;
+async fn a_hung_parser_is_killed_within_the_item_timeout(store: Arc<dyn Store>) {
+    let setup = Setup::start(store).await;
     let options = JobOptions::from_json(&json!({"item_timeout_seconds": 2})).unwrap();
     let started = Instant::now();
     let items = setup
@@ -273,3 +269,32 @@ async fn a_hung_parser_is_killed_within_the_item_timeout() {
     );
     setup.stop().await;
 }
+
+/// One test per backend for each case: SQLite in a fresh file, PostgreSQL in a fresh database
+/// on `DOCKET_TEST_POSTGRES_URL` (which fails the test, never skips it, when unreachable).
+macro_rules! on_both_backends {
+    ($($case:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(docket_store::testing::fresh_sqlite().await.0).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(docket_store::testing::fresh_postgres().await).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(
+    documents_originals_and_thumbnails_are_stored,
+    ocr_languages_come_from_the_job_options,
+    a_hung_parser_is_killed_within_the_item_timeout,
+);

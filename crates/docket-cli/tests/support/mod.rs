@@ -19,7 +19,12 @@ pub struct Server {
 impl Server {
     /// Starts `docket serve` with `env` on top of defaults pointing into a fresh directory.
     pub fn start(env: &[(&str, String)]) -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Server::start_in(tempfile::tempdir().expect("temp dir"), env)
+    }
+
+    /// [`Server::start`] in `dir`, e.g. the directory of a server that was killed, so that
+    /// the new one finds its database, blobs and token.
+    pub fn start_in(dir: tempfile::TempDir, env: &[(&str, String)]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_docket"));
         cmd.arg("serve")
             .current_dir(dir.path())
@@ -54,6 +59,29 @@ impl Server {
             dir,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// SIGKILLs the server (no chance to clean up) and hands back its directory.
+    pub fn kill_9(mut self) -> tempfile::TempDir {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the server");
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// The value of an unlabelled counter or gauge in `/metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
     }
 
     pub fn pid(&self) -> u32 {

@@ -14,6 +14,9 @@ use docket_store::{ItemQuery, NewItem, NewJob};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+mod checkpoints;
+pub use checkpoints::*;
+
 pub fn fast_config() -> EngineConfig {
     EngineConfig {
         workers: 4,
@@ -833,6 +836,7 @@ macro_rules! engine_suite {
             a_source_is_listed_by_the_job_while_its_items_run,
             retention_deletes_finished_jobs_and_their_files,
             engines_with_different_handlers_share_a_database,
+            a_pause_between_checkpointed_steps_repeats_none,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {

@@ -156,3 +156,33 @@ pub fn page_text(man: &str, page: u32) -> String {
         .nth(page as usize - 1)
         .expect("page exists")
 }
+
+/// The word that marks page N (1-based) of [`scanned_pdf`]: words survive OCR of small print
+/// better than digits, which tesseract confuses with `|` and `l`.
+pub fn page_word(n: u32) -> &'static str {
+    const WORDS: [&str; 20] = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
+        "sierra", "tango",
+    ];
+    WORDS[(n as usize - 1) % WORDS.len()]
+}
+
+/// A PDF of `pages` small pages that are pictures only (no text layer, so every page needs
+/// OCR): groff typesets "Scanned page WORD" on each, pdftoppm renders them, img2pdf joins them.
+pub fn scanned_pdf(pages: u32) -> PathBuf {
+    generated(&format!("scanned-{pages}.pdf"), |out| {
+        let work = PathBuf::from(format!("{}.d", out.display()));
+        std::fs::create_dir_all(&work).expect("work dir");
+        let roff: Vec<String> = (1..=pages)
+            .map(|n| format!(".ps 20\n.vs 26\n.nf\nScanned page\n{}\n", page_word(n)))
+            .collect();
+        std::fs::write(work.join("doc.roff"), roff.join(".bp\n")).expect("write roff");
+        run(Command::new("sh").current_dir(&work).arg("-c").arg(
+            "groff -Tpdf -P-p4i,3i doc.roff > doc.pdf && pdftoppm -r 150 -png doc.pdf pg \
+             && img2pdf pg-*.png -o scanned.pdf",
+        ));
+        std::fs::rename(work.join("scanned.pdf"), out).expect("move scan");
+        std::fs::remove_dir_all(&work).expect("clean work dir");
+    })
+}

@@ -29,6 +29,17 @@ pub trait QueueStore: Send + Sync + 'static {
         now: Millis,
     ) -> Result<CompleteReport, StoreError>;
 
+    /// Durably records what a running item has produced so far (`stage` is the stage it is
+    /// in), so that a later attempt resumes from it. Applies only while the item is still
+    /// `running` under `worker`: returns `false`, changing nothing, once it lost the item.
+    async fn save_checkpoint(
+        &self,
+        worker: &str,
+        item_id: i64,
+        stage: docket_core::Stage,
+        checkpoint: serde_json::Value,
+    ) -> Result<bool, StoreError>;
+
     /// Extends the leases of the items this worker holds and records their progress. Returns the
     /// ids it still holds.
     async fn heartbeat(

@@ -13,6 +13,7 @@ use crate::prelude::*;
 use crate::{ChangeCursor, Claimed, Completion, ItemQuery, JobQuery, NewItem, NewJob, StoreError};
 
 mod categories;
+mod checkpoints;
 mod claims;
 mod completion;
 mod deletion;
@@ -28,6 +29,7 @@ mod tokens;
 mod webhooks;
 
 pub use categories::*;
+pub use checkpoints::*;
 pub use claims::*;
 pub use completion::*;
 pub use deletion::*;
@@ -76,6 +78,7 @@ macro_rules! conformance_suite {
             a_deleted_job_vanishes_at_once_and_is_removed_by_a_pass,
             deletions_are_leased_and_failures_retried_later,
             retention_marks_only_jobs_finished_before_the_cutoff,
+            checkpoints_are_saved_only_by_the_holder_and_survive_a_takeover,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {

@@ -90,7 +90,7 @@ impl PgStore {
                 .collect();
             sqlx::query(
                 "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'pending', worker_id = NULL, lease_until = NULL, \
-                 stage = u.stage, progress = u.progress, checkpoint = u.checkpoint::jsonb, \
+                 stage = u.stage, progress = u.progress, checkpoint = COALESCE(u.checkpoint::jsonb, items.checkpoint), \
                  attempts = GREATEST(items.attempts - u.refund, 0) \
                  FROM UNNEST($1::bigint[], $2::text[], $3::float8[], $4::text[], $5::bigint[]) \
                  AS u(id, stage, progress, checkpoint, refund) WHERE items.id = u.id",

@@ -225,6 +225,27 @@ impl QueueStore for PgStore {
         Ok(ids)
     }
 
+    async fn save_checkpoint(
+        &self,
+        worker: &str,
+        item_id: i64,
+        stage: docket_core::Stage,
+        checkpoint: serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let saved = sqlx::query(
+            "UPDATE items SET stage = $1, checkpoint = $2::jsonb \
+             WHERE id = $3 AND state = 'running' AND worker_id = $4",
+        )
+        .bind(stage.as_str())
+        .bind(json_text(&checkpoint))
+        .bind(item_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(saved == 1)
+    }
+
     async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError> {
         let expired: Vec<(i64, String)> = sqlx::query_as(
             "SELECT id, job_id FROM items WHERE state = 'running' AND lease_until < $1 \

@@ -337,7 +337,7 @@ impl SqliteStore {
         for r in &plan.requeued {
             sqlx::query(
                 "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'pending', worker_id = NULL, lease_until = NULL, \
-                 stage = ?, progress = ?, checkpoint = ?, attempts = max(attempts - ?, 0) \
+                 stage = ?, progress = ?, checkpoint = coalesce(?, checkpoint), attempts = max(attempts - ?, 0) \
                  WHERE id = ?",
             )
             .bind(r.stage.as_str())

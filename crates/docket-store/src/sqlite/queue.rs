@@ -163,6 +163,29 @@ impl QueueStore for SqliteStore {
         Ok(ids)
     }
 
+    async fn save_checkpoint(
+        &self,
+        worker: &str,
+        item_id: i64,
+        stage: docket_core::Stage,
+        checkpoint: serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let saved = sqlx::query(
+            "UPDATE items SET stage = ?1, checkpoint = ?2 \
+             WHERE id = ?3 AND state = 'running' AND worker_id = ?4",
+        )
+        .bind(stage.as_str())
+        .bind(checkpoint.to_string())
+        .bind(item_id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(saved == 1)
+    }
+
     async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError> {
         let expired: Vec<(i64, String, i64, i64, String)> = sqlx::query_as(
             "SELECT i.id, i.job_id, i.attempts, j.max_retries, i.worker_id FROM items AS i \
