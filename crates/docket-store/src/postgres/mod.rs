@@ -42,7 +42,7 @@ use docket_core::{
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{FromRow, Postgres, Row, Transaction};
 
-use crate::plan::{fair_shares, plan_completions, rescue_target, ClaimCandidate, CompletionPlan};
+use crate::plan::{fair_shares, ClaimCandidate, CompletionPlan};
 use crate::prelude::*;
 use crate::row::stats_rows;
 use crate::row::{
