@@ -24,12 +24,25 @@ impl BookDriver for PgStore {
         Self::write_book(tx, id, book, now, None).await
     }
 
+    async fn insert_items(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        items: &[NewItem],
+    ) -> Result<(), StoreError> {
+        Self::insert_items(tx, id, items).await
+    }
+
     async fn announce_work(&self, tx: &mut Tx) -> Result<(), StoreError> {
         Self::notify_work(tx).await
     }
 
     async fn commit(&self, tx: Tx) -> Result<(), StoreError> {
         Ok(tx.commit().await?)
+    }
+
+    async fn rollback(&self, tx: Tx) -> Result<(), StoreError> {
+        Ok(tx.rollback().await?)
     }
 
     async fn job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError> {
@@ -70,15 +83,6 @@ impl ListingDriver for PgStore {
         worker: &str,
     ) -> Result<JobBook, StoreError> {
         Self::listing_book(tx, id, worker).await
-    }
-
-    async fn insert_items(
-        &self,
-        tx: &mut Tx,
-        id: &str,
-        items: &[NewItem],
-    ) -> Result<(), StoreError> {
-        Self::insert_items(tx, id, items).await
     }
 
     async fn extend_listing(

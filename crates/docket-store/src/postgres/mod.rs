@@ -14,6 +14,7 @@
 
 mod categories;
 mod completion;
+mod creation;
 mod deletion;
 mod documents;
 mod driver;
@@ -367,18 +368,5 @@ fn candidate(
     ClaimCandidate {
         headroom: max_workers.map_or(i64::MAX, |m| m - running),
         waiting: pending + retrying,
-    }
-}
-
-impl PgStore {
-    /// The job an earlier submit with the same idempotency key created.
-    async fn existing(&self, id: &str, now: Millis) -> Result<Created, StoreError> {
-        let job = Self::job_on(&self.pool, id, now)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(Created {
-            job,
-            created: false,
-        })
     }
 }

@@ -6,6 +6,7 @@
 
 mod categories;
 mod completion;
+mod creation;
 mod deletion;
 mod documents;
 mod driver;
