@@ -6,6 +6,7 @@
 pub(crate) mod completion;
 pub(crate) mod control;
 pub(crate) mod creation;
+pub(crate) mod deletion;
 pub(crate) mod listing;
 
 use async_trait::async_trait;

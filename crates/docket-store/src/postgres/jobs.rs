@@ -107,68 +107,15 @@ impl JobStore for PgStore {
     }
 
     async fn delete_job(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let book = Self::lock_book(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if !book.state.is_finished() {
-            return Err(docket_core::CoreError::IllegalControl {
-                action: "delete",
-                state: book.state,
-            }
-            .into());
-        }
-        Self::lock_running_items(&mut tx, &[id.to_string()]).await?;
-        sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        crate::algo::deletion::delete_job(self, id).await
     }
 
     async fn expire_deadlines(&self, now: Millis) -> Result<u64, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE finished_at IS NULL AND deadline_at IS NOT NULL \
-             AND deadline_at < $1",
-        )
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut n = 0;
-        for id in ids {
-            let failed = control::fail(self, &id, "deadline exceeded".into(), now).await;
-            match failed {
-                Ok(_) => n += 1,
-                // Finished (or deleted) meanwhile: nothing to do.
-                Err(StoreError::Rule(_)) | Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(n)
+        control::expire_deadlines(self, now).await
     }
 
     async fn purge_finished(&self, before: Millis) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.begin().await?;
-        // Lock in id order like everyone else before the cascade takes the items.
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1 \
-             ORDER BY id FOR UPDATE",
-        )
-        .bind(before)
-        .fetch_all(&mut *tx)
-        .await?;
-        if ids.is_empty() {
-            tx.rollback().await?;
-            return Ok(ids);
-        }
-        Self::lock_running_items(&mut tx, &ids).await?;
-        sqlx::query("DELETE FROM jobs WHERE id = ANY($1::text[])")
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(ids)
+        crate::algo::deletion::purge_finished(self, before).await
     }
 
     async fn results(

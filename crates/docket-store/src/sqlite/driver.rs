@@ -61,6 +61,16 @@ impl ControlDriver for SqliteStore {
         Self::cancel_unstarted(tx, id).await
     }
 
+    async fn deadline_passed(&self, now: Millis) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE finished_at IS NULL AND deadline_at IS NOT NULL \
+             AND deadline_at < ?",
+        )
+        .bind(now)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
     async fn requeue_failed(&self, tx: &mut Tx, id: &str, streak: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query(
             "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'pending', failure_streak = NULL, attempts = 0, \

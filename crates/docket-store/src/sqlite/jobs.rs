@@ -101,56 +101,15 @@ impl JobStore for SqliteStore {
     }
 
     async fn delete_job(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let (_, book) = Self::load_book(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if !book.state.is_finished() {
-            return Err(docket_core::CoreError::IllegalControl {
-                action: "delete",
-                state: book.state,
-            }
-            .into());
-        }
-        sqlx::query("DELETE FROM jobs WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        crate::algo::deletion::delete_job(self, id).await
     }
 
     async fn expire_deadlines(&self, now: Millis) -> Result<u64, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE finished_at IS NULL AND deadline_at IS NOT NULL \
-             AND deadline_at < ?",
-        )
-        .bind(now)
-        .fetch_all(&self.reader)
-        .await?;
-        let mut n = 0;
-        for id in ids {
-            let failed = control::fail(self, &id, "deadline exceeded".into(), now).await;
-            match failed {
-                Ok(_) => n += 1,
-                // Finished meanwhile: nothing to do.
-                Err(StoreError::Rule(_)) | Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(n)
+        control::expire_deadlines(self, now).await
     }
 
     async fn purge_finished(&self, before: Millis) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.begin().await?;
-        let ids: Vec<String> = sqlx::query_scalar(
-            "DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? RETURNING id",
-        )
-        .bind(before)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(ids)
+        crate::algo::deletion::purge_finished(self, before).await
     }
 
     async fn results(
