@@ -3,6 +3,7 @@
 //! job's book lives here; how each backend locks and writes lives in its driver
 //! (`sqlite/driver.rs`, `postgres/driver.rs`).
 
+pub(crate) mod categories;
 pub(crate) mod completion;
 pub(crate) mod control;
 pub(crate) mod creation;
