@@ -8,6 +8,7 @@ pub(crate) mod completion;
 pub(crate) mod control;
 pub(crate) mod creation;
 pub(crate) mod deletion;
+pub(crate) mod documents;
 pub(crate) mod listing;
 
 use async_trait::async_trait;

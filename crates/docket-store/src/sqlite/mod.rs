@@ -275,11 +275,3 @@ type ClaimedRow = (
     String,
     Option<serde_json::Value>,
 );
-
-fn uuid_simple() -> String {
-    // JobId already makes time-ordered UUIDv7s; reuse its randomness for documents.
-    JobId::generate()
-        .as_str()
-        .trim_start_matches("job_")
-        .to_string()
-}
