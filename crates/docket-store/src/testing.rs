@@ -1,8 +1,9 @@
 //! Test support shared by every crate's tests (feature `testing`): fresh databases.
 //!
-//! PostgreSQL comes from `DOCKET_TEST_POSTGRES_URL` (an account allowed to create databases),
-//! by default `postgres://postgres@127.0.0.1:5432/postgres`. An unreachable server fails the
-//! tests: they are never skipped. Each fresh database is `docket_t_<unix seconds>_<uuid>`;
+//! PostgreSQL comes from `DOCKET_TEST_POSTGRES_URL` (an account allowed to create databases,
+//! e.g. `postgres://postgres@127.0.0.1:5432/postgres`; `scripts/test.sh` sets it). A missing
+//! variable or an unreachable server fails the tests with a message naming the variable: they
+//! are never skipped, and never quietly aimed at a server nobody chose. Each fresh database is `docket_t_<unix seconds>_<uuid>`;
 //! databases of this shape older than an hour are dropped when a new one is made, so runs clean
 //! up after the ones before them.
 
@@ -15,12 +16,20 @@ use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
 use crate::Store;
 
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const PREFIX: &str = "docket_t_";
 const STALE_AFTER_SECS: u64 = 3600;
 
+/// The admin URL from `DOCKET_TEST_POSTGRES_URL`. Panics when it is not set: a PostgreSQL
+/// test must fail, not skip or guess.
 pub fn admin_url() -> String {
-    std::env::var("DOCKET_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string())
+    match std::env::var("DOCKET_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => panic!(
+            "DOCKET_TEST_POSTGRES_URL is not set: PostgreSQL tests need it, e.g. \
+             DOCKET_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
+             (an account that may create databases)"
+        ),
+    }
 }
 
 /// The admin URL with its database replaced by `db`.
@@ -69,7 +78,6 @@ async fn drop_stale(admin: &mut PgConnection) {
     }
 }
 
-/// Creates a fresh database and returns its URL.
 /// Creates a fresh, empty PostgreSQL database and returns its URL. Panics if PostgreSQL cannot
 /// be reached: tests that need it must fail, never skip.
 pub async fn fresh_postgres_url() -> String {
@@ -77,7 +85,9 @@ pub async fn fresh_postgres_url() -> String {
     let connecting = PgConnection::connect(&admin_url);
     let mut admin = match tokio::time::timeout(Duration::from_secs(30), connecting).await {
         Ok(Ok(c)) => c,
-        Err(_) => panic!("cannot reach PostgreSQL at {admin_url}: no answer within 30s"),
+        Err(_) => panic!(
+            "cannot reach PostgreSQL at {admin_url} (DOCKET_TEST_POSTGRES_URL): no answer within 30s"
+        ),
         Ok(Err(e)) => panic!(
             "cannot reach PostgreSQL at {admin_url} (set DOCKET_TEST_POSTGRES_URL to a server \
              where this account may create databases): {e}"

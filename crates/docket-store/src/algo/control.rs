@@ -23,6 +23,8 @@ pub(crate) trait ControlDriver: BookDriver {
     /// The job's book, locked for this transaction; `None` for an unknown job.
     async fn load_book(&self, tx: &mut Self::Tx, id: &str) -> Result<Option<JobBook>, StoreError>;
     async fn cancel_unstarted(&self, tx: &mut Self::Tx, id: &str) -> Result<(), StoreError>;
+    /// Unfinished jobs whose deadline passed before `now`, read outside any transaction.
+    async fn deadline_passed(&self, now: Millis) -> Result<Vec<String>, StoreError>;
     /// Queues the failed items of this failure streak again; returns how many.
     async fn requeue_failed(
         &self,
@@ -119,4 +121,21 @@ pub(crate) async fn fail<D: ControlDriver>(
         Ok(ControlEffect::CancelUnstarted)
     })
     .await
+}
+
+/// Fails every unfinished job whose deadline passed; returns how many.
+pub(crate) async fn expire_deadlines<D: ControlDriver>(
+    driver: &D,
+    now: Millis,
+) -> Result<u64, StoreError> {
+    let mut n = 0;
+    for id in driver.deadline_passed(now).await? {
+        match fail(driver, &id, "deadline exceeded".into(), now).await {
+            Ok(_) => n += 1,
+            // Finished (or deleted) meanwhile: nothing to do.
+            Err(StoreError::Rule(_)) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }

@@ -16,12 +16,6 @@ pub(crate) trait ListingDriver: BookDriver {
         id: &str,
         worker: &str,
     ) -> Result<JobBook, StoreError>;
-    async fn insert_items(
-        &self,
-        tx: &mut Self::Tx,
-        id: &str,
-        items: &[NewItem],
-    ) -> Result<(), StoreError>;
     async fn extend_listing(
         &self,
         tx: &mut Self::Tx,

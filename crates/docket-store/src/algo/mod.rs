@@ -3,13 +3,18 @@
 //! job's book lives here; how each backend locks and writes lives in its driver
 //! (`sqlite/driver.rs`, `postgres/driver.rs`).
 
+pub(crate) mod categories;
+pub(crate) mod completion;
 pub(crate) mod control;
+pub(crate) mod creation;
+pub(crate) mod deletion;
+pub(crate) mod documents;
 pub(crate) mod listing;
 
 use async_trait::async_trait;
 use docket_core::{Job, JobBook, Millis};
 
-use crate::StoreError;
+use crate::{NewItem, StoreError};
 
 /// The statements every book-keeping transaction runs.
 #[async_trait]
@@ -24,10 +29,18 @@ pub(crate) trait BookDriver: Send + Sync {
         book: &JobBook,
         now: Millis,
     ) -> Result<(), StoreError>;
+    /// Inserts items of a job, pending.
+    async fn insert_items(
+        &self,
+        tx: &mut Self::Tx,
+        id: &str,
+        items: &[NewItem],
+    ) -> Result<(), StoreError>;
     /// Tells idle engines of other processes that there is work (a no-op where the backend
     /// has no such signal).
     async fn announce_work(&self, tx: &mut Self::Tx) -> Result<(), StoreError>;
     async fn commit(&self, tx: Self::Tx) -> Result<(), StoreError>;
+    async fn rollback(&self, tx: Self::Tx) -> Result<(), StoreError>;
     /// The job as it is after commit.
     async fn job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError>;
 }

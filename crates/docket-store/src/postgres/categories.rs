@@ -1,6 +1,7 @@
 //! Categories, hand labels and the trained classification models.
 
 use super::*;
+use crate::algo::categories::{self, CategoryDriver};
 
 #[async_trait]
 impl CategoryStore for PgStore {
@@ -21,77 +22,11 @@ impl CategoryStore for PgStore {
         rule: CategoryRule,
         now: Millis,
     ) -> Result<Category, StoreError> {
-        let mut tx = self.begin().await?;
-        let taken: Option<String> =
-            sqlx::query_scalar("SELECT id FROM categories WHERE user_id = $1 AND name = $2")
-                .bind(user)
-                .bind(&rule.name)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if taken.is_some() && taken.as_deref() != id {
-            return Err(StoreError::Conflict(format!(
-                "a category named `{}` exists already",
-                rule.name
-            )));
-        }
-        let row: Option<CategoryRow> = match id {
-            None => sqlx::query_as(
-                "INSERT INTO categories (id, user_id, name, algorithm, pattern, case_insensitive, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-                 RETURNING id, name, algorithm, pattern, case_insensitive, created_at, updated_at",
-            )
-            .bind(format!("cat_{}", uuid::Uuid::now_v7().simple()))
-            .bind(user)
-            .bind(&rule.name)
-            .bind(&rule.algorithm)
-            .bind(&rule.pattern)
-            .bind(rule.case_insensitive)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?,
-            Some(id) => {
-                sqlx::query_as(
-                    "UPDATE categories SET name = $3, algorithm = $4, pattern = $5, \
-                 case_insensitive = $6, updated_at = $7 WHERE id = $1 AND user_id = $2 \
-                 RETURNING id, name, algorithm, pattern, case_insensitive, created_at, updated_at",
-                )
-                .bind(id)
-                .bind(user)
-                .bind(&rule.name)
-                .bind(&rule.algorithm)
-                .bind(&rule.pattern)
-                .bind(rule.case_insensitive)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?
-            }
-        };
-        let row = row.ok_or(StoreError::NotFound)?;
-        sqlx::query("INSERT INTO classifiers (user_id) VALUES ($1) ON CONFLICT (user_id) DO UPDATE SET labels_version = classifiers.labels_version + 1")
-            .bind(user)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(row.into_category())
+        categories::put_category(self, user, id, rule, now).await
     }
 
     async fn delete_category(&self, user: &str, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let deleted = sqlx::query("DELETE FROM categories WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            > 0;
-        if deleted {
-            sqlx::query("INSERT INTO classifiers (user_id) VALUES ($1) ON CONFLICT (user_id) DO UPDATE SET labels_version = classifiers.labels_version + 1")
-                .bind(user)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(deleted)
+        categories::delete_category(self, user, id).await
     }
 
     async fn training_due(&self) -> Result<Vec<(String, i64)>, StoreError> {
@@ -151,5 +86,96 @@ impl CategoryStore for PgStore {
             labels_version,
             model,
         }))
+    }
+}
+
+#[async_trait]
+impl CategoryDriver for PgStore {
+    async fn category_named(
+        &self,
+        tx: &mut Tx,
+        user: &str,
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM categories WHERE user_id = $1 AND name = $2")
+                .bind(user)
+                .bind(name)
+                .fetch_optional(&mut **tx)
+                .await?,
+        )
+    }
+
+    async fn insert_category(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        user: &str,
+        rule: &CategoryRule,
+        now: Millis,
+    ) -> Result<Option<CategoryRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "INSERT INTO categories (id, user_id, name, algorithm, pattern, case_insensitive, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                 RETURNING id, name, algorithm, pattern, case_insensitive, created_at, updated_at",
+        )
+        .bind(id)
+        .bind(user)
+        .bind(&rule.name)
+        .bind(&rule.algorithm)
+        .bind(&rule.pattern)
+        .bind(rule.case_insensitive)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
+    async fn update_category(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        user: &str,
+        rule: &CategoryRule,
+        now: Millis,
+    ) -> Result<Option<CategoryRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "UPDATE categories SET name = $3, algorithm = $4, pattern = $5, \
+                 case_insensitive = $6, updated_at = $7 WHERE id = $1 AND user_id = $2 \
+                 RETURNING id, name, algorithm, pattern, case_insensitive, created_at, updated_at",
+        )
+        .bind(id)
+        .bind(user)
+        .bind(&rule.name)
+        .bind(&rule.algorithm)
+        .bind(&rule.pattern)
+        .bind(rule.case_insensitive)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
+    async fn delete_category_row(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        user: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM categories WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected()
+                > 0,
+        )
+    }
+
+    async fn bump_labels(&self, tx: &mut Tx, user: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO classifiers (user_id) VALUES ($1) ON CONFLICT (user_id) DO UPDATE SET labels_version = classifiers.labels_version + 1")
+            .bind(user)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 }

@@ -1,11 +1,82 @@
-//! Writing a completion plan (decided in [`crate::plan`]) in a handful of batch statements.
+//! The completion path's statements ([`crate::algo::completion`]): job rows are locked in id
+//! order, then the items; a plan is written in a handful of batch statements.
 
 use super::*;
+use crate::algo::completion::{CompletionDriver, ExpiredItem, LockedBook};
 
-impl PgStore {
+#[async_trait]
+impl CompletionDriver for PgStore {
+    async fn load_books(&self, tx: &mut Tx, ids: &[String]) -> Result<Vec<LockedBook>, StoreError> {
+        Self::lock_jobs(tx, ids)
+            .await?
+            .into_iter()
+            .map(|j| {
+                Ok(LockedBook {
+                    book: j.job.book()?,
+                    id: j.job.id,
+                    max_retries: j.max_retries,
+                })
+            })
+            .collect()
+    }
+
+    async fn held_items(
+        &self,
+        tx: &mut Tx,
+        ids: &[i64],
+        worker: &str,
+    ) -> Result<HashSet<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM items WHERE id = ANY($1::bigint[]) AND state = 'running' \
+             AND worker_id = $2 ORDER BY id FOR UPDATE",
+        )
+        .bind(ids)
+        .bind(worker)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .collect())
+    }
+
+    async fn expired_items(&self, now: Millis) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, job_id FROM items WHERE state = 'running' AND lease_until < $1 \
+             ORDER BY id",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// `SKIP LOCKED`: an item a heartbeat holds is being extended, so it is not taken.
+    async fn still_expired(
+        &self,
+        tx: &mut Tx,
+        ids: &[i64],
+        now: Millis,
+    ) -> Result<Vec<ExpiredItem>, StoreError> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT id, job_id, attempts FROM items WHERE id = ANY($1::bigint[]) \
+             AND state = 'running' AND lease_until < $2 ORDER BY id FOR UPDATE SKIP LOCKED",
+        )
+        .bind(ids)
+        .bind(now)
+        .fetch_all(&mut **tx)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, job_id, attempts)| ExpiredItem {
+                id,
+                job_id,
+                attempts,
+            })
+            .collect())
+    }
+
     /// Applies a completion plan's item updates, results and errors. The jobs and the items of
     /// the plan must be locked by this transaction.
-    pub(super) async fn apply_plan(
+    async fn apply_plan(
+        &self,
         tx: &mut Tx,
         plan: &CompletionPlan,
         now: Millis,
@@ -125,26 +196,6 @@ impl PgStore {
             .bind(&transient)
             .execute(&mut **tx)
             .await?;
-        }
-        Ok(())
-    }
-
-    /// Settles the books of a completion and writes back those that changed.
-    pub(super) async fn write_books(
-        tx: &mut Tx,
-        before: &HashMap<String, JobBook>,
-        books: &HashMap<String, JobBook>,
-        now: Millis,
-    ) -> Result<(), StoreError> {
-        let mut ids: Vec<&String> = books.keys().collect();
-        ids.sort();
-        for id in ids {
-            let Some(book) = books.get(id) else { continue };
-            let mut book = book.clone();
-            book.settle();
-            if before.get(id) != Some(&book) {
-                Self::write_book(tx, id, &book, now, None).await?;
-            }
         }
         Ok(())
     }

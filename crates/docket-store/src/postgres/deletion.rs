@@ -3,37 +3,14 @@
 use async_trait::async_trait;
 use docket_core::{JobState, Millis};
 
-use super::PgStore;
+use super::{PgStore, Tx};
+use crate::algo::deletion::DeletionDriver;
 use crate::{Deletions, StoreError};
 
 #[async_trait]
 impl Deletions for PgStore {
     async fn mark_deleted(&self, id: &str, now: Millis) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let state: Option<String> = sqlx::query_scalar(
-            "SELECT state FROM jobs WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let state: JobState = state.ok_or(StoreError::NotFound)?.parse()?;
-        if !state.is_finished() {
-            return Err(docket_core::CoreError::IllegalControl {
-                action: "delete",
-                state,
-            }
-            .into());
-        }
-        sqlx::query(
-            "UPDATE jobs SET deleted_at = $1, deletion_retry_at = $1, idempotency_key = NULL \
-             WHERE id = $2",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        crate::algo::deletion::mark_deleted(self, id, now).await
     }
 
     async fn mark_expired(&self, before: Millis, now: Millis) -> Result<u64, StoreError> {
@@ -110,5 +87,65 @@ impl Deletions for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|(n, e)| (n.max(0) as u32, e)))
+    }
+}
+
+/// The statements of [`crate::algo::deletion`]: job rows in id order, then running items,
+/// are locked before the cascade (see the module doc of `postgres/mod.rs`).
+#[async_trait]
+impl DeletionDriver for PgStore {
+    async fn remove_job(&self, tx: &mut Tx, id: &str) -> Result<(), StoreError> {
+        Self::lock_running_items(tx, &[id.to_string()]).await?;
+        sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_finished(
+        &self,
+        tx: &mut Tx,
+        before: Millis,
+    ) -> Result<Vec<String>, StoreError> {
+        // Lock in id order like everyone else before the cascade takes the items.
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1 \
+             ORDER BY id FOR UPDATE",
+        )
+        .bind(before)
+        .fetch_all(&mut **tx)
+        .await?;
+        if ids.is_empty() {
+            return Ok(ids);
+        }
+        Self::lock_running_items(tx, &ids).await?;
+        sqlx::query("DELETE FROM jobs WHERE id = ANY($1::text[])")
+            .bind(&ids)
+            .execute(&mut **tx)
+            .await?;
+        Ok(ids)
+    }
+
+    async fn unmarked_state(&self, tx: &mut Tx, id: &str) -> Result<Option<JobState>, StoreError> {
+        let state: Option<String> = sqlx::query_scalar(
+            "SELECT state FROM jobs WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(state.map(|s| s.parse()).transpose()?)
+    }
+
+    async fn mark_deleted(&self, tx: &mut Tx, id: &str, now: Millis) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET deleted_at = $1, deletion_retry_at = $1, idempotency_key = NULL \
+             WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
     }
 }

@@ -1,53 +1,12 @@
 //! Documents, the stored outcome of processed files, and search over them.
 
 use super::*;
+use crate::algo::documents::{self, DocumentDriver};
 
 #[async_trait]
 impl DocumentStore for PgStore {
     async fn put_document(&self, d: NewDocument, now: Millis) -> Result<String, StoreError> {
-        let mut tx = self.begin().await?;
-        // The item first, then the document: deleting a job locks its items before the
-        // cascade reaches their documents (ON DELETE SET NULL), so taking them in the same
-        // order cannot deadlock with it; two writes for one item queue here.
-        sqlx::query("SELECT id FROM items WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(d.item_id)
-            .execute(&mut *tx)
-            .await?;
-        let id: String = sqlx::query_scalar(
-            "INSERT INTO documents (id, user_id, job_id, item_id, name, sha256, media_type, size, \
-             pages, text, category, confidence, metadata, created_at, options_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15) \
-             ON CONFLICT (item_id) DO UPDATE SET name = excluded.name, sha256 = excluded.sha256, \
-             media_type = excluded.media_type, size = excluded.size, pages = excluded.pages, \
-             text = excluded.text, category = excluded.category, \
-             confidence = excluded.confidence, metadata = excluded.metadata, \
-             options_key = excluded.options_key \
-             RETURNING id",
-        )
-        .bind(format!("doc_{}", uuid::Uuid::now_v7().simple()))
-        .bind(&d.user)
-        .bind(&d.job_id)
-        .bind(d.item_id)
-        .bind(text_without_nul(&d.name))
-        .bind(text_without_nul(&d.sha256))
-        .bind(text_without_nul(&d.media_type))
-        .bind(d.size)
-        .bind(d.pages)
-        .bind(text_without_nul(&d.text))
-        .bind(d.category.as_deref().map(text_without_nul))
-        .bind(d.confidence)
-        .bind(json_text(&d.metadata))
-        .bind(now)
-        .bind(text_without_nul(&d.options_key))
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE items SET document_id = $1 WHERE id = $2")
-            .bind(&id)
-            .bind(d.item_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(id)
+        documents::put_document(self, d, now).await
     }
 
     async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError> {
@@ -192,5 +151,70 @@ impl DocumentStore for PgStore {
             })
             .collect();
         Ok(SearchResults { total, hits })
+    }
+}
+
+#[async_trait]
+impl DocumentDriver for PgStore {
+    async fn lock_item(&self, tx: &mut Tx, item_id: i64) -> Result<(), StoreError> {
+        // The item first, then the document: deleting a job locks its items before the
+        // cascade reaches their documents (ON DELETE SET NULL), so taking them in the same
+        // order cannot deadlock with it; two writes for one item queue here.
+        sqlx::query("SELECT id FROM items WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(item_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn upsert_document(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        d: &NewDocument,
+        now: Millis,
+    ) -> Result<String, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO documents (id, user_id, job_id, item_id, name, sha256, media_type, size, \
+             pages, text, category, confidence, metadata, created_at, options_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15) \
+             ON CONFLICT (item_id) DO UPDATE SET name = excluded.name, sha256 = excluded.sha256, \
+             media_type = excluded.media_type, size = excluded.size, pages = excluded.pages, \
+             text = excluded.text, category = excluded.category, \
+             confidence = excluded.confidence, metadata = excluded.metadata, \
+             options_key = excluded.options_key \
+             RETURNING id",
+        )
+        .bind(id)
+        .bind(&d.user)
+        .bind(&d.job_id)
+        .bind(d.item_id)
+        .bind(text_without_nul(&d.name))
+        .bind(text_without_nul(&d.sha256))
+        .bind(text_without_nul(&d.media_type))
+        .bind(d.size)
+        .bind(d.pages)
+        .bind(text_without_nul(&d.text))
+        .bind(d.category.as_deref().map(text_without_nul))
+        .bind(d.confidence)
+        .bind(json_text(&d.metadata))
+        .bind(now)
+        .bind(text_without_nul(&d.options_key))
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    async fn link_document(
+        &self,
+        tx: &mut Tx,
+        document_id: &str,
+        item_id: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE items SET document_id = $1 WHERE id = $2")
+            .bind(document_id)
+            .bind(item_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 }

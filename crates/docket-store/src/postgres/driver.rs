@@ -24,12 +24,25 @@ impl BookDriver for PgStore {
         Self::write_book(tx, id, book, now, None).await
     }
 
+    async fn insert_items(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        items: &[NewItem],
+    ) -> Result<(), StoreError> {
+        Self::insert_items(tx, id, items).await
+    }
+
     async fn announce_work(&self, tx: &mut Tx) -> Result<(), StoreError> {
         Self::notify_work(tx).await
     }
 
     async fn commit(&self, tx: Tx) -> Result<(), StoreError> {
         Ok(tx.commit().await?)
+    }
+
+    async fn rollback(&self, tx: Tx) -> Result<(), StoreError> {
+        Ok(tx.rollback().await?)
     }
 
     async fn job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError> {
@@ -45,6 +58,16 @@ impl ControlDriver for PgStore {
 
     async fn cancel_unstarted(&self, tx: &mut Tx, id: &str) -> Result<(), StoreError> {
         Self::cancel_unstarted(tx, id).await
+    }
+
+    async fn deadline_passed(&self, now: Millis) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE finished_at IS NULL AND deadline_at IS NOT NULL \
+             AND deadline_at < $1",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn requeue_failed(&self, tx: &mut Tx, id: &str, streak: i64) -> Result<u64, StoreError> {
@@ -70,15 +93,6 @@ impl ListingDriver for PgStore {
         worker: &str,
     ) -> Result<JobBook, StoreError> {
         Self::listing_book(tx, id, worker).await
-    }
-
-    async fn insert_items(
-        &self,
-        tx: &mut Tx,
-        id: &str,
-        items: &[NewItem],
-    ) -> Result<(), StoreError> {
-        Self::insert_items(tx, id, items).await
     }
 
     async fn extend_listing(

@@ -10,87 +10,7 @@ impl JobStore for PgStore {
     }
 
     async fn create_job(&self, new: NewJob, now: Millis) -> Result<Created, StoreError> {
-        if new.items.is_empty() && new.source.is_none() {
-            return Err(StoreError::Invalid("a job needs at least one item".into()));
-        }
-        new.options.validate()?;
-        let source = new.source.as_ref().map(serde_json::to_value).transpose()?;
-        if source.as_ref().is_some_and(holds_nul) {
-            return Err(StoreError::Invalid(
-                "the source contains a NUL character".into(),
-            ));
-        }
-        if let Some(key) = &new.idempotency_key {
-            let existing: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM jobs WHERE user_id = $1 AND idempotency_key = $2",
-            )
-            .bind(&new.user)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(id) = existing {
-                return self.existing(&id, now).await;
-            }
-        }
-        let mut tx = self.begin().await?;
-        let id = new
-            .id
-            .clone()
-            .unwrap_or_else(|| JobId::generate().to_string());
-        let total = new.items.len() as i64;
-        let o = &new.options;
-        // A concurrent submit with the same key waits on the unique index and then does
-        // nothing here: it returns the job that won.
-        let inserted: Option<String> = sqlx::query_scalar(
-            "INSERT INTO jobs (id, user_id, kind, state, created_at, updated_at, deadline_at, \
-             total, pending, running, retrying, succeeded, failed, cancelled, max_workers, \
-             max_retries, auto_pause_after, item_timeout_ms, options, idempotency_key, source, \
-             sealed, notify_url, notify_state) \
-             VALUES ($1, $2, $3, 'queued', $4, $4, $5, $6, $6, 0, 0, 0, 0, 0, $7, $8, $9, $10, \
-             $11::jsonb, $12, $13::jsonb, $14, $15::text, \
-             CASE WHEN $15::text IS NOT NULL THEN 'pending' END) \
-             ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
-             RETURNING id",
-        )
-        .bind(&id)
-        .bind(&new.user)
-        .bind(new.kind.as_str())
-        .bind(now)
-        .bind(o.deadline_seconds.map(|s| now + (s as i64) * 1000))
-        .bind(total)
-        .bind(o.max_workers.map(i64::from))
-        .bind(o.max_retries as i64)
-        .bind(o.auto_pause_after as i64)
-        .bind((o.item_timeout_seconds as i64).saturating_mul(1000))
-        .bind(serde_json::to_string(o)?)
-        .bind(new.idempotency_key.as_deref())
-        .bind(source.as_ref().map(|s| s.to_string()))
-        .bind(new.source.is_none())
-        .bind(o.notify_url.as_deref())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if inserted.is_none() {
-            tx.rollback().await?;
-            let key = new.idempotency_key.as_deref().unwrap_or_default();
-            let winner: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM jobs WHERE user_id = $1 AND idempotency_key = $2",
-            )
-            .bind(&new.user)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-            return match winner {
-                Some(id) => self.existing(&id, now).await,
-                None => Err(StoreError::NotFound),
-            };
-        }
-        Self::insert_items(&mut tx, &id, &new.items).await?;
-        Self::notify_work(&mut tx).await?;
-        tx.commit().await?;
-        let job = Self::job_on(&self.pool, &id, now)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(Created { job, created: true })
+        crate::algo::creation::create_job(self, new, now).await
     }
 
     async fn get_job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError> {
@@ -187,68 +107,15 @@ impl JobStore for PgStore {
     }
 
     async fn delete_job(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let book = Self::lock_book(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if !book.state.is_finished() {
-            return Err(docket_core::CoreError::IllegalControl {
-                action: "delete",
-                state: book.state,
-            }
-            .into());
-        }
-        Self::lock_running_items(&mut tx, &[id.to_string()]).await?;
-        sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        crate::algo::deletion::delete_job(self, id).await
     }
 
     async fn expire_deadlines(&self, now: Millis) -> Result<u64, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE finished_at IS NULL AND deadline_at IS NOT NULL \
-             AND deadline_at < $1",
-        )
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut n = 0;
-        for id in ids {
-            let failed = control::fail(self, &id, "deadline exceeded".into(), now).await;
-            match failed {
-                Ok(_) => n += 1,
-                // Finished (or deleted) meanwhile: nothing to do.
-                Err(StoreError::Rule(_)) | Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(n)
+        control::expire_deadlines(self, now).await
     }
 
     async fn purge_finished(&self, before: Millis) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.begin().await?;
-        // Lock in id order like everyone else before the cascade takes the items.
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1 \
-             ORDER BY id FOR UPDATE",
-        )
-        .bind(before)
-        .fetch_all(&mut *tx)
-        .await?;
-        if ids.is_empty() {
-            tx.rollback().await?;
-            return Ok(ids);
-        }
-        Self::lock_running_items(&mut tx, &ids).await?;
-        sqlx::query("DELETE FROM jobs WHERE id = ANY($1::text[])")
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(ids)
+        crate::algo::deletion::purge_finished(self, before).await
     }
 
     async fn results(

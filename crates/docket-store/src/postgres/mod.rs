@@ -14,6 +14,7 @@
 
 mod categories;
 mod completion;
+mod creation;
 mod deletion;
 mod documents;
 mod driver;
@@ -42,7 +43,7 @@ use docket_core::{
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{FromRow, Postgres, Row, Transaction};
 
-use crate::plan::{fair_shares, plan_completions, rescue_target, ClaimCandidate, CompletionPlan};
+use crate::plan::{fair_shares, ClaimCandidate, CompletionPlan};
 use crate::prelude::*;
 use crate::row::stats_rows;
 use crate::row::{
@@ -367,18 +368,5 @@ fn candidate(
     ClaimCandidate {
         headroom: max_workers.map_or(i64::MAX, |m| m - running),
         waiting: pending + retrying,
-    }
-}
-
-impl PgStore {
-    /// The job an earlier submit with the same idempotency key created.
-    async fn existing(&self, id: &str, now: Millis) -> Result<Created, StoreError> {
-        let job = Self::job_on(&self.pool, id, now)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(Created {
-            job,
-            created: false,
-        })
     }
 }

@@ -149,46 +149,10 @@ impl QueueStore for PgStore {
     async fn complete(
         &self,
         worker: &str,
-        mut done: Vec<Completion>,
+        done: Vec<Completion>,
         now: Millis,
     ) -> Result<CompleteReport, StoreError> {
-        if done.is_empty() {
-            return Ok(CompleteReport::default());
-        }
-        // An item reported twice in one batch is applied once; the repeat counts as lost, as it
-        // would in a later batch.
-        let mut unique = HashSet::with_capacity(done.len());
-        let before_dedup = done.len();
-        done.retain(|c| unique.insert(c.item_id));
-        let repeated = before_dedup - done.len();
-
-        let mut tx = self.begin().await?;
-        let mut job_ids: Vec<String> = done.iter().map(|c| c.job_id.clone()).collect();
-        job_ids.sort();
-        job_ids.dedup();
-        let mut books = HashMap::new();
-        for j in Self::lock_jobs(&mut tx, &job_ids).await? {
-            let book = j.job.book()?;
-            books.insert(j.job.id, book);
-        }
-        let before = books.clone();
-        let ids: Vec<i64> = done.iter().map(|c| c.item_id).collect();
-        let held: HashSet<i64> = sqlx::query_scalar(
-            "SELECT id FROM items WHERE id = ANY($1::bigint[]) AND state = 'running' \
-             AND worker_id = $2 ORDER BY id FOR UPDATE",
-        )
-        .bind(&ids)
-        .bind(worker)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-        let mut plan = plan_completions(done, &held, &mut books);
-        plan.report.lost += repeated;
-        Self::apply_plan(&mut tx, &plan, now).await?;
-        Self::write_books(&mut tx, &before, &books, now).await?;
-        tx.commit().await?;
-        Ok(plan.report)
+        crate::algo::completion::complete(self, worker, done, now).await
     }
 
     async fn heartbeat(
@@ -247,57 +211,7 @@ impl QueueStore for PgStore {
     }
 
     async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError> {
-        let expired: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, job_id FROM items WHERE state = 'running' AND lease_until < $1 \
-             ORDER BY id",
-        )
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?;
-        if expired.is_empty() {
-            return Ok(0);
-        }
-        let mut tx = self.begin().await?;
-        let mut job_ids: Vec<String> = expired.iter().map(|(_, j)| j.clone()).collect();
-        job_ids.sort();
-        job_ids.dedup();
-        let mut books = HashMap::new();
-        let mut max_retries = HashMap::new();
-        for j in Self::lock_jobs(&mut tx, &job_ids).await? {
-            let book = j.job.book()?;
-            max_retries.insert(j.job.id.clone(), j.max_retries);
-            books.insert(j.job.id, book);
-        }
-        let before = books.clone();
-        let ids: Vec<i64> = expired.iter().map(|(id, _)| *id).collect();
-        // Still expired now that the jobs are locked; an item some heartbeat is extending right
-        // now is skipped.
-        let still: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT id, job_id, attempts FROM items WHERE id = ANY($1::bigint[]) \
-             AND state = 'running' AND lease_until < $2 ORDER BY id FOR UPDATE SKIP LOCKED",
-        )
-        .bind(&ids)
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await?;
-        let held: HashSet<i64> = still.iter().map(|(id, _, _)| *id).collect();
-        // Each lost worker's items are completed on its behalf, through the same bookkeeping.
-        let done: Vec<Completion> = still
-            .into_iter()
-            .map(|(item_id, job_id, attempts)| {
-                let retries = max_retries.get(&job_id).copied().unwrap_or(0);
-                Completion {
-                    item_id,
-                    target: rescue_target(attempts.max(0) as u32, retries.max(0) as u32, now),
-                    job_id,
-                }
-            })
-            .collect();
-        let plan = plan_completions(done, &held, &mut books);
-        Self::apply_plan(&mut tx, &plan, now).await?;
-        Self::write_books(&mut tx, &before, &books, now).await?;
-        tx.commit().await?;
-        Ok(plan.report.applied as u64)
+        crate::algo::completion::rescue_expired(self, now).await
     }
 
     async fn job_controls(&self, ids: &[String]) -> Result<Vec<JobControl>, StoreError> {

@@ -3,36 +3,14 @@
 use async_trait::async_trait;
 use docket_core::{JobState, Millis};
 
-use super::SqliteStore;
+use super::{SqliteStore, Tx};
+use crate::algo::deletion::DeletionDriver;
 use crate::{Deletions, StoreError};
 
 #[async_trait]
 impl Deletions for SqliteStore {
     async fn mark_deleted(&self, id: &str, now: Millis) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let state: Option<String> =
-            sqlx::query_scalar("SELECT state FROM jobs WHERE id = ? AND deleted_at IS NULL")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let state: JobState = state.ok_or(StoreError::NotFound)?.parse()?;
-        if !state.is_finished() {
-            return Err(docket_core::CoreError::IllegalControl {
-                action: "delete",
-                state,
-            }
-            .into());
-        }
-        sqlx::query(
-            "UPDATE jobs SET deleted_at = ?1, deletion_retry_at = ?1, idempotency_key = NULL \
-             WHERE id = ?2",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        crate::algo::deletion::mark_deleted(self, id, now).await
     }
 
     async fn mark_expired(&self, before: Millis, now: Millis) -> Result<u64, StoreError> {
@@ -121,5 +99,51 @@ impl Deletions for SqliteStore {
         .fetch_optional(&self.writer)
         .await?;
         Ok(row.map(|(n, e)| (n.max(0) as u32, e)))
+    }
+}
+
+/// The statements of [`crate::algo::deletion`]: the one writer needs no row locks.
+#[async_trait]
+impl DeletionDriver for SqliteStore {
+    async fn remove_job(&self, tx: &mut Tx, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM jobs WHERE id = ?")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_finished(
+        &self,
+        tx: &mut Tx,
+        before: Millis,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? RETURNING id",
+        )
+        .bind(before)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
+
+    async fn unmarked_state(&self, tx: &mut Tx, id: &str) -> Result<Option<JobState>, StoreError> {
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM jobs WHERE id = ? AND deleted_at IS NULL")
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        Ok(state.map(|s| s.parse()).transpose()?)
+    }
+
+    async fn mark_deleted(&self, tx: &mut Tx, id: &str, now: Millis) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET deleted_at = ?1, deletion_retry_at = ?1, idempotency_key = NULL \
+             WHERE id = ?2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
     }
 }

@@ -24,6 +24,15 @@ impl BookDriver for SqliteStore {
         Self::write_book(tx, id, book, now).await
     }
 
+    async fn insert_items(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        items: &[NewItem],
+    ) -> Result<(), StoreError> {
+        Self::insert_items(tx, id, items).await
+    }
+
     /// SQLite has no cross-process signal: engines poll.
     async fn announce_work(&self, _tx: &mut Tx) -> Result<(), StoreError> {
         Ok(())
@@ -31,6 +40,10 @@ impl BookDriver for SqliteStore {
 
     async fn commit(&self, tx: Tx) -> Result<(), StoreError> {
         Ok(tx.commit().await?)
+    }
+
+    async fn rollback(&self, tx: Tx) -> Result<(), StoreError> {
+        Ok(tx.rollback().await?)
     }
 
     async fn job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError> {
@@ -46,6 +59,16 @@ impl ControlDriver for SqliteStore {
 
     async fn cancel_unstarted(&self, tx: &mut Tx, id: &str) -> Result<(), StoreError> {
         Self::cancel_unstarted(tx, id).await
+    }
+
+    async fn deadline_passed(&self, now: Millis) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE finished_at IS NULL AND deadline_at IS NOT NULL \
+             AND deadline_at < ?",
+        )
+        .bind(now)
+        .fetch_all(&self.reader)
+        .await?)
     }
 
     async fn requeue_failed(&self, tx: &mut Tx, id: &str, streak: i64) -> Result<u64, StoreError> {
@@ -72,15 +95,6 @@ impl ListingDriver for SqliteStore {
         worker: &str,
     ) -> Result<JobBook, StoreError> {
         Self::listing_book(tx, id, worker).await
-    }
-
-    async fn insert_items(
-        &self,
-        tx: &mut Tx,
-        id: &str,
-        items: &[NewItem],
-    ) -> Result<(), StoreError> {
-        Self::insert_items(tx, id, items).await
     }
 
     async fn extend_listing(

@@ -10,66 +10,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn create_job(&self, new: NewJob, now: Millis) -> Result<Created, StoreError> {
-        if new.items.is_empty() && new.source.is_none() {
-            return Err(StoreError::Invalid("a job needs at least one item".into()));
-        }
-        new.options.validate()?;
-        let mut tx = self.begin().await?;
-        if let Some(key) = &new.idempotency_key {
-            let existing: Option<String> =
-                sqlx::query_scalar("SELECT id FROM jobs WHERE user_id = ? AND idempotency_key = ?")
-                    .bind(&new.user)
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(id) = existing {
-                tx.rollback().await?;
-                let job = Self::job_on(&self.reader, &id, now)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                return Ok(Created {
-                    job,
-                    created: false,
-                });
-            }
-        }
-        let id = new
-            .id
-            .clone()
-            .unwrap_or_else(|| JobId::generate().to_string());
-        let total = new.items.len() as i64;
-        let o = &new.options;
-        sqlx::query(
-            "INSERT INTO jobs (id, user_id, kind, state, created_at, updated_at, deadline_at, \
-             total, pending, running, retrying, succeeded, failed, cancelled, max_workers, \
-             max_retries, auto_pause_after, item_timeout_ms, options, idempotency_key, source, \
-             sealed, notify_url, notify_state) \
-             VALUES (?1, ?2, ?3, 'queued', ?4, ?4, ?5, ?6, ?6, 0, 0, 0, 0, 0, ?7, ?8, ?9, ?10, ?11, \
-             ?12, ?13, ?14, ?15, CASE WHEN ?15 IS NOT NULL THEN 'pending' END)",
-        )
-        .bind(&id)
-        .bind(&new.user)
-        .bind(new.kind.as_str())
-        .bind(now)
-        .bind(o.deadline_seconds.map(|s| now + (s as i64) * 1000))
-        .bind(total)
-        .bind(o.max_workers.map(i64::from))
-        .bind(o.max_retries as i64)
-        .bind(o.auto_pause_after as i64)
-        .bind((o.item_timeout_seconds as i64).saturating_mul(1000))
-        .bind(serde_json::to_string(o)?)
-        .bind(new.idempotency_key.as_deref())
-        .bind(new.source.as_ref().map(serde_json::to_string).transpose()?)
-        .bind(new.source.is_none())
-        .bind(o.notify_url.as_deref())
-        .execute(&mut *tx)
-        .await?;
-        Self::insert_items(&mut tx, &id, &new.items).await?;
-        tx.commit().await?;
-        let job = Self::job_on(&self.reader, &id, now)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(Created { job, created: true })
+        crate::algo::creation::create_job(self, new, now).await
     }
 
     async fn get_job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError> {
@@ -160,56 +101,15 @@ impl JobStore for SqliteStore {
     }
 
     async fn delete_job(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let (_, book) = Self::load_book(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if !book.state.is_finished() {
-            return Err(docket_core::CoreError::IllegalControl {
-                action: "delete",
-                state: book.state,
-            }
-            .into());
-        }
-        sqlx::query("DELETE FROM jobs WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        crate::algo::deletion::delete_job(self, id).await
     }
 
     async fn expire_deadlines(&self, now: Millis) -> Result<u64, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE finished_at IS NULL AND deadline_at IS NOT NULL \
-             AND deadline_at < ?",
-        )
-        .bind(now)
-        .fetch_all(&self.reader)
-        .await?;
-        let mut n = 0;
-        for id in ids {
-            let failed = control::fail(self, &id, "deadline exceeded".into(), now).await;
-            match failed {
-                Ok(_) => n += 1,
-                // Finished meanwhile: nothing to do.
-                Err(StoreError::Rule(_)) | Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(n)
+        control::expire_deadlines(self, now).await
     }
 
     async fn purge_finished(&self, before: Millis) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.begin().await?;
-        let ids: Vec<String> = sqlx::query_scalar(
-            "DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? RETURNING id",
-        )
-        .bind(before)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(ids)
+        crate::algo::deletion::purge_finished(self, before).await
     }
 
     async fn results(

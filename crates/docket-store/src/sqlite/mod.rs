@@ -5,6 +5,8 @@
 //! a claim or a completion of a thousand items costs a handful of statements, not thousands.
 
 mod categories;
+mod completion;
+mod creation;
 mod deletion;
 mod documents;
 mod driver;
@@ -18,7 +20,7 @@ mod stats;
 mod tokens;
 mod webhooks;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -32,7 +34,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{FromRow, Row, Sqlite, Transaction};
 
-use crate::plan::{fair_shares, plan_completions, rescue_target, ClaimCandidate};
+use crate::plan::{fair_shares, ClaimCandidate};
 use crate::prelude::*;
 use crate::row::stats_rows;
 use crate::row::{
@@ -244,130 +246,6 @@ impl SqliteStore {
         };
         job.into_job(detail, current, now)
     }
-
-    /// Applies completions of items `worker` holds; with `expired_before`, only of those whose
-    /// lease ended before it (a rescue must not take an item whose lease was just renewed).
-    async fn complete_where(
-        &self,
-        worker: &str,
-        done: Vec<Completion>,
-        now: Millis,
-        expired_before: Option<Millis>,
-    ) -> Result<CompleteReport, StoreError> {
-        if done.is_empty() {
-            return Ok(CompleteReport::default());
-        }
-        let mut tx = self.begin().await?;
-        let mut job_ids: Vec<String> = done.iter().map(|c| c.job_id.clone()).collect();
-        job_ids.sort();
-        job_ids.dedup();
-        let mut books = HashMap::new();
-        for id in &job_ids {
-            if let Some((_, book)) = Self::load_book(&mut tx, id).await? {
-                books.insert(id.clone(), book);
-            }
-        }
-        let held: String = sqlx::query_scalar(
-            "SELECT json_group_array(id) FROM items WHERE id IN (SELECT value FROM json_each(?1)) \
-             AND state = 'running' AND worker_id = ?2 AND (?3 IS NULL OR lease_until < ?3)",
-        )
-        .bind(ids_json(done.iter().map(|c| c.item_id)))
-        .bind(worker)
-        .bind(expired_before)
-        .fetch_one(&mut *tx)
-        .await?;
-        let held: HashSet<i64> = serde_json::from_str::<Vec<i64>>(&held)?
-            .into_iter()
-            .collect();
-        let plan = plan_completions(done, &held, &mut books);
-        if !plan.succeeded.is_empty() {
-            sqlx::query(
-                "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'succeeded', stage = 'done', progress = 100, \
-                 worker_id = NULL, lease_until = NULL, checkpoint = NULL \
-                 WHERE id IN (SELECT value FROM json_each(?))",
-            )
-            .bind(ids_json(plan.succeeded.iter().map(|s| s.item_id)))
-            .execute(&mut *tx)
-            .await?;
-            let rows: Vec<serde_json::Value> = plan
-                .succeeded
-                .iter()
-                .map(|s| json!([s.item_id, s.job_id, s.output]))
-                .collect();
-            sqlx::query(
-                "INSERT INTO results (item_id, job_id, output, created_at) \
-                 SELECT value ->> '$[0]', value ->> '$[1]', value -> '$[2]', ?1 \
-                 FROM json_each(?2) WHERE true \
-                 ON CONFLICT (item_id) DO UPDATE SET output = excluded.output",
-            )
-            .bind(now)
-            .bind(serde_json::Value::Array(rows).to_string())
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !plan.cancelled.is_empty() {
-            sqlx::query(
-                "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'cancelled', worker_id = NULL, lease_until = NULL \
-                 WHERE id IN (SELECT value FROM json_each(?))",
-            )
-            .bind(ids_json(plan.cancelled.iter().copied()))
-            .execute(&mut *tx)
-            .await?;
-        }
-        for f in &plan.failed {
-            sqlx::query(
-                "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'failed', worker_id = NULL, lease_until = NULL, \
-                 failure_streak = ? WHERE id = ?",
-            )
-            .bind(f.streak)
-            .bind(f.item_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for r in &plan.retrying {
-            sqlx::query(
-                "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'retrying', worker_id = NULL, lease_until = NULL, \
-                 next_attempt_at = ? WHERE id = ?",
-            )
-            .bind(r.next_attempt_at)
-            .bind(r.item_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for r in &plan.requeued {
-            sqlx::query(
-                "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'pending', worker_id = NULL, lease_until = NULL, \
-                 stage = ?, progress = ?, checkpoint = coalesce(?, checkpoint), attempts = max(attempts - ?, 0) \
-                 WHERE id = ?",
-            )
-            .bind(r.stage.as_str())
-            .bind(r.progress)
-            .bind(r.checkpoint.as_ref().map(|c| c.to_string()))
-            .bind(i64::from(r.refund_attempt))
-            .bind(r.item_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (item_id, e) in &plan.errors {
-            sqlx::query(
-                "INSERT INTO item_errors (item_id, attempt, at, message, transient) \
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(item_id)
-            .bind(e.attempt as i64)
-            .bind(e.at)
-            .bind(&e.message)
-            .bind(e.transient)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (id, book) in books.iter_mut() {
-            book.settle();
-            Self::write_book(&mut tx, id, book, now).await?;
-        }
-        tx.commit().await?;
-        Ok(plan.report)
-    }
 }
 
 /// Job kinds as one JSON array, for `kind IN (SELECT value FROM json_each(?))`.
@@ -397,11 +275,3 @@ type ClaimedRow = (
     String,
     Option<serde_json::Value>,
 );
-
-fn uuid_simple() -> String {
-    // JobId already makes time-ordered UUIDv7s; reuse its randomness for documents.
-    JobId::generate()
-        .as_str()
-        .trim_start_matches("job_")
-        .to_string()
-}

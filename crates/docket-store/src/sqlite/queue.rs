@@ -129,7 +129,7 @@ impl QueueStore for SqliteStore {
         done: Vec<Completion>,
         now: Millis,
     ) -> Result<CompleteReport, StoreError> {
-        self.complete_where(worker, done, now, None).await
+        crate::algo::completion::complete(self, worker, done, now).await
     }
 
     async fn heartbeat(
@@ -187,32 +187,7 @@ impl QueueStore for SqliteStore {
     }
 
     async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError> {
-        let expired: Vec<(i64, String, i64, i64, String)> = sqlx::query_as(
-            "SELECT i.id, i.job_id, i.attempts, j.max_retries, i.worker_id FROM items AS i \
-             INDEXED BY items_running JOIN jobs AS j ON j.id = i.job_id \
-             WHERE i.state = 'running' AND i.lease_until < ? ORDER BY i.id",
-        )
-        .bind(now)
-        .fetch_all(&self.reader)
-        .await?;
-        // Each lost worker's items are completed on its behalf, through the same bookkeeping,
-        // re-checking the lease inside the transaction that applies it.
-        let mut by_worker: HashMap<String, Vec<Completion>> = HashMap::new();
-        for (id, job, attempts, max_retries, worker) in expired {
-            by_worker.entry(worker).or_default().push(Completion {
-                item_id: id,
-                job_id: job,
-                target: rescue_target(attempts as u32, max_retries as u32, now),
-            });
-        }
-        let mut rescued = 0;
-        for (worker, done) in by_worker {
-            rescued += self
-                .complete_where(&worker, done, now, Some(now))
-                .await?
-                .applied as u64;
-        }
-        Ok(rescued)
+        crate::algo::completion::rescue_expired(self, now).await
     }
 
     async fn job_controls(&self, ids: &[String]) -> Result<Vec<JobControl>, StoreError> {

@@ -1,0 +1,164 @@
+//! The completion path: a worker's finished items, and items a dead worker left behind
+//! (rescue), go through one transaction that locks the jobs' books, finds which items are
+//! still held, lets [`plan_completions`] decide, applies the plan and writes back the books
+//! that changed.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use docket_core::{JobBook, Millis};
+
+use super::BookDriver;
+use crate::plan::{plan_completions, rescue_target, CompletionPlan};
+use crate::{CompleteReport, Completion, StoreError};
+
+/// A job's book as a completion transaction locked it.
+pub(crate) struct LockedBook {
+    pub id: String,
+    pub book: JobBook,
+    /// How many attempts an item of the job gets (a rescue decides retry or failure by it).
+    pub max_retries: i64,
+}
+
+/// An item found still running past its lease, inside the rescue transaction.
+pub(crate) struct ExpiredItem {
+    pub id: i64,
+    pub job_id: String,
+    pub attempts: i64,
+}
+
+/// The statements a backend runs for the completion path. Locking is the driver's:
+/// `load_books` locks the job rows (in id order, `ids` come sorted) before `held_items` or
+/// `still_expired` lock items.
+#[async_trait]
+pub(crate) trait CompletionDriver: BookDriver {
+    /// The books of these jobs, locked for this transaction; unknown jobs are absent.
+    async fn load_books(
+        &self,
+        tx: &mut Self::Tx,
+        ids: &[String],
+    ) -> Result<Vec<LockedBook>, StoreError>;
+    /// Which of these items are still running under `worker`, locked.
+    async fn held_items(
+        &self,
+        tx: &mut Self::Tx,
+        ids: &[i64],
+        worker: &str,
+    ) -> Result<HashSet<i64>, StoreError>;
+    /// Items whose lease ended before `now`, read outside any transaction: (id, job id).
+    async fn expired_items(&self, now: Millis) -> Result<Vec<(i64, String)>, StoreError>;
+    /// Which of these items are still running with a lease that ended before `now`, locked;
+    /// an item some heartbeat is extending right now may be skipped.
+    async fn still_expired(
+        &self,
+        tx: &mut Self::Tx,
+        ids: &[i64],
+        now: Millis,
+    ) -> Result<Vec<ExpiredItem>, StoreError>;
+    /// Writes the plan's item updates, results and errors.
+    async fn apply_plan(
+        &self,
+        tx: &mut Self::Tx,
+        plan: &CompletionPlan,
+        now: Millis,
+    ) -> Result<(), StoreError>;
+}
+
+/// Applies the targets of items `worker` holds; the rest are reported lost.
+pub(crate) async fn complete<D: CompletionDriver>(
+    driver: &D,
+    worker: &str,
+    mut done: Vec<Completion>,
+    now: Millis,
+) -> Result<CompleteReport, StoreError> {
+    if done.is_empty() {
+        return Ok(CompleteReport::default());
+    }
+    // An item reported twice in one batch is applied once; the repeat counts as lost, as it
+    // would in a later batch.
+    let mut unique = HashSet::with_capacity(done.len());
+    let before_dedup = done.len();
+    done.retain(|c| unique.insert(c.item_id));
+    let repeated = before_dedup - done.len();
+
+    let mut tx = driver.begin().await?;
+    let job_ids = sorted_job_ids(done.iter().map(|c| c.job_id.as_str()));
+    let locked = driver.load_books(&mut tx, &job_ids).await?;
+    let mut books: HashMap<String, JobBook> = locked.into_iter().map(|l| (l.id, l.book)).collect();
+    let before = books.clone();
+    let ids: Vec<i64> = done.iter().map(|c| c.item_id).collect();
+    let held = driver.held_items(&mut tx, &ids, worker).await?;
+    let mut plan = plan_completions(done, &held, &mut books);
+    plan.report.lost += repeated;
+    driver.apply_plan(&mut tx, &plan, now).await?;
+    write_books(driver, &mut tx, &before, books, now).await?;
+    driver.commit(tx).await?;
+    Ok(plan.report)
+}
+
+/// Takes back items whose lease expired: each is completed on behalf of its lost worker as a
+/// failed, transient attempt, through the same bookkeeping. Returns how many were taken back.
+pub(crate) async fn rescue_expired<D: CompletionDriver>(
+    driver: &D,
+    now: Millis,
+) -> Result<u64, StoreError> {
+    let expired = driver.expired_items(now).await?;
+    if expired.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = driver.begin().await?;
+    let job_ids = sorted_job_ids(expired.iter().map(|(_, job)| job.as_str()));
+    let mut books = HashMap::new();
+    let mut max_retries = HashMap::new();
+    for l in driver.load_books(&mut tx, &job_ids).await? {
+        max_retries.insert(l.id.clone(), l.max_retries);
+        books.insert(l.id, l.book);
+    }
+    let before = books.clone();
+    let ids: Vec<i64> = expired.iter().map(|(id, _)| *id).collect();
+    // Still expired now that the jobs are locked: a lease renewed meanwhile is not taken.
+    let still = driver.still_expired(&mut tx, &ids, now).await?;
+    let held: HashSet<i64> = still.iter().map(|e| e.id).collect();
+    let done: Vec<Completion> = still
+        .into_iter()
+        .map(|e| {
+            let retries = max_retries.get(&e.job_id).copied().unwrap_or(0);
+            Completion {
+                item_id: e.id,
+                target: rescue_target(e.attempts.max(0) as u32, retries.max(0) as u32, now),
+                job_id: e.job_id,
+            }
+        })
+        .collect();
+    let plan = plan_completions(done, &held, &mut books);
+    driver.apply_plan(&mut tx, &plan, now).await?;
+    write_books(driver, &mut tx, &before, books, now).await?;
+    driver.commit(tx).await?;
+    Ok(plan.report.applied as u64)
+}
+
+fn sorted_job_ids<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut ids: Vec<String> = ids.map(str::to_owned).collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Settles the books of a completion and writes back, in id order, those that changed.
+async fn write_books<D: CompletionDriver>(
+    driver: &D,
+    tx: &mut D::Tx,
+    before: &HashMap<String, JobBook>,
+    books: HashMap<String, JobBook>,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let mut books: Vec<(String, JobBook)> = books.into_iter().collect();
+    books.sort_by(|a, b| a.0.cmp(&b.0));
+    for (id, mut book) in books {
+        book.settle();
+        if before.get(&id) != Some(&book) {
+            driver.write_book(tx, &id, &book, now).await?;
+        }
+    }
+    Ok(())
+}
