@@ -37,17 +37,18 @@ pub enum ItemPayload {
 impl ItemPayload {
     /// Reads a stored payload; what does not fit becomes [`ItemPayload::Unreadable`].
     pub fn from_json(value: serde_json::Value) -> ItemPayload {
-        serde_json::from_value(value.clone()).unwrap_or_else(|e| {
+        // Deserialised by reference: claims read thousands of these, and only a payload that
+        // does not fit needs the value again (for the message).
+        ItemPayload::deserialize(&value).unwrap_or_else(|e| {
             ItemPayload::Unreadable(format!("the item's payload {value} is not understood: {e}"))
         })
     }
 
     /// [`ItemPayload::from_json`] of stored JSON text.
     pub fn from_stored(text: &str) -> ItemPayload {
-        match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(value) => ItemPayload::from_json(value),
-            Err(e) => ItemPayload::Unreadable(format!("the item's payload is not JSON: {e}")),
-        }
+        serde_json::from_str::<ItemPayload>(text).unwrap_or_else(|e| {
+            ItemPayload::Unreadable(format!("the item's payload {text} is not understood: {e}"))
+        })
     }
 
     /// The variant's name, for messages about a payload that does not fit its job's kind.
@@ -80,7 +81,7 @@ pub enum JobSource {
 impl JobSource {
     /// Reads a stored source; what does not fit becomes [`JobSource::Unreadable`].
     pub fn from_json(value: serde_json::Value) -> JobSource {
-        serde_json::from_value(value.clone()).unwrap_or_else(|e| {
+        JobSource::deserialize(&value).unwrap_or_else(|e| {
             JobSource::Unreadable(format!("the job's source {value} is not understood: {e}"))
         })
     }

@@ -155,16 +155,17 @@ impl SqliteStore {
 
     async fn insert_items(tx: &mut Tx, id: &str, items: &[NewItem]) -> Result<(), StoreError> {
         for chunk in items.chunks(INSERT_CHUNK) {
-            let batch = chunk
+            // Serialised straight to text: `[[name, payload], …]`, no intermediate values.
+            let batch: Vec<(&str, &docket_core::ItemPayload)> = chunk
                 .iter()
-                .map(|i| Ok(json!([i.name, serde_json::to_value(&i.payload)?])))
-                .collect::<Result<Vec<_>, StoreError>>()?;
+                .map(|i| (i.name.as_str(), &i.payload))
+                .collect();
             sqlx::query(
                 "INSERT INTO items (job_id, name, payload, state) \
                  SELECT ?1, value ->> '$[0]', value -> '$[1]', 'pending' FROM json_each(?2)",
             )
             .bind(id)
-            .bind(serde_json::Value::Array(batch).to_string())
+            .bind(serde_json::to_string(&batch)?)
             .execute(&mut **tx)
             .await?;
         }
