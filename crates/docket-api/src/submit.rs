@@ -158,8 +158,16 @@ async fn from_multipart(
         .await
         .map_err(|e| AppError::new(ErrorCode::MalformedMultipart, e.body_text()))?;
     let mut upload = state.submission().upload();
-    // On an error the upload is dropped, which removes its files.
-    let options = read_parts(state, &mut upload, &mut multipart).await?;
+    // A refused upload's files are removed before the refusal is sent, so a client that gets
+    // a 4xx finds nothing left behind. (A client that goes away mid-upload drops the future
+    // instead, and the upload's `Drop` removes them in the background.)
+    let options = match read_parts(state, &mut upload, &mut multipart).await {
+        Ok(options) => options,
+        Err(refused) => {
+            upload.abandon().await;
+            return Err(refused);
+        }
+    };
     Ok(upload.finish(&caller.0, options, key).await?)
 }
 

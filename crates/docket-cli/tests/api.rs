@@ -1,4 +1,6 @@
 //! End-to-end over real HTTP on a real port, against a real `docket serve` process.
+//! Every test runs on SQLite and on PostgreSQL (`…_sqlite`, `…_postgres`), each on a fresh
+//! database.
 
 mod support;
 
@@ -7,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
-use support::Server;
+use support::{on_both_backends, Backend, Server};
 
 fn files_form(n: usize) -> Form {
     let mut form = Form::new();
@@ -37,9 +39,8 @@ async fn assert_problem(r: reqwest::Response, status: u16, code: &str) -> Value 
     body
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_files_answer_202_fast_and_complete() {
-    let server = Server::start(&[]);
+async fn two_hundred_files_answer_202_fast_and_complete(backend: Backend) {
+    let server = Server::start_on(backend, &[]).await;
     // Warm the connection and the database, then measure the submit itself.
     server.get("/v1/jobs").send().await.expect("warm up");
     let mut fastest = Duration::MAX;
@@ -267,9 +268,8 @@ async fn two_hundred_files_answer_202_fast_and_complete() {
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pause_and_resume_mid_job_keep_exact_counts() {
-    let server = Server::start(&[]);
+async fn pause_and_resume_mid_job_keep_exact_counts(backend: Backend) {
+    let server = Server::start_on(backend, &[]).await;
     let job = server.submit_noop(300, 10, json!({})).await;
     let id = job["id"].as_str().unwrap();
     server
@@ -334,9 +334,8 @@ async fn pause_and_resume_mid_job_keep_exact_counts() {
     assert_problem(r, 409, "conflict").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancel_mid_job_keeps_what_finished() {
-    let server = Server::start(&[]);
+async fn cancel_mid_job_keeps_what_finished(backend: Backend) {
+    let server = Server::start_on(backend, &[]).await;
     let job = server.submit_noop(500, 50, json!({})).await;
     let id = job["id"].as_str().unwrap();
     server
@@ -421,9 +420,8 @@ async fn cancel_mid_job_keeps_what_finished() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_idempotency_key_returns_the_first_job() {
-    let server = Server::start(&[]);
+async fn an_idempotency_key_returns_the_first_job(backend: Backend) {
+    let server = Server::start_on(backend, &[]).await;
     let send = || {
         server
             .post("/v1/jobs")
@@ -455,9 +453,8 @@ async fn an_idempotency_key_returns_the_first_job() {
     assert_eq!(all["items"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_users_token_gets_404_everywhere() {
-    let server = Server::start(&[]);
+async fn another_users_token_gets_404_everywhere(backend: Backend) {
+    let server = Server::start_on(backend, &[]).await;
     let job = server.submit_noop(20, 5, json!({})).await;
     let id = job["id"].as_str().unwrap();
     let done = server
@@ -522,8 +519,7 @@ async fn another_users_token_gets_404_everywhere() {
     assert_problem(r, 401, "unauthorized").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_input_gets_a_clear_problem_and_the_server_goes_on() {
+async fn bad_input_gets_a_clear_problem_and_the_server_goes_on(backend: Backend) {
     let allowed = tempfile::tempdir().unwrap();
     std::fs::write(allowed.path().join("a.txt"), "hello from a folder").unwrap();
     std::fs::create_dir(allowed.path().join("sub")).unwrap();
@@ -532,10 +528,14 @@ async fn bad_input_gets_a_clear_problem_and_the_server_goes_on() {
         "# Title\n\nSome *markdown*.",
     )
     .unwrap();
-    let server = Server::start(&[
-        ("DOCKET_UPLOAD_LIMIT_BYTES", (1024 * 1024).to_string()),
-        ("DOCKET_ALLOWED_ROOTS", allowed.path().display().to_string()),
-    ]);
+    let server = Server::start_on(
+        backend,
+        &[
+            ("DOCKET_UPLOAD_LIMIT_BYTES", (1024 * 1024).to_string()),
+            ("DOCKET_ALLOWED_ROOTS", allowed.path().display().to_string()),
+        ],
+    )
+    .await;
     let json_post = |body: &str| {
         server
             .post("/v1/jobs")
@@ -712,9 +712,8 @@ fn cli(server: &Server, args: &[&str]) -> std::process::Output {
         .expect("run docket")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_cli_submits_watches_and_controls_jobs() {
-    let server = Server::start(&[]);
+async fn the_cli_submits_watches_and_controls_jobs(backend: Backend) {
+    let server = Server::start_on(backend, &[]).await;
     let docs = tempfile::tempdir().unwrap();
     std::fs::create_dir(docs.path().join("more")).unwrap();
     for i in 0..4 {
@@ -795,3 +794,13 @@ async fn the_cli_submits_watches_and_controls_jobs() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such job"));
 }
+
+on_both_backends!(
+    two_hundred_files_answer_202_fast_and_complete,
+    pause_and_resume_mid_job_keep_exact_counts,
+    cancel_mid_job_keeps_what_finished,
+    an_idempotency_key_returns_the_first_job,
+    another_users_token_gets_404_everywhere,
+    bad_input_gets_a_clear_problem_and_the_server_goes_on,
+    the_cli_submits_watches_and_controls_jobs,
+);

@@ -1,5 +1,7 @@
 //! Classification end to end against a real `docket serve`: rules, hand labels, the `auto`
 //! model retrained in the background, `POST /v1/classify`, deduplication and `reindex`.
+//! Every test runs on SQLite and on PostgreSQL (`…_sqlite`, `…_postgres`), each on a fresh
+//! database.
 
 mod support;
 
@@ -7,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
-use support::Server;
+use support::{on_both_backends, Backend, Server};
 
 const INVOICE: &str = "Invoice 2231 from Acme Supplies. Amount payable within 30 days: 1,200 EUR. Bank transfer to the account below.";
 
@@ -50,9 +52,8 @@ async fn upload(server: &Server, files: &[(String, String)]) -> String {
     id
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rules_labels_auto_classify_dedup_and_reindex() {
-    let server = Server::start(&[]);
+async fn rules_labels_auto_classify_dedup_and_reindex(backend: Backend) {
+    let server = Server::start_on(backend, &[]).await;
 
     // Rules: validated when created.
     let r = post_json(
@@ -308,3 +309,5 @@ async fn rules_labels_auto_classify_dedup_and_reindex() {
         404
     );
 }
+
+on_both_backends!(rules_labels_auto_classify_dedup_and_reindex,);

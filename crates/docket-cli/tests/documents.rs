@@ -1,6 +1,8 @@
 //! Real and hostile documents through a real `docket serve`: extraction runs in `docket
 //! extractor` child processes, so a hostile file fails its own item with a clear message while
 //! the good ones are extracted, searchable, and served back (original and thumbnail).
+//! Every test runs on SQLite and on PostgreSQL (`…_sqlite`, `…_postgres`), each on a fresh
+//! database.
 //!
 //! The real documents are generated at test time from what Debian ships (see
 //! `ensure_system_packages` in scripts/lib.sh): man pages typeset to PDF by groff, and a page of
@@ -16,7 +18,7 @@ use std::time::Duration;
 use rand::{rngs::StdRng, RngCore, SeedableRng};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
-use support::Server;
+use support::{on_both_backends, Backend, Server};
 
 fn cache_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("docket-cli-documents");
@@ -112,8 +114,7 @@ async fn get(server: &Server, path: &str) -> reqwest::Response {
     server.get(path).send().await.expect(path)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_and_hostile_documents_end_to_end() {
+async fn real_and_hostile_documents_end_to_end(backend: Backend) {
     let grep = man_pdf("grep");
     let tar = man_pdf("tar");
     let find = man_pdf("find");
@@ -138,7 +139,7 @@ async fn real_and_hostile_documents_end_to_end() {
         ("nested.pdf", nested_arrays_pdf(1_000_000), Err("PDF")),
     ];
 
-    let server = Server::start(&[("DOCKET_WORKERS", "2".to_string())]);
+    let server = Server::start_on(backend, &[("DOCKET_WORKERS", "2".to_string())]).await;
     // Five hostile files in a row would auto-pause the job (SPEC §4): not what is tested here.
     let mut form = Form::new().part("options", Part::text(r#"{"auto_pause_after": 0}"#));
     for (name, bytes, _) in &cases {
@@ -313,3 +314,5 @@ async fn real_and_hostile_documents_end_to_end() {
     // And the server is still healthy.
     assert_eq!(get(&server, "/healthz").await.status(), 200);
 }
+
+on_both_backends!(real_and_hostile_documents_end_to_end,);

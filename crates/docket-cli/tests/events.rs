@@ -1,16 +1,18 @@
 //! Live progress over real HTTP: Server-Sent Events (with a separate worker process doing the
 //! work, so progress crosses processes through the database) and webhooks.
+//! Every test runs on SQLite and on PostgreSQL (`…_sqlite`, `…_postgres`), each on a fresh
+//! database.
 
 mod support;
 
 use std::collections::{BTreeMap, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde_json::{json, Value};
-use support::Server;
+use support::{on_both_backends, Backend, Server};
 
 #[derive(Debug, Clone)]
 struct SseEvent {
@@ -80,12 +82,11 @@ fn cursor(id: &str) -> (i64, i64) {
 
 /// A `docket worker` on the server's database: the only process doing work.
 fn worker(server: &Server) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_docket"))
+    server
+        .docket()
         .arg("worker")
-        .current_dir(server.path())
         .env("DOCKET_WORKERS", "2")
         .env("DOCKET_LOG", "warn")
-        .env_remove("DOCKET_DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -100,9 +101,8 @@ impl Drop for Killed {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sse_delivers_every_item_change_in_order_and_resumes_without_gaps() {
-    let server = Server::start(&[("DOCKET_WORKERS", "0".into())]);
+async fn sse_delivers_every_item_change_in_order_and_resumes_without_gaps(backend: Backend) {
+    let server = Server::start_on(backend, &[("DOCKET_WORKERS", "0".into())]).await;
     let _worker = Killed(worker(&server));
     let n = 120;
     let job = server.submit_noop(n, 15, json!({"max_workers": 2})).await;
@@ -211,9 +211,8 @@ async fn sse_delivers_every_item_change_in_order_and_resumes_without_gaps() {
     assert_eq!(bad.headers()["content-type"], "application/problem+json");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_all_jobs_stream_follows_every_job_of_the_caller() {
-    let server = Server::start(&[("DOCKET_WORKERS", "0".into())]);
+async fn the_all_jobs_stream_follows_every_job_of_the_caller(backend: Backend) {
+    let server = Server::start_on(backend, &[("DOCKET_WORKERS", "0".into())]).await;
     let mut stream = SseReader::open(&server, "/v1/events", None).await;
     let _worker = Killed(worker(&server));
     let a = server.submit_noop(20, 10, json!({})).await["id"]
@@ -251,8 +250,7 @@ async fn the_all_jobs_stream_follows_every_job_of_the_caller() {
     assert!(first.is_err(), "nothing to say to another user: {first:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_finished_job_posts_a_signed_webhook_and_retries_after_500() {
+async fn a_finished_job_posts_a_signed_webhook_and_retries_after_500(backend: Backend) {
     use axum::body::Bytes;
     use axum::http::{HeaderMap, StatusCode};
 
@@ -286,10 +284,14 @@ async fn a_finished_job_posts_a_signed_webhook_and_retries_after_500() {
     let hook = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let server = Server::start(&[
-        ("DOCKET_WEBHOOK_SECRET", "s3cret".into()),
-        ("DOCKET_WEBHOOK_RETRY_BASE_MS", "100".into()),
-    ]);
+    let server = Server::start_on(
+        backend,
+        &[
+            ("DOCKET_WEBHOOK_SECRET", "s3cret".into()),
+            ("DOCKET_WEBHOOK_RETRY_BASE_MS", "100".into()),
+        ],
+    )
+    .await;
     let job = server.submit_noop(3, 1, json!({"notify_url": hook})).await;
     let id = job["id"].as_str().unwrap().to_string();
     assert_eq!(job["webhook"]["state"], "pending");
@@ -310,3 +312,9 @@ async fn a_finished_job_posts_a_signed_webhook_and_retries_after_500() {
         assert_eq!(posted["state"], "completed");
     }
 }
+
+on_both_backends!(
+    sse_delivers_every_item_change_in_order_and_resumes_without_gaps,
+    the_all_jobs_stream_follows_every_job_of_the_caller,
+    a_finished_job_posts_a_signed_webhook_and_retries_after_500,
+);

@@ -14,9 +14,79 @@ pub struct Server {
     pub token: String,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
+    /// The server's `DOCKET_DATABASE_URL`; `None` is SQLite in its own `data/` directory.
+    pub database_url: Option<String>,
 }
 
+/// The database a test's server runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The `DOCKET_DATABASE_URL` of a fresh, empty database: none for SQLite (the server makes
+    /// one in its own fresh directory), a new database for PostgreSQL. PostgreSQL comes from
+    /// `DOCKET_TEST_POSTGRES_URL`; when it is unset or unreachable the test fails, never
+    /// skips, so a run without PostgreSQL cannot pass for one with it.
+    pub async fn fresh_database(self) -> Option<String> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                assert!(
+                    std::env::var_os("DOCKET_TEST_POSTGRES_URL").is_some(),
+                    "DOCKET_TEST_POSTGRES_URL is unset: the PostgreSQL half of this test needs \
+                     a server where it may create databases, e.g. \
+                     postgres://postgres@127.0.0.1:5432/postgres"
+                );
+                Some(docket_store::testing::fresh_postgres_url().await)
+            }
+        }
+    }
+}
+
+/// Instantiates each named `async fn case(backend: Backend)` as two tests, `case_sqlite` and
+/// `case_postgres`, each on a fresh database of its own.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($case:ident),+ $(,)?) => {
+        $(
+            ::paste::paste! {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn [<$case _sqlite>]() {
+                    $case($crate::support::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn [<$case _postgres>]() {
+                    $case($crate::support::Backend::Postgres).await;
+                }
+            }
+        )+
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;
+
 impl Server {
+    /// [`Server::start`] on a fresh database of `backend`.
+    pub async fn start_on(backend: Backend, env: &[(&str, String)]) -> Server {
+        let mut env = env.to_vec();
+        if let Some(url) = backend.fresh_database().await {
+            env.push(("DOCKET_DATABASE_URL", url));
+        }
+        let server = Server::start(&env);
+        // The default database is SQLite in `data/`: its file there means the server did not
+        // run on the backend the test is named after.
+        let sqlite_file = server.data_dir().join("docket.db").exists();
+        match backend {
+            Backend::Sqlite => assert!(sqlite_file, "no SQLite database in {:?}", server.path()),
+            Backend::Postgres => assert!(!sqlite_file, "a PostgreSQL test opened SQLite"),
+        }
+        server
+    }
+
     /// Starts `docket serve` with `env` on top of defaults pointing into a fresh directory.
     pub fn start(env: &[(&str, String)]) -> Server {
         Server::start_in(tempfile::tempdir().expect("temp dir"), env)
@@ -34,8 +104,12 @@ impl Server {
             .env_remove("DOCKET_TOKEN")
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
+        let mut database_url = None;
         for (k, v) in env {
             cmd.env(k, v);
+            if *k == "DOCKET_DATABASE_URL" {
+                database_url = Some(v.clone());
+            }
         }
         let mut child = cmd.spawn().expect("start docket serve");
         let stdout = child.stdout.take().expect("stdout");
@@ -58,6 +132,7 @@ impl Server {
             token,
             dir,
             http: reqwest::Client::new(),
+            database_url,
         }
     }
 
@@ -92,12 +167,22 @@ impl Server {
         self.dir.path()
     }
 
+    /// A `docket` command run in the server's directory on the server's database.
+    pub fn docket(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_docket"));
+        cmd.current_dir(self.dir.path());
+        match &self.database_url {
+            Some(url) => cmd.env("DOCKET_DATABASE_URL", url),
+            None => cmd.env_remove("DOCKET_DATABASE_URL"),
+        };
+        cmd
+    }
+
     /// A second user's token, made with the CLI against the same database.
     pub fn token_for(&self, user: &str) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_docket"))
+        let out = self
+            .docket()
             .args(["token", "create", "--user", user, "--json"])
-            .current_dir(self.dir.path())
-            .env_remove("DOCKET_DATABASE_URL")
             .output()
             .expect("docket token create");
         assert!(
