@@ -1,0 +1,79 @@
+//! The emulated site's database: entities, files and their bytes, and the request log.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bytes::Bytes;
+
+use crate::record::{AmiSetRecord, FileRecord, NodeRecord, Record, RequestRecord};
+
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    last_fid: u64,
+    last_nid: u64,
+    last_ami_id: u64,
+    pub files: BTreeMap<u64, FileRecord>,
+    pub bytes: HashMap<u64, Bytes>,
+    pub nodes: BTreeMap<String, NodeRecord>,
+    pub ami_sets: BTreeMap<String, AmiSetRecord>,
+    pub requests: Vec<RequestRecord>,
+}
+
+impl Store {
+    pub fn next_fid(&mut self) -> u64 {
+        self.last_fid += 1;
+        self.last_fid
+    }
+
+    pub fn next_nid(&mut self) -> u64 {
+        self.last_nid += 1;
+        self.last_nid
+    }
+
+    pub fn next_ami_id(&mut self) -> u64 {
+        self.last_ami_id += 1;
+        self.last_ami_id
+    }
+
+    /// Whether any entity, of any type, has this UUID (Drupal's UUIDs are unique per type, but
+    /// the emulator's clients never reuse one across types).
+    pub fn uuid_taken(&self, uuid: &str) -> bool {
+        self.nodes.contains_key(uuid) || self.ami_sets.contains_key(uuid)
+    }
+
+    pub fn uri_taken(&self, uri: &str) -> bool {
+        self.files.values().any(|file| file.uri == uri)
+    }
+
+    pub fn file_by_uuid(&self, uuid: &str) -> Option<&FileRecord> {
+        self.files.values().find(|file| file.uuid == uuid)
+    }
+
+    pub fn log_request(&mut self, method: String, path: String) -> usize {
+        self.requests.push(RequestRecord {
+            method,
+            path,
+            status: None,
+        });
+        self.requests.len() - 1
+    }
+
+    pub fn log_status(&mut self, index: usize, status: u16) {
+        if let Some(entry) = self.requests.get_mut(index) {
+            entry.status = Some(status);
+        }
+    }
+
+    pub fn record(&self) -> Record {
+        Record {
+            files: self.files.values().cloned().collect(),
+            nodes: self.nodes.values().cloned().collect(),
+            ami_sets: self.ami_sets.values().cloned().collect(),
+            requests: self.requests.clone(),
+        }
+    }
+}
+
+/// Drupal's timestamp format in JSON:API answers.
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
