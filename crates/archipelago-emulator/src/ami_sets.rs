@@ -55,21 +55,11 @@ pub(crate) fn missing(uuid: &str) -> ApiError {
 pub(crate) fn create(site: &Site, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
     let request = document::parse(headers, body, TYPE)?;
     let mut store = site.store();
-    if let Some(id) = &request.id {
-        if store.uuid_taken(id) {
-            return Err(
-                ApiError::new(StatusCode::CONFLICT, "Conflict: Entity already exists.")
-                    .pointer("/data/id"),
-            );
-        }
-    }
+    let uuid = store.new_entity_id(request.id.as_deref())?;
     let changes = changes(&request.attributes)?;
     let name = document::required("name", changes.name)?;
     let set = document::required("set", changes.set)?;
     let status = document::required("status", changes.status)?;
-    let uuid = request
-        .id
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let created = now();
     let record = AmiSetRecord {
         uuid: uuid.clone(),

@@ -3,8 +3,20 @@
 //! tests. It keeps everything in memory, can be told to fail in the ways a real site and its
 //! network do ([`Faults`]), and shows what it stored ([`Record`]).
 //!
-//! What it does, and where it departs from a real site, is written down against
-//! `ARCHIPELAGO.md`: see the crate's modules and `ARCHITECTURE.md`.
+//! It follows `/work/shared/ARCHIPELAGO.md`. Where it departs from a real site, or chooses
+//! where the source left it open:
+//! - "Down" ([`Faults::down_for`]) resets every `/jsonapi` connection (a TCP RST, no HTTP
+//!   answer), which is what a dropped network looks like; a 503 outage is
+//!   [`Faults::fail`] with a large count.
+//! - Wrong credentials are 403 (the real `basic_auth` may also challenge with 401); read-only
+//!   mode is checked before authentication, as Drupal's route filter runs before access.
+//! - A `data.type` that is not the route's is 409; a PATCH whose `data.id` is not the URL's
+//!   is 400.
+//! - `field_descriptive_metadata` and `set` are accepted as a string or `{"value": …}` and
+//!   answered as `{"value": "<json>"}`; `as:*` checksums are SHA-256 (`crypHashFunc`
+//!   says so), where strawberryfield writes MD5.
+//! - No collection GETs or filters, no processing of AMI sets, no cron deleting temporary
+//!   files; unmatched paths below `/jsonapi` are 404 but not in the request log.
 
 mod admin;
 mod ami_sets;

@@ -9,7 +9,7 @@ use crate::errors::ApiError;
 use crate::record::NodeRecord;
 use crate::resource;
 use crate::site::Site;
-use crate::store::now;
+use crate::store::{now, Store};
 use crate::strawberry;
 
 pub(crate) const BUNDLES: [&str; 2] = ["digital_object", "digital_object_collection"];
@@ -50,6 +50,14 @@ fn missing(bundle: &str, uuid: &str) -> ApiError {
     ))
 }
 
+/// A node of this bundle is stored under `uuid` (else 404).
+fn stored(store: &Store, bundle: &str, uuid: &str) -> Result<(), ApiError> {
+    match store.nodes.get(uuid) {
+        Some(node) if node.bundle == bundle => Ok(()),
+        _ => Err(missing(bundle, uuid)),
+    }
+}
+
 pub(crate) fn create(
     site: &Site,
     bundle: &str,
@@ -58,22 +66,12 @@ pub(crate) fn create(
 ) -> Result<Response, ApiError> {
     let request = parse(bundle, headers, body)?;
     let mut store = site.store();
-    if let Some(id) = &request.id {
-        if store.uuid_taken(id) {
-            return Err(
-                ApiError::new(StatusCode::CONFLICT, "Conflict: Entity already exists.")
-                    .pointer("/data/id"),
-            );
-        }
-    }
+    let uuid = store.new_entity_id(request.id.as_deref())?;
     let changes = changes(&request.attributes)?;
     let title = document::required("title", changes.title)?;
     let metadata = document::required(METADATA, changes.metadata)?;
     let saved = strawberry::prepare(site, &store, &metadata)?;
     strawberry::make_permanent(&mut store, &saved.fids);
-    let uuid = request
-        .id
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let created = now();
     let node = NodeRecord {
         uuid: uuid.clone(),
@@ -119,13 +117,7 @@ pub(crate) fn update(
     body: &[u8],
 ) -> Result<Response, ApiError> {
     let mut store = site.store();
-    if !store
-        .nodes
-        .get(uuid)
-        .is_some_and(|node| node.bundle == bundle)
-    {
-        return Err(missing(bundle, uuid));
-    }
+    stored(&store, bundle, uuid)?;
     let request = parse(bundle, headers, body)?;
     document::same_id(&request, uuid)?;
     let changes = changes(&request.attributes)?;
@@ -161,13 +153,7 @@ pub(crate) fn update(
 
 pub(crate) fn delete(site: &Site, bundle: &str, uuid: &str) -> Result<Response, ApiError> {
     let mut store = site.store();
-    if !store
-        .nodes
-        .get(uuid)
-        .is_some_and(|node| node.bundle == bundle)
-    {
-        return Err(missing(bundle, uuid));
-    }
+    stored(&store, bundle, uuid)?;
     store.nodes.remove(uuid);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

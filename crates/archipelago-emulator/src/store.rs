@@ -2,8 +2,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use axum::http::StatusCode;
 use bytes::Bytes;
 
+use crate::errors::ApiError;
 use crate::record::{AmiSetRecord, FileRecord, NodeRecord, Record, RequestRecord};
 
 #[derive(Debug, Default)]
@@ -40,6 +42,19 @@ impl Store {
         self.nodes.contains_key(uuid) || self.ami_sets.contains_key(uuid)
     }
 
+    /// The id a new entity gets: the client's (409 if any entity has it) or a fresh UUID.
+    pub fn new_entity_id(&self, requested: Option<&str>) -> Result<String, ApiError> {
+        match requested {
+            Some(id) if self.uuid_taken(id) => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "Conflict: Entity already exists.",
+            )
+            .pointer("/data/id")),
+            Some(id) => Ok(id.to_owned()),
+            None => Ok(uuid::Uuid::new_v4().to_string()),
+        }
+    }
+
     pub fn uri_taken(&self, uri: &str) -> bool {
         self.files.values().any(|file| file.uri == uri)
     }
@@ -66,11 +81,21 @@ impl Store {
     pub fn record(&self) -> Record {
         Record {
             files: self.files.values().cloned().collect(),
-            nodes: self.nodes.values().cloned().collect(),
-            ami_sets: self.ami_sets.values().cloned().collect(),
+            nodes: sorted(self.nodes.values(), |node| node.nid),
+            ami_sets: sorted(self.ami_sets.values(), |set| set.id),
             requests: self.requests.clone(),
         }
     }
+}
+
+/// Records in creation order (the maps are keyed by UUID).
+fn sorted<'a, T: Clone + 'a>(
+    records: impl Iterator<Item = &'a T>,
+    key: impl Fn(&T) -> u64,
+) -> Vec<T> {
+    let mut records: Vec<T> = records.cloned().collect();
+    records.sort_by_key(|record| key(record));
+    records
 }
 
 /// Drupal's timestamp format in JSON:API answers.

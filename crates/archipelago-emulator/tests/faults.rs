@@ -150,6 +150,11 @@ async fn a_reset_closes_the_connection_without_an_answer() {
         .expect_err("no answer");
     assert!(error.status().is_none(), "{error:?}");
     assert!(error.is_request() || error.is_connect(), "{error:?}");
+    let chain = format!("{:?}", std::error::Error::source(&error));
+    assert!(
+        chain.contains("ConnectionReset") || chain.contains("reset"),
+        "a TCP reset, not a clean close: {chain}"
+    );
     assert_eq!(
         try_get(&site, &missing_node())
             .await
