@@ -136,6 +136,11 @@ impl Record {
             .collect()
     }
 
+    /// The status of every logged request, in arrival order (`None`: reset, no answer).
+    pub fn statuses(&self) -> Vec<Option<u16>> {
+        self.requests.iter().map(|request| request.status).collect()
+    }
+
     /// Requests whose path contains `needle`.
     pub fn requests_to(&self, needle: &str) -> Vec<&RequestRecord> {
         self.requests

@@ -37,14 +37,10 @@ async fn the_next_requests_fail_with_the_given_status_retry_after_and_error_body
         site.get(&missing_node()).await.status(),
         StatusCode::NOT_FOUND
     );
-    let statuses: Vec<Option<u16>> = site
-        .emulator
-        .record()
-        .requests()
-        .iter()
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(statuses, [Some(503), Some(503), Some(404)]);
+    assert_eq!(
+        site.emulator.record().statuses(),
+        [Some(503), Some(503), Some(404)]
+    );
 }
 
 #[tokio::test]
@@ -162,14 +158,7 @@ async fn a_reset_closes_the_connection_without_an_answer() {
             .status(),
         StatusCode::NOT_FOUND
     );
-    let statuses: Vec<Option<u16>> = site
-        .emulator
-        .record()
-        .requests()
-        .iter()
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(statuses, [None, Some(404)]);
+    assert_eq!(site.emulator.record().statuses(), [None, Some(404)]);
 }
 
 #[tokio::test]
