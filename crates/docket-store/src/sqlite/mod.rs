@@ -267,11 +267,13 @@ struct ClaimJobRow {
     item_timeout_ms: i64,
 }
 
-/// id, name, payload, attempts, stage, checkpoint.
-type ClaimedRow = (
+/// id, name, payload, attempts, stage, checkpoint. The payload stays a slice of the claim's
+/// JSON text and is read straight into an `ItemPayload`: going through a `serde_json::Value`
+/// first cost a map and its strings per claimed item.
+type ClaimedRow<'a> = (
     i64,
     String,
-    serde_json::Value,
+    &'a serde_json::value::RawValue,
     i64,
     String,
     Option<serde_json::Value>,
