@@ -3,14 +3,15 @@
 use async_trait::async_trait;
 use docket_core::{CoreError, JobState, Millis};
 
-use super::control::ControlDriver;
+use super::control::load_book;
+use super::sql::Statements;
 use crate::StoreError;
 
 /// The statements a backend runs for deleting jobs. Locking is the driver's: before rows are
 /// removed, a backend with row locks locks the jobs (id order) and then their running items,
 /// as every other transaction does, so the cascade cannot deadlock with a heartbeat.
 #[async_trait]
-pub(crate) trait DeletionDriver: ControlDriver {
+pub(crate) trait DeletionDriver: Statements {
     /// Removes the job's rows (the book was loaded, and so locked, before).
     async fn remove_job(&self, tx: &mut Self::Tx, id: &str) -> Result<(), StoreError>;
     /// Removes every job that finished before `before`; returns their ids.
@@ -48,8 +49,7 @@ fn refuse_unfinished(state: JobState) -> Result<(), StoreError> {
 /// Deletes a finished job and everything of it at once.
 pub(crate) async fn delete_job<D: DeletionDriver>(driver: &D, id: &str) -> Result<(), StoreError> {
     let mut tx = driver.begin().await?;
-    let book = driver
-        .load_book(&mut tx, id)
+    let book = load_book(driver, &mut tx, id)
         .await?
         .ok_or(StoreError::NotFound)?;
     refuse_unfinished(book.state)?;

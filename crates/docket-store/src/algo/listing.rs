@@ -3,26 +3,19 @@
 use async_trait::async_trait;
 use docket_core::{Job, JobBook, JobState, Millis};
 
-use super::BookDriver;
+use super::sql::{Sql, Statements};
 use crate::{NewItem, StoreError};
 
 /// The statements a backend runs for listing. `listing_book` must lock the job row and fail
 /// unless `worker` holds the listing of an unfinished, unsealed job.
 #[async_trait]
-pub(crate) trait ListingDriver: BookDriver {
+pub(crate) trait ListingDriver: Statements {
     async fn listing_book(
         &self,
         tx: &mut Self::Tx,
         id: &str,
         worker: &str,
     ) -> Result<JobBook, StoreError>;
-    async fn extend_listing(
-        &self,
-        tx: &mut Self::Tx,
-        id: &str,
-        lease_until: Millis,
-    ) -> Result<(), StoreError>;
-    async fn release_listing(&self, tx: &mut Self::Tx, id: &str) -> Result<(), StoreError>;
 }
 
 /// Adds listed items to the job, extending the lister's lease.
@@ -39,7 +32,13 @@ pub(crate) async fn add_items<D: ListingDriver>(
     driver.insert_items(&mut tx, id, items).await?;
     book.on_items_added(items.len() as i64);
     driver.write_book(&mut tx, id, &book, now).await?;
-    driver.extend_listing(&mut tx, id, lease_until).await?;
+    driver
+        .execute(
+            &mut tx,
+            Sql::same("UPDATE jobs SET lister_until = $1 WHERE id = $2"),
+            &[lease_until.into(), id.into()],
+        )
+        .await?;
     driver.announce_work(&mut tx).await?;
     driver.commit(tx).await
 }
@@ -63,7 +62,15 @@ pub(crate) async fn seal<D: ListingDriver>(
         book.settle();
     }
     driver.write_book(&mut tx, id, &book, now).await?;
-    driver.release_listing(&mut tx, id).await?;
+    driver
+        .execute(
+            &mut tx,
+            Sql::same("UPDATE jobs SET lister_id = NULL, lister_until = NULL WHERE id = $1"),
+            &[id.into()],
+        )
+        .await?;
     driver.commit(tx).await?;
-    driver.job(id, now).await?.ok_or(StoreError::NotFound)
+    super::jobs::job(driver, id, now)
+        .await?
+        .ok_or(StoreError::NotFound)
 }

@@ -25,7 +25,7 @@ impl WebhookStore for SqliteStore {
         tx.commit().await?;
         let mut jobs = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(job) = Self::job_on(&self.reader, &id, now).await? {
+            if let Some(job) = crate::algo::jobs::job(self, &id, now).await? {
                 jobs.push(job);
             }
         }
