@@ -4,7 +4,6 @@
 use sqlx::postgres::PgArguments;
 
 use super::*;
-use crate::algo::listing::ListingDriver;
 use crate::algo::sql::{arguments, Arg, Decoded, On, Sql, Statements};
 use crate::algo::BookDriver;
 
@@ -48,17 +47,6 @@ impl BookDriver for PgStore {
     }
 }
 
-#[async_trait]
-impl ListingDriver for PgStore {
-    async fn listing_book(
-        &self,
-        tx: &mut Tx,
-        id: &str,
-        worker: &str,
-    ) -> Result<JobBook, StoreError> {
-        Self::listing_book(tx, id, worker).await
-    }
-}
 #[async_trait]
 impl Statements for PgStore {
     async fn execute(

@@ -155,29 +155,6 @@ impl PgStore {
         Ok(())
     }
 
-    /// Locks a job this worker is listing and returns its book, or fails if the worker lost
-    /// the listing (another took it over), the job was sealed, or it finished meanwhile.
-    async fn listing_book(tx: &mut Tx, id: &str, worker: &str) -> Result<JobBook, StoreError> {
-        let row: Option<ListingJobRow> = sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS}, lister_id FROM jobs WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        match row {
-            Some(r)
-                if r.lister_id.as_deref() == Some(worker)
-                    && !r.job.sealed
-                    && r.job.finished_at.is_none() =>
-            {
-                r.job.book()
-            }
-            _ => Err(StoreError::Invalid(
-                "this worker no longer lists that job".into(),
-            )),
-        }
-    }
-
     /// Inserts a job's items in submit order (identity values follow the order of the rows),
     /// streamed with COPY: several times faster than an `INSERT ... SELECT FROM UNNEST`.
     async fn insert_items(tx: &mut Tx, job_id: &str, items: &[NewItem]) -> Result<(), StoreError> {
@@ -233,14 +210,6 @@ struct LockedJobRow {
     max_workers: Option<i64>,
     max_retries: i64,
     item_timeout_ms: i64,
-}
-
-/// A job row with who lists it, for [`PgStore::listing_book`].
-#[derive(sqlx::FromRow)]
-struct ListingJobRow {
-    #[sqlx(flatten)]
-    job: JobRow,
-    lister_id: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]

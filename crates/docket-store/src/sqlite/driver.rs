@@ -4,7 +4,6 @@
 use sqlx::sqlite::SqliteArguments;
 
 use super::*;
-use crate::algo::listing::ListingDriver;
 use crate::algo::sql::{arguments, Arg, Decoded, On, Sql, Statements};
 use crate::algo::BookDriver;
 
@@ -46,18 +45,6 @@ impl BookDriver for SqliteStore {
 
     async fn rollback(&self, tx: Tx) -> Result<(), StoreError> {
         Ok(tx.rollback().await?)
-    }
-}
-
-#[async_trait]
-impl ListingDriver for SqliteStore {
-    async fn listing_book(
-        &self,
-        tx: &mut Tx,
-        id: &str,
-        worker: &str,
-    ) -> Result<JobBook, StoreError> {
-        SqliteStore::listing_book(self, tx, id, worker).await
     }
 }
 

@@ -152,30 +152,6 @@ impl SqliteStore {
         }
         Ok(())
     }
-
-    /// The book of a job this worker is listing, or an error if it lost the listing.
-    async fn listing_book(
-        &self,
-        tx: &mut Tx,
-        id: &str,
-        worker: &str,
-    ) -> Result<JobBook, StoreError> {
-        let held: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE id = ? AND lister_id = ? AND sealed = 0 AND finished_at IS NULL",
-        )
-        .bind(id)
-        .bind(worker)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if held.is_none() {
-            return Err(StoreError::Invalid(
-                "this worker no longer lists that job".into(),
-            ));
-        }
-        crate::algo::control::load_book(self, tx, id)
-            .await?
-            .ok_or(StoreError::NotFound)
-    }
 }
 
 /// Job kinds as one JSON array, for `kind IN (SELECT value FROM json_each(?))`.
