@@ -14,6 +14,7 @@ pub(crate) mod jobs;
 pub(crate) mod listing;
 pub(crate) mod sql;
 mod tokens;
+mod webhooks;
 
 use async_trait::async_trait;
 use docket_core::{JobBook, Millis};

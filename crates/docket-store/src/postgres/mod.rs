@@ -24,7 +24,6 @@ mod probe;
 mod queue;
 mod stats;
 mod text;
-mod webhooks;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -45,7 +44,7 @@ use crate::row::{page_limit, JobRow, JOB_COLUMNS};
 use crate::types::search_terms;
 use crate::{
     Claimed, CompleteReport, Completion, JobControl, Listing, NewDocument, NewItem, NewJob,
-    ProgressUpdate, SearchHit, SearchQuery, SearchResults, StoreError, WebhookNext,
+    ProgressUpdate, SearchHit, SearchQuery, SearchResults, StoreError,
 };
 use text::{copy_text, holds_nul, json_text, may_hold_nul, text_without_nul};
 

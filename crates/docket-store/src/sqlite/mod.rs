@@ -15,7 +15,6 @@ mod listing;
 mod probe;
 mod queue;
 mod stats;
-mod webhooks;
 
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -36,7 +35,7 @@ use crate::row::{page_limit, JobRow, JOB_COLUMNS};
 use crate::types::search_terms;
 use crate::{
     Claimed, CompleteReport, Completion, JobControl, Listing, NewDocument, NewItem, NewJob,
-    ProgressUpdate, SearchHit, SearchQuery, SearchResults, StoreError, WebhookNext,
+    ProgressUpdate, SearchHit, SearchQuery, SearchResults, StoreError,
 };
 
 pub struct SqliteStore {
