@@ -50,9 +50,20 @@ pub(crate) struct JobDetail {
     pub notify_attempts: String,
 }
 
-/// The detail columns, after [`JOB_COLUMNS`], as SQLite stores them (JSON as text).
-pub(crate) const JOB_DETAIL_COLUMNS: &str =
-    "options, result, notify_url, notify_state, notify_attempts";
+/// The detail columns, after [`JOB_COLUMNS`], JSON as text (a cast both dialects read; a
+/// no-op on SQLite, which stores it as text).
+pub(crate) const JOB_DETAIL_COLUMNS: &str = "CAST(options AS TEXT) AS options, \
+    CAST(result AS TEXT) AS result, notify_url, notify_state, \
+    CAST(notify_attempts AS TEXT) AS notify_attempts";
+
+/// A job row with its detail, as [`JOB_COLUMNS`] and [`JOB_DETAIL_COLUMNS`] select it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct FullJobRow {
+    #[sqlx(flatten)]
+    pub job: JobRow,
+    #[sqlx(flatten)]
+    pub detail: JobDetail,
+}
 
 impl JobRow {
     pub fn book(&self) -> Result<JobBook, StoreError> {
@@ -200,8 +211,10 @@ pub(crate) fn page_limit(asked: usize) -> usize {
     }
 }
 
+/// The document columns, JSON metadata as text (a cast both dialects read; a no-op on SQLite,
+/// which stores it as text).
 pub(crate) const DOCUMENT_COLUMNS: &str = "id, user_id, job_id, name, sha256, media_type, size, \
-    pages, text, category, confidence, metadata, created_at";
+    pages, text, category, confidence, CAST(metadata AS TEXT) AS metadata, created_at";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct DocumentRow {

@@ -1,10 +1,10 @@
 //! Job control (pause, resume, cancel): one transaction that loads the job's book, lets the
 //! book decide, applies the item side effect it asks for, and writes the book back.
 
-use async_trait::async_trait;
 use docket_core::{Job, JobBook, JobState, Millis, PauseReason};
 
-use super::BookDriver;
+use super::sql::{On, Sql, Statements};
+use crate::row::{JobRow, JOB_COLUMNS};
 use crate::StoreError;
 
 /// What a control decision needs done to the job's items.
@@ -16,45 +16,85 @@ pub(crate) enum ControlEffect {
     Requeue(i64),
 }
 
-/// The statements a backend runs for [`control`]. Locking is the driver's: `load_book` must
-/// hold the job row until the transaction ends.
-#[async_trait]
-pub(crate) trait ControlDriver: BookDriver {
-    /// The job's book, locked for this transaction; `None` for an unknown job.
-    async fn load_book(&self, tx: &mut Self::Tx, id: &str) -> Result<Option<JobBook>, StoreError>;
-    async fn cancel_unstarted(&self, tx: &mut Self::Tx, id: &str) -> Result<(), StoreError>;
-    /// Unfinished jobs whose deadline passed before `now`, read outside any transaction.
-    async fn deadline_passed(&self, now: Millis) -> Result<Vec<String>, StoreError>;
-    /// Queues the failed items of this failure streak again; returns how many.
-    async fn requeue_failed(
-        &self,
-        tx: &mut Self::Tx,
-        id: &str,
-        streak: i64,
-    ) -> Result<u64, StoreError>;
+/// Moves every not-yet-started item of a job to `cancelled`; the job row must be locked.
+/// Each dialect stamps the change its own way (SQLite's event clock, a PostgreSQL sequence)
+/// and SQLite is told which index to walk.
+const CANCEL_PENDING: Sql = Sql::each(
+    "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'cancelled' WHERE id IN \
+     (SELECT id FROM items INDEXED BY items_pending WHERE job_id = $1 AND state = 'pending')",
+    "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'cancelled' \
+     WHERE job_id = $1 AND state = 'pending'",
+);
+const CANCEL_RETRYING: Sql = Sql::each(
+    "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'cancelled', \
+     next_attempt_at = NULL WHERE id IN \
+     (SELECT id FROM items INDEXED BY items_retrying WHERE job_id = $1 AND state = 'retrying')",
+    "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'cancelled', \
+     next_attempt_at = NULL WHERE job_id = $1 AND state = 'retrying'",
+);
+/// Queues the failed items of one failure streak again.
+const REQUEUE_FAILED: Sql = Sql::each(
+    "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'pending', \
+     failure_streak = NULL, attempts = 0, stage = 'queued', progress = 0 WHERE id IN \
+     (SELECT id FROM items INDEXED BY items_failed_streak WHERE job_id = $1 \
+     AND state = 'failed' AND failure_streak = $2)",
+    "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'pending', \
+     failure_streak = NULL, attempts = 0, stage = 'queued', progress = 0 \
+     WHERE job_id = $1 AND state = 'failed' AND failure_streak = $2",
+);
+
+/// The job's book, locked for this transaction; `None` for an unknown job.
+pub(crate) async fn load_book<D: Statements>(
+    driver: &D,
+    tx: &mut D::Tx,
+    id: &str,
+) -> Result<Option<JobBook>, StoreError> {
+    let row: Option<JobRow> = driver
+        .fetch_optional(
+            On::Tx(tx),
+            Sql::each(
+                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
+                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 FOR UPDATE"),
+            ),
+            &[id.into()],
+        )
+        .await?;
+    row.map(|r| r.book()).transpose()
+}
+
+/// Moves every not-yet-started item of a job to `cancelled`; the job row must be locked.
+pub(crate) async fn cancel_unstarted<D: Statements>(
+    driver: &D,
+    tx: &mut D::Tx,
+    id: &str,
+) -> Result<(), StoreError> {
+    driver.execute(tx, CANCEL_PENDING, &[id.into()]).await?;
+    driver.execute(tx, CANCEL_RETRYING, &[id.into()]).await?;
+    Ok(())
 }
 
 /// Runs one control transaction: `decide` changes the book (or refuses), and its effect is
 /// applied to the items before the book is written back.
-pub(crate) async fn control<D: ControlDriver>(
+pub(crate) async fn control<D: Statements>(
     driver: &D,
     id: &str,
     now: Millis,
     decide: impl FnOnce(&mut JobBook) -> Result<ControlEffect, StoreError> + Send,
 ) -> Result<Job, StoreError> {
     let mut tx = driver.begin().await?;
-    let mut book = driver
-        .load_book(&mut tx, id)
+    let mut book = load_book(driver, &mut tx, id)
         .await?
         .ok_or(StoreError::NotFound)?;
     match decide(&mut book)? {
         ControlEffect::None => {}
         ControlEffect::CancelUnstarted => {
-            driver.cancel_unstarted(&mut tx, id).await?;
+            cancel_unstarted(driver, &mut tx, id).await?;
             book.on_unstarted_cancelled();
         }
         ControlEffect::Requeue(streak) => {
-            let n = driver.requeue_failed(&mut tx, id, streak).await?;
+            let n = driver
+                .execute(&mut tx, REQUEUE_FAILED, &[id.into(), streak.into()])
+                .await?;
             book.on_requeued_failed(n as i64);
             book.settle();
         }
@@ -64,11 +104,13 @@ pub(crate) async fn control<D: ControlDriver>(
         driver.announce_work(&mut tx).await?;
     }
     driver.commit(tx).await?;
-    driver.job(id, now).await?.ok_or(StoreError::NotFound)
+    super::jobs::job(driver, id, now)
+        .await?
+        .ok_or(StoreError::NotFound)
 }
 
 /// Pause: the book records the request; running items stop at their next stage boundary.
-pub(crate) async fn pause<D: ControlDriver>(
+pub(crate) async fn pause<D: Statements>(
     driver: &D,
     id: &str,
     reason: PauseReason,
@@ -82,7 +124,7 @@ pub(crate) async fn pause<D: ControlDriver>(
 }
 
 /// Resume: a job paused for consecutive failures queues that streak's items again.
-pub(crate) async fn resume<D: ControlDriver>(
+pub(crate) async fn resume<D: Statements>(
     driver: &D,
     id: &str,
     now: Millis,
@@ -97,7 +139,7 @@ pub(crate) async fn resume<D: ControlDriver>(
 }
 
 /// Cancel: the job finishes now; items not yet started are cancelled.
-pub(crate) async fn cancel<D: ControlDriver>(
+pub(crate) async fn cancel<D: Statements>(
     driver: &D,
     id: &str,
     now: Millis,
@@ -110,7 +152,7 @@ pub(crate) async fn cancel<D: ControlDriver>(
 }
 
 /// Fail: the job finishes now with `error`; items not yet started are cancelled.
-pub(crate) async fn fail<D: ControlDriver>(
+pub(crate) async fn fail<D: Statements>(
     driver: &D,
     id: &str,
     error: String,
@@ -124,12 +166,22 @@ pub(crate) async fn fail<D: ControlDriver>(
 }
 
 /// Fails every unfinished job whose deadline passed; returns how many.
-pub(crate) async fn expire_deadlines<D: ControlDriver>(
+pub(crate) async fn expire_deadlines<D: Statements>(
     driver: &D,
     now: Millis,
 ) -> Result<u64, StoreError> {
+    let passed: Vec<(String,)> = driver
+        .fetch_all(
+            On::Read,
+            Sql::same(
+                "SELECT id FROM jobs WHERE finished_at IS NULL AND deadline_at IS NOT NULL \
+                 AND deadline_at < $1",
+            ),
+            &[now.into()],
+        )
+        .await?;
     let mut n = 0;
-    for id in driver.deadline_passed(now).await? {
+    for (id,) in passed {
         match fail(driver, &id, "deadline exceeded".into(), now).await {
             Ok(_) => n += 1,
             // Finished (or deleted) meanwhile: nothing to do.

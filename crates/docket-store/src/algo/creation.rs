@@ -4,12 +4,12 @@
 use async_trait::async_trait;
 use docket_core::{JobId, Millis};
 
-use super::BookDriver;
+use super::sql::Statements;
 use crate::{Created, NewJob, StoreError};
 
 /// The statements a backend runs for [`create_job`].
 #[async_trait]
-pub(crate) trait CreationDriver: BookDriver {
+pub(crate) trait CreationDriver: Statements {
     /// Refuses what this backend cannot store (PostgreSQL text holds no NUL character).
     fn refuse_unstorable(&self, new: &NewJob) -> Result<(), StoreError>;
     /// The job `user` created earlier with this idempotency key.
@@ -65,7 +65,9 @@ pub(crate) async fn create_job<D: CreationDriver>(
     driver.insert_items(&mut tx, &id, &new.items).await?;
     driver.announce_work(&mut tx).await?;
     driver.commit(tx).await?;
-    let job = driver.job(&id, now).await?.ok_or(StoreError::NotFound)?;
+    let job = super::jobs::job(driver, &id, now)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     Ok(Created { job, created: true })
 }
 
@@ -75,7 +77,9 @@ async fn existing<D: CreationDriver>(
     id: &str,
     now: Millis,
 ) -> Result<Created, StoreError> {
-    let job = driver.job(id, now).await?.ok_or(StoreError::NotFound)?;
+    let job = super::jobs::job(driver, id, now)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     Ok(Created {
         job,
         created: false,

@@ -1,32 +1,53 @@
 //! Listing a source: items are added under the lister's lease, then the job is sealed.
 
-use async_trait::async_trait;
 use docket_core::{Job, JobBook, JobState, Millis};
 
-use super::BookDriver;
+use super::sql::{On, Sql, Statements};
+use crate::row::{JobRow, JOB_COLUMNS};
 use crate::{NewItem, StoreError};
 
-/// The statements a backend runs for listing. `listing_book` must lock the job row and fail
-/// unless `worker` holds the listing of an unfinished, unsealed job.
-#[async_trait]
-pub(crate) trait ListingDriver: BookDriver {
-    async fn listing_book(
-        &self,
-        tx: &mut Self::Tx,
-        id: &str,
-        worker: &str,
-    ) -> Result<JobBook, StoreError>;
-    async fn extend_listing(
-        &self,
-        tx: &mut Self::Tx,
-        id: &str,
-        lease_until: Millis,
-    ) -> Result<(), StoreError>;
-    async fn release_listing(&self, tx: &mut Self::Tx, id: &str) -> Result<(), StoreError>;
+/// A job row with who lists it.
+#[derive(sqlx::FromRow)]
+struct ListingJobRow {
+    #[sqlx(flatten)]
+    job: JobRow,
+    lister_id: Option<String>,
+}
+
+/// Locks a job this worker is listing and returns its book, or fails if the worker lost the
+/// listing (another took it over), the job was sealed, or it finished meanwhile.
+async fn listing_book<D: Statements>(
+    driver: &D,
+    tx: &mut D::Tx,
+    id: &str,
+    worker: &str,
+) -> Result<JobBook, StoreError> {
+    let row: Option<ListingJobRow> = driver
+        .fetch_optional(
+            On::Tx(tx),
+            Sql::each(
+                &format!("SELECT {JOB_COLUMNS}, lister_id FROM jobs WHERE id = $1"),
+                &format!("SELECT {JOB_COLUMNS}, lister_id FROM jobs WHERE id = $1 FOR UPDATE"),
+            ),
+            &[id.into()],
+        )
+        .await?;
+    match row {
+        Some(r)
+            if r.lister_id.as_deref() == Some(worker)
+                && !r.job.sealed
+                && r.job.finished_at.is_none() =>
+        {
+            r.job.book()
+        }
+        _ => Err(StoreError::Invalid(
+            "this worker no longer lists that job".into(),
+        )),
+    }
 }
 
 /// Adds listed items to the job, extending the lister's lease.
-pub(crate) async fn add_items<D: ListingDriver>(
+pub(crate) async fn add_items<D: Statements>(
     driver: &D,
     id: &str,
     worker: &str,
@@ -35,24 +56,30 @@ pub(crate) async fn add_items<D: ListingDriver>(
     now: Millis,
 ) -> Result<(), StoreError> {
     let mut tx = driver.begin().await?;
-    let mut book = driver.listing_book(&mut tx, id, worker).await?;
+    let mut book = listing_book(driver, &mut tx, id, worker).await?;
     driver.insert_items(&mut tx, id, items).await?;
     book.on_items_added(items.len() as i64);
     driver.write_book(&mut tx, id, &book, now).await?;
-    driver.extend_listing(&mut tx, id, lease_until).await?;
+    driver
+        .execute(
+            &mut tx,
+            Sql::same("UPDATE jobs SET lister_until = $1 WHERE id = $2"),
+            &[lease_until.into(), id.into()],
+        )
+        .await?;
     driver.announce_work(&mut tx).await?;
     driver.commit(tx).await
 }
 
 /// Marks the listing complete; a source that held nothing fails the job.
-pub(crate) async fn seal<D: ListingDriver>(
+pub(crate) async fn seal<D: Statements>(
     driver: &D,
     id: &str,
     worker: &str,
     now: Millis,
 ) -> Result<Job, StoreError> {
     let mut tx = driver.begin().await?;
-    let mut book = driver.listing_book(&mut tx, id, worker).await?;
+    let mut book = listing_book(driver, &mut tx, id, worker).await?;
     book.sealed = true;
     if book.counts.total == 0 {
         book.finish_early(
@@ -63,7 +90,15 @@ pub(crate) async fn seal<D: ListingDriver>(
         book.settle();
     }
     driver.write_book(&mut tx, id, &book, now).await?;
-    driver.release_listing(&mut tx, id).await?;
+    driver
+        .execute(
+            &mut tx,
+            Sql::same("UPDATE jobs SET lister_id = NULL, lister_until = NULL WHERE id = $1"),
+            &[id.into()],
+        )
+        .await?;
     driver.commit(tx).await?;
-    driver.job(id, now).await?.ok_or(StoreError::NotFound)
+    super::jobs::job(driver, id, now)
+        .await?
+        .ok_or(StoreError::NotFound)
 }

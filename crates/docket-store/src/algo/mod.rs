@@ -9,10 +9,15 @@ pub(crate) mod control;
 pub(crate) mod creation;
 pub(crate) mod deletion;
 pub(crate) mod documents;
+mod events;
+pub(crate) mod jobs;
 pub(crate) mod listing;
+pub(crate) mod sql;
+mod tokens;
+mod webhooks;
 
 use async_trait::async_trait;
-use docket_core::{Job, JobBook, Millis};
+use docket_core::{JobBook, Millis};
 
 use crate::{NewItem, StoreError};
 
@@ -41,6 +46,4 @@ pub(crate) trait BookDriver: Send + Sync {
     async fn announce_work(&self, tx: &mut Self::Tx) -> Result<(), StoreError>;
     async fn commit(&self, tx: Self::Tx) -> Result<(), StoreError>;
     async fn rollback(&self, tx: Self::Tx) -> Result<(), StoreError>;
-    /// The job as it is after commit.
-    async fn job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError>;
 }

@@ -1,109 +1,11 @@
 //! Documents, the stored outcome of processed files, and search over them.
 
 use super::*;
-use crate::algo::documents::{self, DocumentDriver};
+use crate::algo::documents::DocumentDriver;
 
 #[async_trait]
-impl DocumentStore for PgStore {
-    async fn put_document(&self, d: NewDocument, now: Millis) -> Result<String, StoreError> {
-        documents::put_document(self, d, now).await
-    }
-
-    async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError> {
-        if id.contains('\0') {
-            return Ok(None);
-        }
-        let row: Option<DocumentRow> =
-            sqlx::query_as(&format!("{} WHERE id = $1", document_select()))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(DocumentRow::into_document).transpose()
-    }
-
-    async fn find_processed(
-        &self,
-        user: &str,
-        sha256: &str,
-        options_key: &str,
-    ) -> Result<Option<Document>, StoreError> {
-        let row: Option<DocumentRow> = sqlx::query_as(&format!(
-            "{} WHERE user_id = $1 AND sha256 = $2 \
-             AND options_key = $3 ORDER BY created_at DESC, id DESC LIMIT 1",
-            document_select()
-        ))
-        .bind(user)
-        .bind(sha256)
-        .bind(options_key)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(DocumentRow::into_document).transpose()
-    }
-
-    async fn label_document(
-        &self,
-        user: &str,
-        id: &str,
-        category: Option<&str>,
-    ) -> Result<Document, StoreError> {
-        let mut tx = self.begin().await?;
-        let row: Option<DocumentRow> = sqlx::query_as(&format!(
-            "UPDATE documents SET category = $3, confidence = CASE WHEN $3 IS NULL THEN NULL ELSE 1.0 END, \
-             labelled = CASE WHEN $3 IS NULL THEN false ELSE true END \
-             WHERE id = $1 AND user_id = $2 RETURNING {}",
-            document_returning()
-        ))
-        .bind(id)
-        .bind(user)
-        .bind(category)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let row = row.ok_or(StoreError::NotFound)?;
-        sqlx::query("INSERT INTO classifiers (user_id) VALUES ($1) ON CONFLICT (user_id) DO UPDATE SET labels_version = classifiers.labels_version + 1")
-            .bind(user)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        row.into_document()
-    }
-
-    async fn classify_document(
-        &self,
-        id: &str,
-        category: Option<&str>,
-        confidence: Option<f64>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "UPDATE documents SET category = $2, confidence = $3 \
-             WHERE id = $1 AND labelled = false",
-        )
-        .bind(id)
-        .bind(category)
-        .bind(confidence)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn document_ids(
-        &self,
-        user: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM documents WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(user)
-        .bind(after.unwrap_or(""))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    async fn search(&self, q: &SearchQuery) -> Result<SearchResults, StoreError> {
+impl DocumentDriver for PgStore {
+    async fn search_documents(&self, q: &SearchQuery) -> Result<SearchResults, StoreError> {
         let terms = search_terms(&q.q);
         if terms.is_empty() {
             return Ok(SearchResults {
@@ -152,10 +54,7 @@ impl DocumentStore for PgStore {
             .collect();
         Ok(SearchResults { total, hits })
     }
-}
 
-#[async_trait]
-impl DocumentDriver for PgStore {
     async fn lock_item(&self, tx: &mut Tx, item_id: i64) -> Result<(), StoreError> {
         // The item first, then the document: deleting a job locks its items before the
         // cascade reaches their documents (ON DELETE SET NULL), so taking them in the same
@@ -202,19 +101,5 @@ impl DocumentDriver for PgStore {
         .bind(text_without_nul(&d.options_key))
         .fetch_one(&mut **tx)
         .await?)
-    }
-
-    async fn link_document(
-        &self,
-        tx: &mut Tx,
-        document_id: &str,
-        item_id: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE items SET document_id = $1 WHERE id = $2")
-            .bind(document_id)
-            .bind(item_id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
     }
 }

@@ -1,9 +1,10 @@
 //! The statements of this backend's transaction algorithms ([`crate::algo`]): a job row is
 //! locked first (`FOR UPDATE`), then its items, and work is announced with NOTIFY.
 
+use sqlx::postgres::PgArguments;
+
 use super::*;
-use crate::algo::control::ControlDriver;
-use crate::algo::listing::ListingDriver;
+use crate::algo::sql::{arguments, Arg, Decoded, On, Sql, Statements};
 use crate::algo::BookDriver;
 
 #[async_trait]
@@ -44,76 +45,40 @@ impl BookDriver for PgStore {
     async fn rollback(&self, tx: Tx) -> Result<(), StoreError> {
         Ok(tx.rollback().await?)
     }
-
-    async fn job(&self, id: &str, now: Millis) -> Result<Option<Job>, StoreError> {
-        Self::job_on(&self.pool, id, now).await
-    }
 }
 
 #[async_trait]
-impl ControlDriver for PgStore {
-    async fn load_book(&self, tx: &mut Tx, id: &str) -> Result<Option<JobBook>, StoreError> {
-        Self::lock_book(tx, id).await
-    }
-
-    async fn cancel_unstarted(&self, tx: &mut Tx, id: &str) -> Result<(), StoreError> {
-        Self::cancel_unstarted(tx, id).await
-    }
-
-    async fn deadline_passed(&self, now: Millis) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE finished_at IS NULL AND deadline_at IS NOT NULL \
-             AND deadline_at < $1",
-        )
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    async fn requeue_failed(&self, tx: &mut Tx, id: &str, streak: i64) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
-            "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'pending', failure_streak = NULL, attempts = 0, \
-             stage = 'queued', progress = 0 \
-             WHERE job_id = $1 AND state = 'failed' AND failure_streak = $2",
-        )
-        .bind(id)
-        .bind(streak)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected())
-    }
-}
-
-#[async_trait]
-impl ListingDriver for PgStore {
-    async fn listing_book(
+impl Statements for PgStore {
+    async fn execute(
         &self,
         tx: &mut Tx,
-        id: &str,
-        worker: &str,
-    ) -> Result<JobBook, StoreError> {
-        Self::listing_book(tx, id, worker).await
+        sql: Sql<'_>,
+        args: &[Arg<'_>],
+    ) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query_with(sql.postgres, arguments::<PgArguments, _>(args, |ids| ids)?)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+        )
     }
 
-    async fn extend_listing(
+    /// PostgreSQL text cannot hold NUL.
+    fn stores_nul(&self) -> bool {
+        false
+    }
+
+    async fn fetch_all<R: Decoded>(
         &self,
-        tx: &mut Tx,
-        id: &str,
-        lease_until: Millis,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE jobs SET lister_until = $1 WHERE id = $2")
-            .bind(lease_until)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
-    async fn release_listing(&self, tx: &mut Tx, id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE jobs SET lister_id = NULL, lister_until = NULL WHERE id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        on: On<'_, Tx>,
+        sql: Sql<'_>,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<R>, StoreError> {
+        let query =
+            sqlx::query_as_with(sql.postgres, arguments::<PgArguments, _>(args, |ids| ids)?);
+        Ok(match on {
+            On::Read => query.fetch_all(&self.pool).await?,
+            On::Tx(tx) => query.fetch_all(&mut **tx).await?,
+        })
     }
 }

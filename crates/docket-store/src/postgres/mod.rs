@@ -12,13 +12,11 @@
 //! (`= ANY($1)`, `UNNEST`), so a claim or a completion of a thousand items costs a handful of
 //! statements.
 
-mod categories;
 mod completion;
 mod creation;
 mod deletion;
 mod documents;
 mod driver;
-mod events;
 mod jobs;
 mod listing;
 #[cfg(feature = "testing")]
@@ -26,8 +24,6 @@ mod probe;
 mod queue;
 mod stats;
 mod text;
-mod tokens;
-mod webhooks;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -37,25 +33,18 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use async_trait::async_trait;
-use docket_core::{
-    Document, Item, ItemState, Job, JobBook, JobId, JobKind, JobState, Millis, PauseReason, Stage,
-};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{FromRow, Postgres, Row, Transaction};
+use docket_core::{ItemState, Job, JobBook, JobId, JobKind, JobState, Millis, PauseReason, Stage};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
 
 use crate::plan::{fair_shares, ClaimCandidate, CompletionPlan};
 use crate::prelude::*;
 use crate::row::stats_rows;
-use crate::row::{
-    page_limit, token_id, CategoryRow, DocumentRow, ErrorRow, ItemRow, JobDetail, JobRow, TokenRow,
-    DOCUMENT_COLUMNS, ITEM_COLUMNS, JOB_COLUMNS,
-};
+use crate::row::{page_limit, JobRow, JOB_COLUMNS};
 use crate::types::search_terms;
 use crate::{
-    Category, CategoryRule, ChangeCursor, Claimed, CompleteReport, Completion, Created, ItemChange,
-    ItemQuery, JobControl, JobQuery, Listing, NewDocument, NewItem, NewJob, Page, ProgressUpdate,
-    ResultRow, SearchHit, SearchQuery, SearchResults, StoreError, StoredModel, TokenInfo,
-    WebhookNext,
+    Claimed, CompleteReport, Completion, JobControl, Listing, NewDocument, NewItem, NewJob,
+    ProgressUpdate, SearchHit, SearchQuery, SearchResults, StoreError,
 };
 use text::{copy_text, holds_nul, json_text, may_hold_nul, text_without_nul};
 
@@ -73,36 +62,6 @@ const INSERT_CHUNK: usize = 20_000;
 
 /// How many runnable jobs one claim looks at, least recently served first.
 const CLAIM_CANDIDATES: i64 = 64;
-
-/// The job columns every query selects, with the JSON detail cast to text for [`JobDetail`].
-fn job_select() -> String {
-    format!(
-        "SELECT {JOB_COLUMNS}, options::text AS options, result::text AS result, notify_url, \
-         notify_state, notify_attempts::text AS notify_attempts FROM jobs"
-    )
-}
-
-/// The document columns for a RETURNING clause, JSON as text.
-fn document_returning() -> String {
-    document_select()
-        .trim_start_matches("SELECT ")
-        .trim_end_matches(" FROM documents")
-        .to_string()
-}
-
-/// The document columns every query selects, with the JSON metadata cast to text for
-/// [`DocumentRow`].
-fn document_select() -> String {
-    let columns: Vec<&str> = DOCUMENT_COLUMNS
-        .split(',')
-        .map(str::trim)
-        .map(|c| match c {
-            "metadata" => "metadata::text AS metadata",
-            c => c,
-        })
-        .collect();
-    format!("SELECT {} FROM documents", columns.join(", "))
-}
 
 impl PgStore {
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
@@ -139,16 +98,6 @@ impl PgStore {
         .bind(ids)
         .fetch_all(&mut **tx)
         .await?)
-    }
-
-    async fn lock_book(tx: &mut Tx, id: &str) -> Result<Option<JobBook>, StoreError> {
-        let row: Option<JobRow> = sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        row.map(|r| r.book()).transpose()
     }
 
     /// Before deleting jobs: locks their still running items in id order, as heartbeats do, so
@@ -203,75 +152,6 @@ impl PgStore {
         .execute(&mut **tx)
         .await?;
         Ok(())
-    }
-
-    /// Locks a job this worker is listing and returns its book, or fails if the worker lost
-    /// the listing (another took it over), the job was sealed, or it finished meanwhile.
-    async fn listing_book(tx: &mut Tx, id: &str, worker: &str) -> Result<JobBook, StoreError> {
-        let row: Option<ListingJobRow> = sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS}, lister_id FROM jobs WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        match row {
-            Some(r)
-                if r.lister_id.as_deref() == Some(worker)
-                    && !r.job.sealed
-                    && r.job.finished_at.is_none() =>
-            {
-                r.job.book()
-            }
-            _ => Err(StoreError::Invalid(
-                "this worker no longer lists that job".into(),
-            )),
-        }
-    }
-
-    /// Moves every not-yet-started item of a job to `cancelled`. The job row must be locked.
-    async fn cancel_unstarted(tx: &mut Tx, id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE items SET event_seq = nextval('item_event_seq'), state = 'cancelled' WHERE job_id = $1 AND state = 'pending'")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query(
-            "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'cancelled', next_attempt_at = NULL \
-             WHERE job_id = $1 AND state = 'retrying'",
-        )
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
-    }
-
-    async fn job_on(pool: &PgPool, id: &str, now: Millis) -> Result<Option<Job>, StoreError> {
-        let row = sqlx::query(&format!(
-            "{} WHERE id = $1 AND deleted_at IS NULL",
-            job_select()
-        ))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(Self::finish_job(pool, &row, now).await?))
-    }
-
-    async fn finish_job(pool: &PgPool, row: &PgRow, now: Millis) -> Result<Job, StoreError> {
-        use sqlx::FromRow;
-        let job = JobRow::from_row(row)?;
-        let detail = JobDetail::from_row(row)?;
-        let current: Vec<(String, f64)> = if job.running > 0 {
-            sqlx::query_as(
-                "SELECT name, progress FROM items WHERE job_id = $1 AND state = 'running' \
-                 ORDER BY id",
-            )
-            .bind(&job.id)
-            .fetch_all(pool)
-            .await?
-        } else {
-            Vec::new()
-        };
-        job.into_job(detail, current, now)
     }
 
     /// Inserts a job's items in submit order (identity values follow the order of the rows),
@@ -329,14 +209,6 @@ struct LockedJobRow {
     max_workers: Option<i64>,
     max_retries: i64,
     item_timeout_ms: i64,
-}
-
-/// A job row with who lists it, for [`PgStore::listing_book`].
-#[derive(sqlx::FromRow)]
-struct ListingJobRow {
-    #[sqlx(flatten)]
-    job: JobRow,
-    lister_id: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,105 +1,11 @@
 //! Documents, the stored outcome of processed files, and search over them.
 
 use super::*;
-use crate::algo::documents::{self, DocumentDriver};
+use crate::algo::documents::DocumentDriver;
 
 #[async_trait]
-impl DocumentStore for SqliteStore {
-    async fn put_document(&self, d: NewDocument, now: Millis) -> Result<String, StoreError> {
-        documents::put_document(self, d, now).await
-    }
-
-    async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError> {
-        let row: Option<DocumentRow> = sqlx::query_as(&format!(
-            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.map(DocumentRow::into_document).transpose()
-    }
-
-    async fn find_processed(
-        &self,
-        user: &str,
-        sha256: &str,
-        options_key: &str,
-    ) -> Result<Option<Document>, StoreError> {
-        let row: Option<DocumentRow> = sqlx::query_as(&format!(
-            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE user_id = ?1 AND sha256 = ?2 \
-             AND options_key = ?3 ORDER BY created_at DESC, id DESC LIMIT 1"
-        ))
-        .bind(user)
-        .bind(sha256)
-        .bind(options_key)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.map(DocumentRow::into_document).transpose()
-    }
-
-    async fn label_document(
-        &self,
-        user: &str,
-        id: &str,
-        category: Option<&str>,
-    ) -> Result<Document, StoreError> {
-        let mut tx = self.begin().await?;
-        let row: Option<DocumentRow> = sqlx::query_as(&format!(
-            "UPDATE documents SET category = ?3, confidence = CASE WHEN ?3 IS NULL THEN NULL ELSE 1.0 END, \
-             labelled = CASE WHEN ?3 IS NULL THEN 0 ELSE 1 END \
-             WHERE id = ?1 AND user_id = ?2 RETURNING {DOCUMENT_COLUMNS}"
-        ))
-        .bind(id)
-        .bind(user)
-        .bind(category)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let row = row.ok_or(StoreError::NotFound)?;
-        sqlx::query("INSERT INTO classifiers (user_id) VALUES (?1) ON CONFLICT (user_id) DO UPDATE SET labels_version = classifiers.labels_version + 1")
-            .bind(user)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        row.into_document()
-    }
-
-    async fn classify_document(
-        &self,
-        id: &str,
-        category: Option<&str>,
-        confidence: Option<f64>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "UPDATE documents SET category = ?2, confidence = ?3 \
-             WHERE id = ?1 AND labelled = 0",
-        )
-        .bind(id)
-        .bind(category)
-        .bind(confidence)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn document_ids(
-        &self,
-        user: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM documents WHERE user_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-        )
-        .bind(user)
-        .bind(after.unwrap_or(""))
-        .bind(limit as i64)
-        .fetch_all(&self.reader)
-        .await?)
-    }
-
-    async fn search(&self, q: &SearchQuery) -> Result<SearchResults, StoreError> {
+impl DocumentDriver for SqliteStore {
+    async fn search_documents(&self, q: &SearchQuery) -> Result<SearchResults, StoreError> {
         let terms = search_terms(&q.q);
         if terms.is_empty() {
             return Ok(SearchResults {
@@ -152,10 +58,7 @@ impl DocumentStore for SqliteStore {
             .collect();
         Ok(SearchResults { total, hits })
     }
-}
 
-#[async_trait]
-impl DocumentDriver for SqliteStore {
     /// One writer: nothing to lock row by row.
     async fn lock_item(&self, _tx: &mut Tx, _item_id: i64) -> Result<(), StoreError> {
         Ok(())
@@ -196,19 +99,5 @@ impl DocumentDriver for SqliteStore {
         .bind(&d.options_key)
         .fetch_one(&mut **tx)
         .await?)
-    }
-
-    async fn link_document(
-        &self,
-        tx: &mut Tx,
-        document_id: &str,
-        item_id: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE items SET document_id = ? WHERE id = ?")
-            .bind(document_id)
-            .bind(item_id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
     }
 }

@@ -4,49 +4,38 @@
 //! Batches cross the boundary as one JSON array bound to a single statement (`json_each`), so
 //! a claim or a completion of a thousand items costs a handful of statements, not thousands.
 
-mod categories;
 mod completion;
 mod creation;
 mod deletion;
 mod documents;
 mod driver;
-mod events;
 mod jobs;
 mod listing;
 #[cfg(feature = "testing")]
 mod probe;
 mod queue;
 mod stats;
-mod tokens;
-mod webhooks;
 
 use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use docket_core::{
-    Document, Item, ItemState, Job, JobBook, JobId, JobKind, JobState, Millis, PauseReason, Stage,
-};
+use docket_core::{ItemState, Job, JobBook, JobId, JobKind, JobState, Millis, PauseReason, Stage};
 use serde_json::json;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{FromRow, Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 use crate::plan::{fair_shares, ClaimCandidate};
 use crate::prelude::*;
 use crate::row::stats_rows;
-use crate::row::{
-    page_limit, token_id, CategoryRow, DocumentRow, ErrorRow, ItemRow, JobDetail, JobRow, TokenRow,
-    DOCUMENT_COLUMNS, ITEM_COLUMNS, JOB_COLUMNS, JOB_DETAIL_COLUMNS,
-};
+use crate::row::{page_limit, JobRow, JOB_COLUMNS};
 use crate::types::search_terms;
 use crate::{
-    Category, CategoryRule, ChangeCursor, Claimed, CompleteReport, Completion, Created, ItemChange,
-    ItemQuery, JobControl, JobQuery, Listing, NewDocument, NewItem, NewJob, Page, ProgressUpdate,
-    ResultRow, SearchHit, SearchQuery, SearchResults, StoreError, StoredModel, TokenInfo,
-    WebhookNext,
+    Claimed, CompleteReport, Completion, JobControl, Listing, NewDocument, NewItem, NewJob,
+    ProgressUpdate, SearchHit, SearchQuery, SearchResults, StoreError,
 };
 
 pub struct SqliteStore {
@@ -98,15 +87,6 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         Ok(tx)
-    }
-
-    async fn load_book(tx: &mut Tx, id: &str) -> Result<Option<(JobRow, JobBook)>, StoreError> {
-        let row: Option<JobRow> =
-            sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"))
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?;
-        row.map(|r| r.book().map(|b| (r, b))).transpose()
     }
 
     async fn write_book(tx: &mut Tx, id: &str, b: &JobBook, now: Millis) -> Result<(), StoreError> {
@@ -171,82 +151,6 @@ impl SqliteStore {
         }
         Ok(())
     }
-
-    /// The book of a job this worker is listing, or an error if it lost the listing.
-    async fn listing_book(tx: &mut Tx, id: &str, worker: &str) -> Result<JobBook, StoreError> {
-        let held: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE id = ? AND lister_id = ? AND sealed = 0 AND finished_at IS NULL",
-        )
-        .bind(id)
-        .bind(worker)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if held.is_none() {
-            return Err(StoreError::Invalid(
-                "this worker no longer lists that job".into(),
-            ));
-        }
-        let (_, book) = Self::load_book(tx, id).await?.ok_or(StoreError::NotFound)?;
-        Ok(book)
-    }
-
-    /// Moves every not-yet-started item of a job to `cancelled`.
-    async fn cancel_unstarted(tx: &mut Tx, id: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'cancelled' WHERE id IN \
-             (SELECT id FROM items INDEXED BY items_pending WHERE job_id = ? AND state = 'pending')",
-        )
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-        sqlx::query(
-            "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'cancelled', next_attempt_at = NULL WHERE id IN \
-             (SELECT id FROM items INDEXED BY items_retrying WHERE job_id = ? AND state = 'retrying')",
-        )
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
-    }
-
-    async fn job_on<'e, E>(executor: E, id: &str, now: Millis) -> Result<Option<Job>, StoreError>
-    where
-        E: sqlx::Executor<'e, Database = Sqlite> + Copy,
-    {
-        let row = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS}, {JOB_DETAIL_COLUMNS} FROM jobs WHERE id = ? AND deleted_at IS NULL"
-        ))
-        .bind(id)
-        .fetch_optional(executor)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(Self::finish_job(executor, &row, now).await?))
-    }
-
-    async fn finish_job<'e, E>(
-        executor: E,
-        row: &sqlx::sqlite::SqliteRow,
-        now: Millis,
-    ) -> Result<Job, StoreError>
-    where
-        E: sqlx::Executor<'e, Database = Sqlite>,
-    {
-        use sqlx::FromRow;
-        let job = JobRow::from_row(row)?;
-        let detail = JobDetail::from_row(row)?;
-        let current: Vec<(String, f64)> = if job.running > 0 {
-            sqlx::query_as(
-                "SELECT name, progress FROM items INDEXED BY items_running \
-                 WHERE job_id = ? AND state = 'running' ORDER BY id",
-            )
-            .bind(&job.id)
-            .fetch_all(executor)
-            .await?
-        } else {
-            Vec::new()
-        };
-        job.into_job(detail, current, now)
-    }
 }
 
 /// Job kinds as one JSON array, for `kind IN (SELECT value FROM json_each(?))`.
@@ -267,11 +171,13 @@ struct ClaimJobRow {
     item_timeout_ms: i64,
 }
 
-/// id, name, payload, attempts, stage, checkpoint.
-type ClaimedRow = (
+/// id, name, payload, attempts, stage, checkpoint. The payload stays a slice of the claim's
+/// JSON text and is read straight into an `ItemPayload`: going through a `serde_json::Value`
+/// first cost a map and its strings per claimed item.
+type ClaimedRow<'a> = (
     i64,
     String,
-    serde_json::Value,
+    &'a serde_json::value::RawValue,
     i64,
     String,
     Option<serde_json::Value>,

@@ -110,7 +110,7 @@ impl QueueStore for SqliteStore {
                     user: j.job.user_id.clone(),
                     kind,
                     name,
-                    payload: docket_core::ItemPayload::from_json(payload),
+                    payload: docket_core::ItemPayload::from_stored(payload.get()),
                     attempts: attempts.max(0) as u32,
                     max_retries: j.max_retries.max(0) as u32,
                     timeout_ms: j.item_timeout_ms,
