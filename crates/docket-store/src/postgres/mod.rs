@@ -19,6 +19,7 @@ mod deletion;
 mod documents;
 mod driver;
 mod events;
+mod export;
 mod jobs;
 mod listing;
 #[cfg(feature = "testing")]
