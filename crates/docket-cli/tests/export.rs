@@ -369,6 +369,26 @@ async fn bundles_hold_the_finished_documents_safely_named(backend: Backend) {
         .unwrap();
     assert!(!run.status.success());
     assert!(!out_dir.path().join("bad.zip").exists());
+
+    // A storage fault mid-stream (the thumbnail is a symlink loop: opening it fails, it is not
+    // missing) breaks the transfer: never a complete-looking archive, and no file from -o.
+    std::os::unix::fs::symlink(&thumb, &thumb).unwrap();
+    let r = download(&server, &format!("/v1/jobs/{id}/results?format=zip")).await;
+    assert_eq!(r.status(), 200, "the response started before the fault");
+    assert!(r.bytes().await.is_err(), "the body must break off");
+    let broken = out_dir.path().join("broken.zip");
+    let run = server
+        .docket()
+        .args(["jobs", "results", &id, "--format", "zip", "-o"])
+        .arg(&broken)
+        .env("DOCKET_SERVER", &server.url)
+        .env("DOCKET_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    assert!(!run.status.success(), "a broken download is an error");
+    assert!(!broken.exists());
+    let left: Vec<_> = std::fs::read_dir(out_dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
 }
 
 /// `bagit.py --validate` on the bag: it must be installed (scripts/test.sh does), and pass.
