@@ -9,6 +9,11 @@ Prints one JSON line per (N, format).
 
     cargo build --release -p docket-cli
     python3 scripts/bench_export.py --documents 1000 10000 [--formats zip bagit] [--include-files]
+        [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+
+On SQLite the server's peak RSS includes SQLite's page cache (64 MiB per connection, filled as
+the export reads the database), so it grows with the database up to that cap; PostgreSQL keeps
+its cache in its own processes, which shows the export's own memory.
 
 Memory should stay flat as the job grows (peak RSS about equal for 1,000 and 10,000 documents).
 Python stdlib and curl only.
@@ -43,11 +48,13 @@ def vm_hwm(pid):
     raise RuntimeError("no VmHWM")
 
 
-def serve(binary, work, workers):
+def serve(binary, work, workers, database):
     env = dict(os.environ, DOCKET_BIND="127.0.0.1:0", DOCKET_LOG="warn",
                DOCKET_WORKERS=str(workers))
     for k in ("DOCKET_DATABASE_URL", "DOCKET_BLOBS", "DOCKET_TOKEN", "DOCKET_CONFIG"):
         env.pop(k, None)
+    if database:
+        env["DOCKET_DATABASE_URL"] = database
     server = subprocess.Popen([binary, "serve"], cwd=work, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     line = server.stdout.readline().decode().strip()
@@ -67,10 +74,18 @@ def stop(server):
         server.wait()
 
 
-def run(binary, n, formats, include_files, timeout):
+def fresh_postgres(url, n):
+    """A new database next to the one `url` names (dropped by `drop_postgres`)."""
+    name = f"docket_bench_export_{n}_{os.getpid()}"
+    subprocess.run(["psql", url, "-qc", f"CREATE DATABASE {name}"], check=True)
+    return url.rsplit("/", 1)[0] + "/" + name, name
+
+
+def run(binary, n, formats, include_files, timeout, postgres):
     work = tempfile.mkdtemp(prefix="docket-bench-export-")
+    database, dbname = fresh_postgres(postgres, n) if postgres else (None, None)
     try:
-        server, base = serve(binary, work, os.cpu_count() or 1)
+        server, base = serve(binary, work, os.cpu_count() or 1, database)
         try:
             token = open(os.path.join(work, "data", "token")).read().strip()
             files = [(f"doc-{i:06d}.txt", document(i)) for i in range(n)]
@@ -90,7 +105,7 @@ def run(binary, n, formats, include_files, timeout):
         results = []
         for fmt in formats:
             # A fresh API-only process per download: its VmHWM is the export's.
-            server, base = serve(binary, work, 0)
+            server, base = serve(binary, work, 0, database)
             try:
                 time.sleep(0.5)
                 idle = vm_hwm(server.pid)
@@ -109,6 +124,7 @@ def run(binary, n, formats, include_files, timeout):
                 stop(server)
             size = int(size)
             results.append({
+                "database": "postgres" if postgres else "sqlite",
                 "documents": n, "format": fmt, "include_files": include_files,
                 "bytes": size, "seconds": round(seconds, 3),
                 "first_byte_s": round(float(first_byte), 3),
@@ -121,6 +137,8 @@ def run(binary, n, formats, include_files, timeout):
         return results
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if dbname:
+            subprocess.run(["psql", postgres, "-qc", f"DROP DATABASE IF EXISTS {dbname}"])
 
 
 def main():
@@ -130,12 +148,14 @@ def main():
     ap.add_argument("--include-files", action="store_true")
     ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/docket"))
     ap.add_argument("--timeout", type=float, default=3600.0)
+    ap.add_argument("--postgres", metavar="URL",
+                    help="run on PostgreSQL: a fresh database is made beside the one URL names")
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
     if not os.path.exists(binary):
         sys.exit(f"{binary} missing: cargo build --release -p docket-cli")
     for n in args.documents:
-        run(binary, n, args.formats, args.include_files, args.timeout)
+        run(binary, n, args.formats, args.include_files, args.timeout, args.postgres)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ use tokio::io::AsyncWrite;
 
 use crate::ServiceError;
 
-/// Rows per store page when texts come along (texts may be large).
-const BUNDLE_PAGE: usize = 50;
+/// Rows per store page when texts come along: texts may be large (an OCR'd book is megabytes),
+/// so a page holds few of them; one query per 16 documents is cheap next to writing them.
+const BUNDLE_PAGE: usize = 16;
 
 /// What a bundle holds besides the texts, metadata and thumbnails.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
