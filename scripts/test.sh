@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Command (2): set up and pass the whole test suite: formatting, lints, and every test on real
-# SQLite, real PostgreSQL and a real S3-compatible server (moto, installed from PyPI). PostgreSQL
+# SQLite, real PostgreSQL and a real S3-compatible server (moto, installed from PyPI; bagit too,
+# for the export bags). PostgreSQL
 # is started if it is down; if it cannot be reached the run fails, it never skips those tests.
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -8,30 +9,44 @@ ensure_system_packages
 apt_install postgresql postgresql-client
 ensure_rust
 
+# Python tools from PyPI the tests need: `pip_install WHAT PACKAGE…` installs them (Debian's
+# own python3 refuses pip installs, PEP 668, unless told otherwise) and makes their console
+# scripts visible (pyenv shims, pip's scripts dir, the user base).
+pip_install() {
+    local what=$1; shift
+    command -v python3 >/dev/null || apt_install python3
+    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+    say "installing $* ($what)"
+    local pip_args=(--quiet --disable-pip-version-check)
+    if python3 -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+        pip_args+=(--break-system-packages)
+    fi
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install "${pip_args[@]}" "$@" \
+        || die "could not install $*: run  python3 -m pip install $*"
+    if command -v pyenv >/dev/null; then pyenv rehash || true; fi
+    PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+    PATH="$PATH:$(python3 -m site --user-base)/bin"
+    export PATH
+}
+
 # The S3 blob-store tests (crates/docket-blobs/tests/s3.rs) start moto's S3-compatible server on
-# loopback themselves; they fail, never skip, without it. Install it from PyPI if it is missing.
+# loopback themselves; they fail, never skip, without it.
 moto_ok() {
     { command -v moto_server >/dev/null && moto_server --help >/dev/null 2>&1; } \
         || python3 -c 'import moto.server' >/dev/null 2>&1
 }
 if ! moto_ok; then
-    command -v python3 >/dev/null || apt_install python3
-    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
-    say "installing moto[server] (S3-compatible server for the blob-store tests)"
-    pip_args=(--quiet --disable-pip-version-check)
-    # Debian's own python3 refuses pip installs (PEP 668) unless told otherwise.
-    if python3 -c 'import os, sys, sysconfig
-sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
-        pip_args+=(--break-system-packages)
-    fi
-    PIP_ROOT_USER_ACTION=ignore python3 -m pip install "${pip_args[@]}" 'moto[server]' \
-        || die "could not install moto: run  python3 -m pip install 'moto[server]'"
-    # Make the new console script visible: pyenv shims, pip's scripts dir, the user base.
-    if command -v pyenv >/dev/null; then pyenv rehash || true; fi
-    PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
-    PATH="$PATH:$(python3 -m site --user-base)/bin"
-    export PATH
+    pip_install "S3-compatible server for the blob-store tests" 'moto[server]'
     moto_ok || die "moto was installed but neither moto_server nor python3 -m moto.server runs"
+fi
+
+# The BagIt export test (crates/docket-cli/tests/export.rs) validates the bags it downloads with
+# the Library of Congress's validator (`bagit.py --validate`); it fails, never skips, without it.
+bagit_ok() { command -v bagit.py >/dev/null && python3 -c 'import bagit' >/dev/null 2>&1; }
+if ! bagit_ok; then
+    pip_install "BagIt validator for the export tests" bagit
+    bagit_ok || die "bagit was installed but bagit.py is not on PATH"
 fi
 
 export DOCKET_TEST_POSTGRES_URL="${DOCKET_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"

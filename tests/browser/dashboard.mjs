@@ -401,6 +401,26 @@ async function run() {
   assert(csv.length === files.length + 1 && csv.some((l) => l.includes('hostile.txt')),
     `the CSV results have ${csv.length} lines, not a header and ${files.length} rows`);
   log('results downloaded as CSV:', csvDownload.suggestedFilename());
+  // The export bundle and the bag: ZIPs named after the job, with their manifests.
+  for (const [label, ending, entries] of [
+    ['ZIP', '.zip', ['manifest.csv', 'text/']],
+    ['BagIt', '-bagit.zip', ['bagit.txt', 'bag-info.txt', 'manifest-sha256.txt', `${jobId}/data/manifest.csv`]],
+  ]) {
+    const [bundle] = await Promise.all([
+      page.waitForEvent('download', { timeout: 30000 }),
+      page.getByRole('button', { name: `Download the results as ${label}` }).click(),
+    ]);
+    const name = bundle.suggestedFilename();
+    assert(name === `${jobId}${ending}`, `the ${label} download is named ${name}`);
+    const bytes = fs.readFileSync(await bundle.path());
+    assert(bytes.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04])), `the ${label} download is not a ZIP`);
+    // Entry names are stored as they are in the local headers and the central directory.
+    const text = bytes.toString('latin1');
+    for (const entry of entries) assert(text.includes(entry), `the ${label} bundle has no ${entry}`);
+    assert(bytes.subarray(-22, -18).equals(Buffer.from([0x50, 0x4b, 0x05, 0x06])) || text.includes('PK\x06\x06'),
+      `the ${label} bundle has no end of central directory: not complete`);
+    log(`results downloaded as ${label}:`, name, `${bytes.length} bytes`);
+  }
 
   // Search: ranked hits with highlighted snippets; markup in documents stays text.
   await page.getByRole('link', { name: 'Search', exact: true }).click();

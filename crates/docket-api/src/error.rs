@@ -124,6 +124,10 @@ impl From<docket_app::ServiceError> for AppError {
             docket_app::ServiceError::Refused { code, detail } => AppError::new(code, detail),
             docket_app::ServiceError::Store(e) => e.into(),
             docket_app::ServiceError::Blobs(e) => e.into(),
+            docket_app::ServiceError::Export(e) => {
+                tracing::error!(error = %e, "export failed");
+                AppError::internal()
+            }
         }
     }
 }

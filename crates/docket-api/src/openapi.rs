@@ -95,6 +95,7 @@ use crate::{
         docket_core::JobKind,
         docket_core::ItemState,
         results::Format,
+        results::Include,
     )),
     security(("bearer" = [])),
     modifiers(&Conventions),
@@ -208,8 +209,36 @@ pub(crate) struct ClassifyUpload {
 pub(crate) struct ResultEntry {
     item_id: String,
     name: String,
-    /// What the item produced (for `process`: `document_id`, `media_type`, `category`, …).
-    output: serde_json::Value,
+    /// `succeeded`, `failed` or `cancelled`.
+    state: String,
+    /// The rest of the flat columns; `null` where the item has none (failed, cancelled or
+    /// noop items have no document).
+    #[schema(required = true)]
+    document_id: Option<String>,
+    #[schema(required = true)]
+    sha256: Option<String>,
+    #[schema(required = true)]
+    media_type: Option<String>,
+    #[schema(required = true)]
+    size: Option<i64>,
+    #[schema(required = true)]
+    pages: Option<i64>,
+    #[schema(required = true)]
+    category: Option<String>,
+    #[schema(required = true)]
+    confidence: Option<f64>,
+    /// How the category was decided (`rule:NAME`, `auto`, …).
+    #[schema(required = true)]
+    matched_by: Option<String>,
+    /// Whether the results of an earlier document with the same bytes were reused.
+    reused: bool,
+    /// The last error of a failed item.
+    #[schema(required = true)]
+    error: Option<String>,
+    /// What the item produced (for `process`: `document_id`, `media_type`, `category`, …);
+    /// `null` for failed and cancelled items.
+    #[schema(required = true)]
+    output: Option<serde_json::Value>,
 }
 
 /// `GET /healthz`.

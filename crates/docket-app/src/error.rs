@@ -10,6 +10,9 @@ pub enum ServiceError {
     Store(#[from] docket_store::StoreError),
     #[error(transparent)]
     Blobs(#[from] docket_blobs::BlobError),
+    /// Writing an export bundle failed (its output went away, or a source stream broke).
+    #[error(transparent)]
+    Export(#[from] docket_export::ExportError),
 }
 
 impl ServiceError {

@@ -8,11 +8,14 @@
 //! - [`Deletion`]: durable deletion. A deleted job is marked (gone from every read at once) and
 //!   [`run_deletions`] removes its files and then its rows, retrying what fails.
 //! - [`reindex`] and [`Classification`]: the classification requests.
+//! - [`write_bundle`] and [`flat_row`]: exports of a job's results (store rows and blobs fed
+//!   into `docket-export`).
 
 mod classify;
 mod cleanup;
 mod deletion;
 mod error;
+mod export;
 mod folder;
 mod reindex;
 mod submission;
@@ -20,5 +23,6 @@ mod submission;
 pub use classify::{too_large as classify_too_large, Classification, Decision, CLASSIFY_LIMIT};
 pub use deletion::{run_deletions, Deletion, DeletionError};
 pub use error::ServiceError;
+pub use export::{flat_row, write_bundle, Include};
 pub use reindex::reindex;
 pub use submission::{NoopSpec, Submission, Upload};

@@ -202,24 +202,66 @@ pub async fn results(
     client: &Client,
     id: &str,
     format: &str,
+    include: Option<&str>,
     out: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let response = client
-        .get_raw(&format!("/v1/jobs/{id}/results?format={format}"))
-        .await?;
-    let mut stream = response.bytes_stream();
-    let mut sink: Box<dyn tokio::io::AsyncWrite + Unpin> = match out {
-        Some(p) => Box::new(
-            tokio::fs::File::create(p)
-                .await
-                .with_context(|| format!("creating {}", p.display()))?,
-        ),
-        None => Box::new(tokio::io::stdout()),
-    };
-    while let Some(chunk) = stream.next().await {
-        sink.write_all(&chunk?).await?;
+    let mut url = reqwest::Url::parse("http://x/")?;
+    url.set_path(&format!("/v1/jobs/{id}/results"));
+    {
+        let mut pairs = url.query_pairs_mut();
+        pairs.append_pair("format", format);
+        if let Some(include) = include {
+            pairs.append_pair("include", include);
+        }
     }
-    sink.flush().await?;
+    let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    let response = client.get_raw(&path).await?;
+    let mut stream = response.bytes_stream();
+    let Some(out) = out else {
+        let mut stdout = tokio::io::stdout();
+        while let Some(chunk) = stream.next().await {
+            stdout.write_all(&chunk?).await?;
+        }
+        stdout.flush().await?;
+        return Ok(());
+    };
+    // Into a temporary file beside the target, renamed only once the body is complete: a
+    // broken transfer leaves no complete-looking file (the temporary one is removed on drop).
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(".docket-download-")
+        .tempfile_in(&dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    let mut file = tokio::fs::File::from_std(
+        temp.reopen()
+            .with_context(|| format!("opening {}", temp.path().display()))?,
+    );
+    // Bytes and rate: the total is unknown while the server streams. (indicatif draws only
+    // on a terminal.)
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {bytes} written, {binary_bytes_per_sec} ({elapsed})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let mut written = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.context("the download broke off")?;
+        file.write_all(&chunk).await?;
+        written += chunk.len() as u64;
+        bar.set_position(written);
+    }
+    file.flush().await?;
+    file.sync_all().await?;
+    drop(file);
+    temp.persist(out)
+        .with_context(|| format!("writing {}", out.display()))?;
+    bar.finish_and_clear();
+    eprintln!("{} bytes written to {}", written, out.display());
     Ok(())
 }
 

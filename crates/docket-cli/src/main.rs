@@ -127,12 +127,18 @@ enum JobsCommand {
     Rm {
         id: String,
     },
-    /// Results so far, as json, ndjson or csv.
+    /// Results so far, as json, ndjson or csv, or the export bundle as zip or bagit.
     Results {
         id: String,
+        /// json, ndjson, csv, zip (the export bundle) or bagit (the bundle as a BagIt bag).
         #[arg(long, default_value = "json")]
         format: String,
-        /// Write to this file instead of standard output.
+        /// What a bundle also holds: `files` (the originals).
+        #[arg(long)]
+        include: Option<String>,
+        /// Write to this file instead of standard output (written to a temporary file beside
+        /// it and renamed once complete, so a broken download never leaves a complete-looking
+        /// file).
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
@@ -250,8 +256,13 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
                     }
                     Ok(())
                 }
-                JobsCommand::Results { id, format, output } => {
-                    jobs_cmd::results(&c, &id, &format, output.as_deref()).await
+                JobsCommand::Results {
+                    id,
+                    format,
+                    include,
+                    output,
+                } => {
+                    jobs_cmd::results(&c, &id, &format, include.as_deref(), output.as_deref()).await
                 }
             }
         }

@@ -33,6 +33,7 @@ pub trait Store:
     + TokenStore
     + WebhookStore
     + EventStore
+    + ExportStore
     + StatsStore
     + Deletions
     + TestHooks
@@ -48,6 +49,7 @@ impl<T> Store for T where
         + TokenStore
         + WebhookStore
         + EventStore
+        + ExportStore
         + StatsStore
         + Deletions
         + TestHooks

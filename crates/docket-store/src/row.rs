@@ -324,3 +324,85 @@ impl CategoryRow {
         }
     }
 }
+
+/// The columns an export page selects, as both backends name them (JSON columns as text).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct ExportRaw {
+    pub item_id: i64,
+    pub name: String,
+    pub state: String,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub document_id: Option<String>,
+    pub sha256: Option<String>,
+    pub media_type: Option<String>,
+    pub size: Option<i64>,
+    pub pages: Option<i64>,
+    pub category: Option<String>,
+    pub confidence: Option<f64>,
+    pub metadata: Option<String>,
+    pub text: Option<String>,
+}
+
+/// The export query, written once: `json` is how a backend reads a JSON column as text, `p`
+/// its placeholders for (job id, after, with text, limit).
+pub(crate) fn export_query(json: &str, p: [&str; 4]) -> String {
+    let [job, after, with_text, limit] = p;
+    format!(
+        "SELECT i.id AS item_id, i.name, i.state, r.output{json} AS output, \
+         CASE WHEN i.state = 'failed' THEN (SELECT e.message FROM item_errors AS e \
+           WHERE e.item_id = i.id ORDER BY e.attempt DESC, e.id DESC LIMIT 1) END AS error, \
+         d.id AS document_id, d.sha256, d.media_type, d.size, d.pages, d.category, \
+         d.confidence, d.metadata{json} AS metadata, \
+         CASE WHEN {with_text} THEN d.text END AS text \
+         FROM items AS i \
+         LEFT JOIN results AS r ON r.item_id = i.id \
+         LEFT JOIN documents AS d ON d.item_id = i.id AND i.state = 'succeeded' \
+         WHERE i.job_id = {job} AND i.id > {after} \
+         AND i.state IN ('succeeded', 'failed', 'cancelled') \
+         ORDER BY i.id LIMIT {limit}"
+    )
+}
+
+impl ExportRaw {
+    pub fn into_row(self) -> Result<crate::ExportRow, StoreError> {
+        let output: Option<serde_json::Value> = self
+            .output
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()?;
+        let field = |k: &str| output.as_ref().and_then(|o| o.get(k));
+        let matched_by = field("matched_by")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let reused = field("reused_from").is_some_and(|v| !v.is_null())
+            || field("reused").and_then(|v| v.as_bool()).unwrap_or(false);
+        let document = match (self.document_id, self.sha256, self.media_type) {
+            (Some(id), Some(sha256), Some(media_type)) => Some(crate::ExportDocument {
+                id,
+                sha256,
+                media_type,
+                size: self.size.unwrap_or(0),
+                pages: self.pages.unwrap_or(0),
+                category: self.category,
+                confidence: self.confidence,
+                metadata: match self.metadata.as_deref() {
+                    Some(m) => serde_json::from_str(m)?,
+                    None => serde_json::Value::Object(Default::default()),
+                },
+                text: self.text,
+            }),
+            _ => None,
+        };
+        Ok(crate::ExportRow {
+            item_id: self.item_id,
+            name: self.name,
+            state: self.state.parse()?,
+            error: self.error,
+            document,
+            matched_by,
+            reused,
+            output,
+        })
+    }
+}

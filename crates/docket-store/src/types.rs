@@ -280,3 +280,37 @@ pub struct StoredModel {
     /// `None` when there was too little to learn from.
     pub model: Option<String>,
 }
+
+/// One finished item of a job as exports see it: what the flat results and the bundles list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportRow {
+    pub item_id: i64,
+    pub name: String,
+    /// `succeeded`, `failed` or `cancelled`.
+    pub state: docket_core::ItemState,
+    /// The last error message, for a failed item.
+    pub error: Option<String>,
+    /// The item's document, for a succeeded item that made one (noop items do not).
+    pub document: Option<ExportDocument>,
+    /// How the category was decided (`rule:…`, `auto`), from the item's result.
+    pub matched_by: Option<String>,
+    /// Whether the results of an earlier document with the same bytes were reused.
+    pub reused: bool,
+    /// The item's result as its handler wrote it (succeeded items).
+    pub output: Option<serde_json::Value>,
+}
+
+/// The document part of an [`ExportRow`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportDocument {
+    pub id: String,
+    pub sha256: String,
+    pub media_type: String,
+    pub size: i64,
+    pub pages: i64,
+    pub category: Option<String>,
+    pub confidence: Option<f64>,
+    pub metadata: serde_json::Value,
+    /// Only when asked for (`with_text`).
+    pub text: Option<String>,
+}

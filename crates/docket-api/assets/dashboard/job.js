@@ -63,15 +63,20 @@ export function render(main, params, { id }) {
 
   const results = h('div', { class: 'results', role: 'group', 'aria-label': 'Download the results' },
     h('span', { class: 'muted' }, 'Results:'),
-    ['csv', 'json', 'ndjson', 'zip'].map((format) => h('button', {
-      type: 'button', class: 'quiet', 'aria-label': `Download the results as ${format.toUpperCase()}`,
+    // The flat rows, and the export bundle (texts, metadata, thumbnails and a manifest) as a
+    // ZIP or as a BagIt bag in a ZIP.
+    [['csv', 'CSV', 'csv'], ['json', 'JSON', 'json'], ['ndjson', 'NDJSON', 'ndjson'],
+      ['zip', 'ZIP', 'zip'], ['bagit', 'BagIt', 'bagit.zip']].map(([format, label, ext]) => h('button', {
+      type: 'button', class: 'quiet', 'aria-label': `Download the results as ${label}`,
+      title: format === 'zip' ? 'Export bundle: manifest.csv, texts, metadata, thumbnails'
+        : format === 'bagit' ? 'The export bundle as a BagIt 1.0 bag' : `The results as ${label}`,
       onclick: async () => {
         clear(failure);
         try {
-          await download(`/v1/jobs/${encodeURIComponent(id)}/results` + query({ format }), `${id}.${format}`);
+          await download(`/v1/jobs/${encodeURIComponent(id)}/results` + query({ format }), `${id}.${ext}`);
         } catch (e) { showError(e); }
       },
-    }, format.toUpperCase())));
+    }, label)));
   const head = h('div', { class: 'page-head' }, heading(`Job ${id}`));
   const tools = h('div', { class: 'toolbar' }, results,
     h('a', { class: 'button', href: '#/search' + query({ job: id }) }, 'Search its documents'));

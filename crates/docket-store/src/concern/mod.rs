@@ -4,6 +4,7 @@ mod categories;
 mod deletion;
 mod documents;
 mod events;
+mod export;
 mod jobs;
 mod listing;
 #[cfg(feature = "testing")]
@@ -17,6 +18,7 @@ pub use categories::CategoryStore;
 pub use deletion::Deletions;
 pub use documents::DocumentStore;
 pub use events::EventStore;
+pub use export::ExportStore;
 pub use jobs::JobStore;
 pub use listing::ListingStore;
 #[cfg(feature = "testing")]

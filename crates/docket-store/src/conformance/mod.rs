@@ -19,6 +19,7 @@ mod completion;
 mod deletion;
 mod documents;
 mod events;
+mod export;
 mod jobs;
 mod listing;
 mod queries;
@@ -35,6 +36,7 @@ pub use completion::*;
 pub use deletion::*;
 pub use documents::*;
 pub use events::*;
+pub use export::*;
 pub use jobs::*;
 pub use listing::*;
 pub use queries::*;
@@ -79,6 +81,7 @@ macro_rules! conformance_suite {
             deletions_are_leased_and_failures_retried_later,
             retention_marks_only_jobs_finished_before_the_cutoff,
             checkpoints_are_saved_only_by_the_holder_and_survive_a_takeover,
+            export_rows_list_finished_items_with_their_documents,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {

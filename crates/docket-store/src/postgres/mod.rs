@@ -17,6 +17,7 @@ mod creation;
 mod deletion;
 mod documents;
 mod driver;
+mod export;
 mod jobs;
 mod listing;
 #[cfg(feature = "testing")]
