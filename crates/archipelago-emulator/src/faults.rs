@@ -28,6 +28,10 @@ pub struct ResetRule {
     pub count: u32,
     #[serde(default)]
     pub path_contains: Option<String>,
+    /// Handle the request first (store what it stores), then reset instead of answering:
+    /// the answer is lost, as when a connection drops just after the site acted.
+    #[serde(default)]
+    pub after_handling: bool,
 }
 
 /// The faults in force, as the admin route shows them.
@@ -45,6 +49,8 @@ pub struct FaultsSnapshot {
 pub(crate) enum Verdict {
     Pass,
     Reset,
+    /// Handle it, then reset instead of answering.
+    ResetAfter,
     Fail {
         status: u16,
         retry_after_secs: Option<u64>,
@@ -96,6 +102,7 @@ impl Faults {
         self.reset(ResetRule {
             count,
             path_contains: None,
+            after_handling: false,
         });
     }
 
@@ -147,8 +154,13 @@ impl Faults {
             .find(|rule| rule.count > 0 && matches(&rule.path_contains, path))
         {
             rule.count -= 1;
+            let verdict = if rule.after_handling {
+                Verdict::ResetAfter
+            } else {
+                Verdict::Reset
+            };
             set.reset.retain(|rule| rule.count > 0);
-            return Verdict::Reset;
+            return verdict;
         }
         if let Some(rule) = set
             .fail

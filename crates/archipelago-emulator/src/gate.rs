@@ -44,16 +44,12 @@ pub(crate) async fn apply_faults(
         .map_or(request.uri().path(), |p| p.as_str());
     match site.faults.judge(path) {
         Verdict::Pass => next.run(request).await,
-        Verdict::Reset => match request.extensions().get::<ConnectionHandle>() {
-            Some(connection) => {
-                connection.reset();
-                // The connection task drops this future together with the connection.
-                std::future::pending::<Response>().await
-            }
-            None => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Connection reset.").into_response()
-            }
-        },
+        Verdict::Reset => reset(request.extensions().get::<ConnectionHandle>().cloned()).await,
+        Verdict::ResetAfter => {
+            let connection = request.extensions().get::<ConnectionHandle>().cloned();
+            let _lost = next.run(request).await;
+            reset(connection).await
+        }
         Verdict::Fail {
             status,
             retry_after_secs,
@@ -65,6 +61,17 @@ pub(crate) async fn apply_faults(
             }
             error.into_response()
         }
+    }
+}
+
+async fn reset(connection: Option<ConnectionHandle>) -> Response {
+    match connection {
+        Some(connection) => {
+            connection.reset();
+            // The connection task drops this future together with the connection.
+            std::future::pending::<Response>().await
+        }
+        None => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Connection reset.").into_response(),
     }
 }
 

@@ -28,6 +28,7 @@ mod errors;
 mod faults;
 mod files;
 mod gate;
+mod lookups;
 mod nodes;
 mod record;
 mod resource;

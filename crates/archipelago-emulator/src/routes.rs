@@ -1,7 +1,9 @@
 //! The `/jsonapi` router: paths to handlers, and the layers in front of them.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +15,7 @@ use crate::errors::ApiError;
 use crate::files::{self, UploadField};
 use crate::record::UploadTarget;
 use crate::site::SharedSite;
-use crate::{ami_sets, auth, gate, nodes, resource};
+use crate::{ami_sets, auth, gate, lookups, nodes, resource};
 
 /// Entity documents are small; this only bounds what a broken client can make us buffer.
 const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
@@ -120,6 +122,31 @@ async fn delete(
     }
 }
 
+/// `GET /jsonapi/{type}/{bundle}`: a collection (the emulator lists files only).
+async fn collection(
+    State(site): State<SharedSite>,
+    Path((entity_type, bundle)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    match kind(&entity_type, &bundle)? {
+        Kind::File => lookups::files(&site, &query),
+        _ => Err(ApiError::bad_request(
+            "The emulator lists file--file collections only.",
+        )),
+    }
+}
+
+/// `GET /jsonapi/{type}/{bundle}/{uuid}/{field}`: an entity's related file.
+async fn related(
+    State(site): State<SharedSite>,
+    Path((entity_type, bundle, uuid, field)): Path<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    match kind(&entity_type, &bundle)? {
+        Kind::AmiSet => lookups::ami_set_file(&site, &uuid, &field),
+        _ => Err(no_route()),
+    }
+}
+
 /// `POST /jsonapi/{type}/{bundle}/{field}`: a free (temporary) file.
 async fn upload_free(
     State(site): State<SharedSite>,
@@ -177,7 +204,7 @@ pub(crate) fn jsonapi(site: SharedSite) -> Router<SharedSite> {
     Router::new()
         .route(
             "/jsonapi/{entity_type}/{bundle}",
-            post(create).fallback(method_not_allowed),
+            post(create).get(collection).fallback(method_not_allowed),
         )
         .route(
             "/jsonapi/{entity_type}/{bundle}/{id}",
@@ -189,7 +216,7 @@ pub(crate) fn jsonapi(site: SharedSite) -> Router<SharedSite> {
         )
         .route(
             "/jsonapi/{entity_type}/{bundle}/{id}/{field}",
-            post(upload_into).fallback(method_not_allowed),
+            post(upload_into).get(related).fallback(method_not_allowed),
         )
         .route("/jsonapi", any(not_found))
         .route("/system/files/{*path}", get(private_file))

@@ -207,3 +207,20 @@ async fn a_set_can_be_patched_and_deleted() {
     assert_eq!(site.delete(&path).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(site.get(&path).await.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_set_s_attached_file_is_readable_through_its_related_route() {
+    let site = start().await;
+    site.post_document(SETS, &ami_set_document(UUID_A, "Docket job 1"))
+        .await;
+    let related = format!("{SETS}/{UUID_A}/source_data");
+    let empty: Value = site.get(&related).await.json().await.expect("JSON");
+    assert!(empty["data"].is_null(), "{empty}");
+    site.upload(&related, "docket.csv", b"node_uuid,type,label\n")
+        .await;
+    let attached: Value = site.get(&related).await.json().await.expect("JSON");
+    assert_eq!(attached["data"]["type"], "file--file");
+    assert_eq!(attached["data"]["attributes"]["filename"], "docket.csv");
+    let missing = site.get(&format!("{SETS}/{UUID_B}/source_data")).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}

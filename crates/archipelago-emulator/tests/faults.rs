@@ -168,6 +168,7 @@ async fn a_reset_on_a_pooled_connection_is_an_error_and_nothing_is_stored() {
     site.emulator.faults().reset(ResetRule {
         count: 1,
         path_contains: Some("/jsonapi/node/digital_object".into()),
+        after_handling: false,
     });
     let error = site
         .authed(site.http.post(site.url("/jsonapi/node/digital_object")))
@@ -259,4 +260,31 @@ async fn shutdown_refuses_connections_and_a_restart_on_the_same_port_keeps_the_d
         .expect("same port");
     assert_eq!(fresh.url(), url);
     assert!(fresh.record().files().is_empty());
+}
+
+#[tokio::test]
+async fn a_reset_after_handling_stores_the_upload_but_loses_the_answer() {
+    let site = start().await;
+    site.emulator.faults().reset(ResetRule {
+        count: 1,
+        path_contains: Some("field_file_drop".into()),
+        after_handling: true,
+    });
+    let error = site
+        .authed(
+            site.http
+                .post(site.url("/jsonapi/node/digital_object/field_file_drop")),
+        )
+        .header("Content-Type", "application/octet-stream")
+        .header("Content-Disposition", "file; filename=\"lost.pdf\"")
+        .body("%PDF-1.4")
+        .send()
+        .await
+        .expect_err("the answer is lost");
+    assert!(error.status().is_none(), "{error:?}");
+    let record = site.emulator.record();
+    assert_eq!(record.files().len(), 1, "the site acted on the request");
+    assert_eq!(record.files()[0].filename, "lost.pdf");
+    // The next upload is answered again.
+    assert_eq!(site.drop_file("next.pdf", b"%PDF").await, 2);
 }

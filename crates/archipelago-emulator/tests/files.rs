@@ -197,3 +197,44 @@ async fn the_admin_routes_serve_the_record_and_the_bytes() {
         .expect("answers");
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn files_can_be_looked_up_by_their_exact_name() {
+    let site = start().await;
+    site.upload(DROP, "inv-001.pdf", b"one").await;
+    site.upload(DROP, "inv-001.pdf", b"two").await;
+    site.upload(DROP, "other.pdf", b"three").await;
+    let found: Value = site
+        .get("/jsonapi/file/file?filter%5Bfilename%5D=inv-001.pdf")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let data = found["data"].as_array().expect("a collection");
+    assert_eq!(data.len(), 1, "{found}");
+    assert_eq!(data[0]["attributes"]["filename"], "inv-001.pdf");
+    assert_eq!(data[0]["attributes"]["drupal_internal__fid"], 1);
+    let renamed: Value = site
+        .get("/jsonapi/file/file?filter[filename]=inv-001_0.pdf")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(renamed["data"].as_array().map(Vec::len), Some(1));
+    let none: Value = site
+        .get("/jsonapi/file/file?filter[filename]=missing.pdf")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(none["data"], serde_json::json!([]));
+    let all: Value = site
+        .get("/jsonapi/file/file")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(all["data"].as_array().map(Vec::len), Some(3));
+    let unknown = site.get("/jsonapi/file/file?filter[uri]=x").await;
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+}
