@@ -35,6 +35,7 @@ const WORD = 'lighthouse';
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let server = null;
+let emulator = null;
 let browser = null;
 let tmp = null;
 let serverLog = null;
@@ -128,10 +129,26 @@ function makeFiles(dir) {
 
 // ---- the server ---------------------------------------------------------------------------
 
+/** The Archipelago emulator (built next to docket), the publish target of the test. */
+async function startEmulator() {
+  const exe = path.join(path.dirname(bin), 'archipelago-emulator');
+  assert(fs.existsSync(exe), `no ${exe}: build it (cargo build -p archipelago-emulator)`);
+  emulator = spawn(exe, ['--bind', '127.0.0.1:0', '--user', 'jsonapi', '--password', 'browser-secret'],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: emulator.stdout });
+  return Promise.race([
+    new Promise((resolve) => lines.once('line', (line) => resolve(line.trim().replace(/\/$/, '')))),
+    new Promise((_, reject) => setTimeout(() => reject(new Failure('the emulator did not start within 10 s')), 10000)),
+  ]);
+}
+
 async function startServer() {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'docket-browser-'));
   const data = path.join(tmp, 'data');
   serverLog = fs.openSync(path.join(tmp, 'server.log'), 'a');
+  const repository = await startEmulator();
+  fs.writeFileSync(path.join(tmp, 'docket.toml'),
+    `[publish.targets.archive]\nurl = "${repository}"\nuser = "jsonapi"\nconcurrency = 4\n`);
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('DOCKET_')) delete env[k];
   Object.assign(env, {
@@ -141,6 +158,7 @@ async function startServer() {
     DOCKET_DATA_DIR: data,
     DOCKET_DATABASE_URL: `sqlite://${path.join(data, 'docket.db')}`,
     DOCKET_BLOBS: path.join(data, 'blobs'),
+    DOCKET_PUBLISH_ARCHIVE_PASSWORD: 'browser-secret',
   });
   server = spawn(bin, ['serve'], { cwd: tmp, env, stdio: ['ignore', 'pipe', serverLog] });
   const exited = new Promise((resolve) => server.once('exit', (code, sig) => resolve(`exited (${code ?? sig})`)));
@@ -157,10 +175,11 @@ async function startServer() {
   const token = await until('the first-start token in data/token', () => {
     try { return fs.readFileSync(path.join(data, 'token'), 'utf8').trim(); } catch { return ''; }
   }, 10000);
-  return { url: url.replace(/\/$/, ''), token };
+  return { url: url.replace(/\/$/, ''), token, repository };
 }
 
 async function stopServer() {
+  if (emulator && emulator.exitCode === null) emulator.kill('SIGTERM');
   if (!server || server.exitCode !== null || server.signalCode !== null) return;
   const gone = new Promise((resolve) => server.once('exit', resolve));
   server.kill('SIGTERM');
@@ -203,7 +222,7 @@ async function run() {
   assert(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM)`);
   fs.mkdirSync(shots, { recursive: true });
 
-  const { url, token } = await startServer();
+  const { url, token, repository } = await startServer();
   log('docket serve at', url, 'in', tmp);
   const files = makeFiles(path.join(tmp, 'files'));
 
@@ -463,6 +482,28 @@ async function run() {
   await accessible(page, 'document');
   log('document:', name, thumbShown ? '(with thumbnail)' : '(no thumbnail)');
 
+  // Publish the job to the repository: pick the target, start, and land on the publish job,
+  // which ends with one digital object per document in the (emulated) repository.
+  await page.goto(`${url}/#/jobs/${jobId}`);
+  const publishButton = page.getByRole('button', { name: 'Publish', exact: true });
+  await until('the publish controls', async () => publishButton.isVisible() && publishButton.isEnabled(), 10000);
+  const targetNames = await page.locator('#publish-target option').allTextContents();
+  assert(targetNames.length === 1 && targetNames[0].startsWith('archive'), `publish targets: ${targetNames}`);
+  await page.selectOption('#publish-mode', 'objects');
+  await publishButton.click();
+  await until('the publish job page', async () => /#\/jobs\/job_/.test(page.url()) && !page.url().includes(jobId), 10000);
+  const publishCard = page.locator('article.job');
+  await until('the publish job to complete', async () =>
+    (await publishCard.locator('.badge').textContent()) === 'completed', 60000);
+  const kind = await page.locator('dl.details dd').first().textContent();
+  assert(kind === 'publish', `the new job is a ${kind} job`);
+  const stored = await (await fetch(`${repository}/_emulator/record`)).json();
+  assert(stored.nodes.length === files.length, `the repository holds ${stored.nodes.length} objects, not ${files.length}`);
+  assert(new Set(stored.nodes.map((n) => n.uuid)).size === files.length, 'duplicate objects in the repository');
+  await shot(page, '6-published');
+  await accessible(page, 'publish job');
+  log(`published ${stored.nodes.length} documents as digital objects`);
+
   // Broken files: each item fails with its error shown, and after three failures in a row the
   // job pauses itself, which its badge says.
   const broken = [];
@@ -485,7 +526,7 @@ async function run() {
   await until('three failed documents', async () => (await failedRows.count()) === 3, 10000);
   const firstError = await failedRows.first().locator('.errors li').first().textContent();
   assert(/^attempt 1: \S/.test(firstError), `the error of a failed document: "${firstError}"`);
-  await shot(page, '6-failures');
+  await shot(page, '7-failures');
   await accessible(page, 'failed documents');
   await page.locator('article.job').getByRole('button', { name: /^Cancel/ }).click();
   await until('the broken job to be cancelled', async () =>

@@ -42,6 +42,7 @@ static ASSETS: &[Asset] = &[
     asset!("icon.svg", "image/svg+xml"),
     asset!("app.js", JS),
     asset!("api.js", JS),
+    asset!("publish.js", JS),
     asset!("sse.js", JS),
     asset!("live.js", JS),
     asset!("ui.js", JS),

@@ -27,8 +27,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        use axum::extract::rejection::JsonRejection;
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            // Well-formed JSON that means nothing valid (a missing or unknown field, a value
+            // out of its set) is a request error, not a syntax error.
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err(AppError::new(ErrorCode::InvalidRequest, e.body_text()))
+            }
+            Err(JsonRejection::MissingJsonContentType(e)) => Err(AppError::new(
+                ErrorCode::UnsupportedMediaType,
+                e.body_text(),
+            )),
             Err(e) => Err(AppError::new(ErrorCode::MalformedJson, e.body_text())),
         }
     }

@@ -16,6 +16,7 @@ mod jobs;
 mod labels;
 mod metrics;
 mod openapi;
+mod publish;
 mod reindex;
 mod results;
 mod search;
@@ -43,6 +44,8 @@ pub struct ApiConfig {
     pub upload_limit: u64,
     /// Canonical directories a folder source may lie under.
     pub allowed_roots: Vec<PathBuf>,
+    /// Where jobs can be published to (trusted configuration; users name one).
+    pub publish_targets: docket_publish::Targets,
 }
 
 #[derive(Clone)]
@@ -106,6 +109,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{id}/events", get(events::job_events))
         .route("/v1/events", get(events::all_events))
         .route("/v1/jobs/{id}/results", get(results::results))
+        .route("/v1/jobs/{id}/publish", post(publish::publish))
+        .route("/v1/publish/targets", get(publish::targets))
         .route(
             "/v1/documents/{id}",
             get(documents::show).patch(labels::label),

@@ -92,6 +92,8 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
             Stage::Extracting,
             Stage::Classifying,
             Stage::Indexing,
+            Stage::Uploading,
+            Stage::Creating,
         ];
         family(
             &mut out,

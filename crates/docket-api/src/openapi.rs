@@ -42,7 +42,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::{
     categories, classify, dashboard, document_files, documents, events, health, jobs, labels,
-    metrics, reindex, results, search, submit,
+    metrics, publish, reindex, results, search, submit,
 };
 
 #[derive(OpenApi)]
@@ -64,6 +64,8 @@ use crate::{
         jobs::cancel,
         jobs::items,
         results::results,
+        publish::publish,
+        publish::targets,
         events::job_events,
         events::all_events,
         documents::show,

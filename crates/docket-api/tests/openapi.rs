@@ -346,6 +346,7 @@ async fn app() -> axum::Router {
         config: Arc::new(ApiConfig {
             upload_limit: 1024 * 1024,
             allowed_roots: Vec::new(),
+            publish_targets: Default::default(),
         }),
         tokens: Arc::new(TokenCache::default()),
         jobs: Arc::new(JobCache::default()),

@@ -10,6 +10,7 @@
 //! - [`reindex`] and [`Classification`]: the classification requests.
 //! - [`write_bundle`] and [`flat_row`]: exports of a job's results (store rows and blobs fed
 //!   into `docket-export`).
+//! - [`publish`]: a `publish` job over a finished job's documents, to a configured target.
 
 mod classify;
 mod cleanup;
@@ -17,6 +18,7 @@ mod deletion;
 mod error;
 mod export;
 mod folder;
+mod publish;
 mod reindex;
 mod submission;
 
@@ -24,5 +26,6 @@ pub use classify::{too_large as classify_too_large, Classification, Decision, CL
 pub use deletion::{run_deletions, Deletion, DeletionError};
 pub use error::ServiceError;
 pub use export::{flat_row, write_bundle, Include};
+pub use publish::{publish, PublishRequest};
 pub use reindex::reindex;
 pub use submission::{NoopSpec, Submission, Upload};

@@ -40,6 +40,17 @@ pub struct Config {
     pub webhook_secret: Option<String>,
     /// First webhook retry delay; doubles per attempt up to 10 minutes.
     pub webhook_retry_base_ms: i64,
+    /// `[publish.targets.NAME]`: the repositories jobs can be published to.
+    #[serde(default)]
+    pub publish: PublishSection,
+}
+
+/// The `[publish]` section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSection {
+    #[serde(default)]
+    pub targets: std::collections::BTreeMap<String, docket_publish::TargetConfig>,
 }
 
 /// Keys read from `DOCKET_*` variables by name (lists are split by hand below). Other
@@ -82,6 +93,7 @@ impl Default for Config {
             prefetch: None,
             webhook_secret: None,
             webhook_retry_base_ms: 2_000,
+            publish: PublishSection::default(),
         }
     }
 }
@@ -123,6 +135,15 @@ impl Config {
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
         })
+    }
+
+    /// The publish targets, their passwords read (from `password_file` or
+    /// `DOCKET_PUBLISH_<NAME>_PASSWORD`): a bad target stops the process at start.
+    pub fn publish_targets(&self) -> anyhow::Result<docket_publish::Targets> {
+        Ok(docket_publish::Targets::resolve(
+            &self.publish.targets,
+            |k| std::env::var(k).ok(),
+        )?)
     }
 
     pub fn engine(&self) -> EngineConfig {

@@ -314,3 +314,42 @@ pub async fn search(
     }
     Ok(())
 }
+
+/// `docket publish JOB --target NAME`: starts a `publish` job, and follows it with `--watch`.
+pub async fn publish(
+    client: &Client,
+    job: &str,
+    target: &str,
+    mode: Option<&str>,
+    watch_it: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut body = serde_json::json!({"target": target});
+    if let Some(mode) = mode {
+        body["mode"] = Value::from(mode);
+    }
+    let created = client
+        .post_json(&format!("/v1/jobs/{job}/publish"), Some(&body))
+        .await?;
+    let id = created["id"].as_str().unwrap_or_default().to_string();
+    if json && !watch_it {
+        println!("{created}");
+        return Ok(());
+    }
+    if !json {
+        println!("publishing {job} to {target} as {id}");
+    }
+    if watch_it {
+        watch(client, &id, json).await?;
+        if !json {
+            let done = client.get_json(&format!("/v1/jobs/{id}")).await?;
+            if let Some(page) = done["result"]["process_url"].as_str() {
+                println!(
+                    "AMI set {} is READY: process it at {page}",
+                    done["result"]["set_uuid"].as_str().unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -59,6 +59,23 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Publish a finished job's documents to a configured Archipelago target.
+    Publish {
+        /// The job whose succeeded documents to publish.
+        job: String,
+        /// A target from the server's `[publish.targets.NAME]`.
+        #[arg(long)]
+        target: String,
+        /// `objects` (one digital object per document) or `ami_set` (one AMI set); default:
+        /// the target's own mode.
+        #[arg(long, value_parser = ["objects", "ami_set"])]
+        mode: Option<String>,
+        /// Show live progress until the publish job finishes.
+        #[arg(long)]
+        watch: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Full-text search over your documents.
     Search {
         query: String,
@@ -265,6 +282,16 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
                     jobs_cmd::results(&c, &id, &format, include.as_deref(), output.as_deref()).await
                 }
             }
+        }
+        Command::Publish {
+            job,
+            target,
+            mode,
+            watch,
+            server,
+        } => {
+            let c = client(&server)?;
+            jobs_cmd::publish(&c, &job, &target, mode.as_deref(), watch, json).await
         }
         Command::Search {
             query,

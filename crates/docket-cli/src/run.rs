@@ -44,6 +44,7 @@ pub fn runtime_config(
         extractor: extractor_pool(config),
         webhooks: crate::webhooks::notify_config(config, create_secret)?,
         backoff: Backoff::default(),
+        publish_targets: config.publish_targets()?,
     })
 }
 

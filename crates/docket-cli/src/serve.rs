@@ -57,6 +57,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         config: Arc::new(ApiConfig {
             upload_limit: config.upload_limit_bytes,
             allowed_roots,
+            publish_targets: config.publish_targets()?,
         }),
         tokens: Arc::new(TokenCache::default()),
         jobs: Arc::new(JobCache::default()),

@@ -27,6 +27,12 @@ pub fn checkpoint_text(job_id: &str, item_id: i64) -> String {
     format!("{}/text", checkpoint_prefix(job_id, item_id))
 }
 
+/// The CSV (`ext` = `csv`) or ZIP (`zip`) of the AMI set a `publish` item builds: under the
+/// publish job's uploads, so they go with the job.
+pub fn publish_bundle(job_id: &str, item_id: i64, ext: &str) -> String {
+    format!("uploads/{job_id}/publish/{item_id}.{ext}")
+}
+
 /// The original of a document: content-addressed, so a file uploaded twice is stored once,
 /// and outside the job's uploads so it outlives the job's retention.
 pub fn file(sha256: &str) -> String {
@@ -52,5 +58,8 @@ mod tests {
         assert_eq!(page, "uploads/j1/checkpoints/3/ocr/00002");
         assert!(page.starts_with(&super::upload_prefix("j1")));
         assert!(super::checkpoint_text("j1", 3).starts_with(&super::upload_prefix("j1")));
+        let zip = super::publish_bundle("j1", 4, "zip");
+        assert_eq!(zip, "uploads/j1/publish/4.zip");
+        assert!(zip.starts_with(&super::upload_prefix("j1")));
     }
 }

@@ -41,6 +41,8 @@ pub enum ErrorCode {
     UnknownCategory,
     /// 400: the server folder of a submit does not exist or is not a folder.
     PathNotFound,
+    /// 400: a publish names a target the server's configuration does not have.
+    UnknownTarget,
     /// 401: no bearer token, or one that is unknown or revoked.
     Unauthorized,
     /// 403: the server folder of a submit is not under an allowed root.
@@ -52,6 +54,8 @@ pub enum ErrorCode {
     Conflict,
     /// 409: the user already has a category of that name.
     CategoryExists,
+    /// 409: a publish of a job that has no succeeded documents (yet).
+    NothingToPublish,
     /// 413: the upload or request body exceeds its limit.
     PayloadTooLarge,
     /// 415: the body's content type is not one the endpoint accepts.
@@ -64,7 +68,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::InvalidRequest,
         ErrorCode::MalformedJson,
         ErrorCode::MalformedMultipart,
@@ -81,11 +85,13 @@ impl ErrorCode {
         ErrorCode::InvalidCategory,
         ErrorCode::UnknownCategory,
         ErrorCode::PathNotFound,
+        ErrorCode::UnknownTarget,
         ErrorCode::Unauthorized,
         ErrorCode::PathNotAllowed,
         ErrorCode::NotFound,
         ErrorCode::Conflict,
         ErrorCode::CategoryExists,
+        ErrorCode::NothingToPublish,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::Internal,
@@ -111,11 +117,13 @@ impl ErrorCode {
             ErrorCode::InvalidCategory => "invalid_category",
             ErrorCode::UnknownCategory => "unknown_category",
             ErrorCode::PathNotFound => "path_not_found",
+            ErrorCode::UnknownTarget => "unknown_target",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::PathNotAllowed => "path_not_allowed",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::CategoryExists => "category_exists",
+            ErrorCode::NothingToPublish => "nothing_to_publish",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Internal => "internal",
@@ -129,7 +137,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => 401,
             ErrorCode::PathNotAllowed => 403,
             ErrorCode::NotFound => 404,
-            ErrorCode::Conflict | ErrorCode::CategoryExists => 409,
+            ErrorCode::Conflict | ErrorCode::CategoryExists | ErrorCode::NothingToPublish => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::Internal => 500,

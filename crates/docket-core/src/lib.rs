@@ -22,7 +22,7 @@ pub use error_code::ErrorCode;
 pub use ids::{ItemId, JobId};
 pub use options::JobOptions;
 pub use outcome::{decide, AttemptError, ItemTarget, Outcome};
-pub use payload::{ItemPayload, JobSource};
+pub use payload::{ItemPayload, JobSource, PublishMode};
 pub use resource::{Document, Item, Job};
 pub use retry::RetryPolicy;
 pub use stage::Stage;

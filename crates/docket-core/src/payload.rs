@@ -24,6 +24,12 @@ pub enum ItemPayload {
     ServerFile { path: PathBuf },
     /// A stored document to classify again (`reindex` jobs).
     Document { document_id: String },
+    /// One document of a finished job, published as a digital object to a target
+    /// (`publish` jobs in `objects` mode).
+    PublishDocument { target: String, document_id: String },
+    /// Every succeeded document of `source_job`, published as one AMI set to a target
+    /// (`publish` jobs in `ami_set` mode: the job's single item).
+    PublishSet { target: String, source_job: String },
     /// Synthetic work: `sleep_ms` per item stands in for real work in tests and benchmarks.
     Noop {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,9 +63,37 @@ impl ItemPayload {
             ItemPayload::Upload { .. } => "an uploaded file",
             ItemPayload::ServerFile { .. } => "a server file",
             ItemPayload::Document { .. } => "a stored document",
+            ItemPayload::PublishDocument { .. } => "a document to publish",
+            ItemPayload::PublishSet { .. } => "a set to publish",
             ItemPayload::Noop { .. } => "a noop",
             ItemPayload::Unreadable(_) => "an unreadable payload",
         }
+    }
+}
+
+/// How a `publish` job hands documents over to an Archipelago repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PublishMode {
+    /// One AMI set (a CSV and a ZIP) that a person processes in the repository.
+    AmiSet,
+    /// One digital object per document, created directly.
+    Objects,
+}
+
+impl PublishMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublishMode::AmiSet => "ami_set",
+            PublishMode::Objects => "objects",
+        }
+    }
+}
+
+impl std::fmt::Display for PublishMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -71,6 +105,12 @@ pub enum JobSource {
     Folder { path: PathBuf },
     /// Every stored document of a user (`reindex` jobs).
     Documents { documents_of: String },
+    /// The succeeded documents of another job, to publish to a configured target.
+    Publish {
+        job_id: String,
+        target: String,
+        mode: PublishMode,
+    },
     /// `count` synthetic items, listed in chunks (the engine's own listing tests).
     Noop { count: u64 },
     /// A stored value that fits none of the above; the reason says why. Never written.
@@ -99,6 +139,7 @@ impl JobSource {
         match self {
             JobSource::Folder { .. } => "a server folder",
             JobSource::Documents { .. } => "a user's documents",
+            JobSource::Publish { .. } => "a job's documents to publish",
             JobSource::Noop { .. } => "synthetic items",
             JobSource::Unreadable(_) => "an unreadable source",
         }

@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-/// Stages of a `process` item, with the progress mark each one starts at (SPEC §3).
+/// Stages of an item, with the progress mark each one starts at. A `process` item goes
+/// `queued`, `loading`, `extracting`, `classifying`, `indexing`, `done` (SPEC §3); a
+/// `publish` item `queued`, `loading`, `uploading`, `creating`, `done`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -10,6 +12,10 @@ pub enum Stage {
     Extracting,
     Classifying,
     Indexing,
+    /// `publish` items: sending files to the repository.
+    Uploading,
+    /// `publish` items: creating (or completing) the repository's entity.
+    Creating,
     Done,
 }
 
@@ -21,6 +27,8 @@ impl Stage {
             Stage::Extracting => "extracting",
             Stage::Classifying => "classifying",
             Stage::Indexing => "indexing",
+            Stage::Uploading => "uploading",
+            Stage::Creating => "creating",
             Stage::Done => "done",
         }
     }
@@ -32,6 +40,8 @@ impl Stage {
             "extracting" => Stage::Extracting,
             "classifying" => Stage::Classifying,
             "indexing" => Stage::Indexing,
+            "uploading" => Stage::Uploading,
+            "creating" => Stage::Creating,
             "done" => Stage::Done,
             _ => return None,
         })
@@ -44,6 +54,8 @@ impl Stage {
             Stage::Extracting => 30.0,
             Stage::Classifying => 60.0,
             Stage::Indexing => 90.0,
+            Stage::Uploading => 30.0,
+            Stage::Creating => 70.0,
             Stage::Done => 100.0,
         }
     }

@@ -9,7 +9,7 @@ pub const STAGE_BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0, 300.0,
 ];
 
-const STAGES: usize = 6;
+const STAGES: usize = 8;
 
 fn stage_index(stage: Stage) -> usize {
     match stage {
@@ -18,7 +18,9 @@ fn stage_index(stage: Stage) -> usize {
         Stage::Extracting => 2,
         Stage::Classifying => 3,
         Stage::Indexing => 4,
-        Stage::Done => 5,
+        Stage::Uploading => 5,
+        Stage::Creating => 6,
+        Stage::Done => 7,
     }
 }
 

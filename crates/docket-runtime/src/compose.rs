@@ -10,6 +10,7 @@ use docket_pipeline::{
     Classifiers, DocumentLister, ExtractorPool, FolderLister, PoolConfig, ProcessHandler,
     ProcessLimits, ReindexHandler, Trainer,
 };
+use docket_publish::{PublishHandler, PublishLister};
 use docket_service::{Backoff, ServicesStatus, Supervisor, Ticking};
 use docket_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +29,9 @@ pub struct RuntimeConfig {
     pub webhooks: Option<NotifyConfig>,
     /// How the supervisor spaces restarts of a failed service.
     pub backoff: Backoff,
+    /// Where `publish` jobs publish to. Without any, this process claims no `publish` items
+    /// (so a worker configured without targets never fails another's publish).
+    pub publish_targets: docket_publish::Targets,
 }
 
 /// A composed process, ready to run.
@@ -57,15 +61,19 @@ pub fn compose(
     let classifiers = Classifiers::new(store.clone());
     let mut supervisor = Supervisor::new(config.backoff);
 
-    let mut engine = config.run_engine.then(|| {
-        engine(
-            store.clone(),
-            blobs.clone(),
-            config.engine,
-            extractor.clone(),
-            classifiers.clone(),
-        )
-    });
+    let mut engine = config
+        .run_engine
+        .then(|| {
+            engine(
+                store.clone(),
+                blobs.clone(),
+                config.engine,
+                extractor.clone(),
+                classifiers.clone(),
+                &config.publish_targets,
+            )
+        })
+        .transpose()?;
     if let Some(engine) = engine.as_mut() {
         for service in engine.take_services() {
             supervisor.add(service);
@@ -100,7 +108,8 @@ fn engine(
     config: EngineConfig,
     extractor: ExtractorPool,
     classifiers: Classifiers,
-) -> Engine {
+    targets: &docket_publish::Targets,
+) -> Result<Engine, RuntimeError> {
     let process = ProcessHandler::new(
         store.clone(),
         blobs.clone(),
@@ -117,14 +126,22 @@ fn engine(
     };
     // Durable deletion: jobs marked deleted (by users or by retention) lose their files, then
     // their rows, in the engine's `deleter` service.
-    let cleanup = docket_app::Deletion::new(store.clone(), blobs);
-    Engine::new(store, config)
+    let cleanup = docket_app::Deletion::new(store.clone(), blobs.clone());
+    let mut engine = Engine::new(store.clone(), config)
         .with_handler(JobKind::Noop, Arc::new(NoopHandler))
         .with_handler(JobKind::Process, Arc::new(process))
         .with_lister(JobKind::Process, Arc::new(FolderLister::default()))
         .with_handler(JobKind::Reindex, Arc::new(reindex))
         .with_lister(JobKind::Reindex, Arc::new(documents))
-        .with_cleanup(Arc::new(cleanup))
+        .with_cleanup(Arc::new(cleanup));
+    if !targets.is_empty() {
+        let publish = PublishHandler::new(store.clone(), blobs, targets)
+            .map_err(|e| RuntimeError::Publish(e.to_string()))?;
+        engine = engine
+            .with_handler(JobKind::Publish, Arc::new(publish))
+            .with_lister(JobKind::Publish, Arc::new(PublishLister { store }));
+    }
+    Ok(engine)
 }
 
 impl Runtime {

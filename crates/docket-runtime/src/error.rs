@@ -4,6 +4,8 @@ pub enum RuntimeError {
     Engine(#[from] docket_engine::EngineError),
     #[error("starting the webhook sender: {0}")]
     Webhooks(String),
+    #[error("setting up publishing: {0}")]
+    Publish(String),
     #[error("the engine task failed: {0}")]
     EngineTask(String),
 }

@@ -3,6 +3,7 @@
 
 import { api, download, query } from './api.js';
 import { live } from './live.js';
+import { publishControls } from './publish.js';
 import { jobCard, isFinished } from './jobs.js';
 import {
   h, add, clear, badge, updateBadge, progress, setProgress, heading, time, errorBox, num,
@@ -78,7 +79,8 @@ export function render(main, params, { id }) {
       },
     }, label)));
   const head = h('div', { class: 'page-head' }, heading(`Job ${id}`));
-  const tools = h('div', { class: 'toolbar' }, results,
+  const publish = publishControls(id, { onError: (e) => showError(e) });
+  const tools = h('div', { class: 'toolbar' }, results, publish.el,
     h('a', { class: 'button', href: '#/search' + query({ job: id }) }, 'Search its documents'));
   const cardSlot = h('div', {});
   const details = h('dl', { class: 'details' });
@@ -114,6 +116,7 @@ export function render(main, params, { id }) {
       card.update(job);
     }
     const j = card.job;
+    publish.update(j);
     add(clear(details),
       h('dt', {}, 'Kind'), h('dd', {}, j.kind),
       h('dt', {}, 'Created'), h('dd', {}, time(j.created_at)),

@@ -72,11 +72,26 @@ pub(crate) use on_both_backends;
 impl Server {
     /// [`Server::start`] on a fresh database of `backend`.
     pub async fn start_on(backend: Backend, env: &[(&str, String)]) -> Server {
+        Server::start_on_in(backend, tempfile::tempdir().expect("temp dir"), env).await
+    }
+
+    /// [`Server::start_on`] with `toml` as its `docket.toml`.
+    pub async fn start_configured(backend: Backend, toml: &str, env: &[(&str, String)]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("docket.toml"), toml).expect("write docket.toml");
+        Server::start_on_in(backend, dir, env).await
+    }
+
+    async fn start_on_in(
+        backend: Backend,
+        dir: tempfile::TempDir,
+        env: &[(&str, String)],
+    ) -> Server {
         let mut env = env.to_vec();
         if let Some(url) = backend.fresh_database().await {
             env.push(("DOCKET_DATABASE_URL", url));
         }
-        let server = Server::start(&env);
+        let server = Server::start_in(dir, &env);
         // The default database is SQLite in `data/`: its file there means the server did not
         // run on the backend the test is named after.
         let sqlite_file = server.data_dir().join("docket.db").exists();
@@ -248,6 +263,37 @@ impl Server {
             .expect("submit");
         assert_eq!(r.status(), 202, "{:?}", r.text().await);
         r.json().await.expect("job")
+    }
+
+    /// Submits `files` (name, bytes) as one upload job; answers the job.
+    pub async fn submit_files(&self, files: &[(String, Vec<u8>)], options: Value) -> Value {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, bytes) in files {
+            form = form.part(
+                "files",
+                reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.clone()),
+            );
+        }
+        form = form.text("options", options.to_string());
+        let r = self
+            .post("/v1/jobs")
+            .multipart(form)
+            .send()
+            .await
+            .expect("submit");
+        assert_eq!(r.status(), 202, "{:?}", r.text().await);
+        r.json().await.expect("job")
+    }
+
+    /// Waits until the job is finished, failing after `within`.
+    pub async fn finished(&self, id: &str, within: Duration) -> Value {
+        self.wait(id, within, "the job to finish", |j| {
+            matches!(
+                j["state"].as_str(),
+                Some("completed" | "failed" | "cancelled")
+            )
+        })
+        .await
     }
 
     /// Every result of a job, following the stream to its end.

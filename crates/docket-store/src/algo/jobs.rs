@@ -275,4 +275,28 @@ impl<D: JobDriver + 'static> JobStore for D {
         };
         control::fail(self, job_id, error, now).await
     }
+
+    async fn set_job_result(
+        &self,
+        job_id: &str,
+        result: serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let mut text = result.to_string();
+        if !self.stores_nul() {
+            // JSON text never holds a raw NUL, but `\u0000` is refused by jsonb.
+            text = text.replace("\\u0000", "\\ufffd");
+        }
+        let changed = self
+            .execute_alone(
+                Sql::each(
+                    "UPDATE jobs SET result = $2 WHERE id = $1 \
+                     AND state NOT IN ('completed', 'failed', 'cancelled')",
+                    "UPDATE jobs SET result = $2::jsonb WHERE id = $1 \
+                     AND state NOT IN ('completed', 'failed', 'cancelled')",
+                ),
+                &[job_id.into(), (&text).into()],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
 }

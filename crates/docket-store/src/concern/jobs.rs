@@ -57,6 +57,14 @@ pub trait JobStore: Send + Sync + 'static {
         now: Millis,
     ) -> Result<Option<Job>, StoreError>;
 
+    /// Records what a job produced as a whole (e.g. the AMI set a `publish` made), shown as the
+    /// job's `result`. Only while the job is unfinished; returns whether it was recorded.
+    async fn set_job_result(
+        &self,
+        job_id: &str,
+        result: serde_json::Value,
+    ) -> Result<bool, StoreError>;
+
     /// Fails an unfinished job (its input could not be read); unstarted items are cancelled.
     async fn fail_job(&self, job_id: &str, error: &str, now: Millis) -> Result<Job, StoreError>;
 }

@@ -217,3 +217,29 @@ pub async fn illegal_controls_are_refused(store: Arc<dyn Store>) {
         Err(StoreError::NotFound)
     ));
 }
+
+pub async fn a_job_result_is_recorded_only_while_the_job_runs(store: Arc<dyn Store>) {
+    let id = store
+        .create_job(new_job("u", 1, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    assert_eq!(job(&store, &id).await.result, None);
+    let result = json!({"set_uuid": "0d5c8e3a-7a64-4b5f-8d2e-9c1b2a3f4e50", "rows": 3});
+    assert!(store.set_job_result(&id, result.clone()).await.unwrap());
+    assert_eq!(job(&store, &id).await.result, Some(result.clone()));
+    let c = store.claim(W, JobKind::ALL, 1, LEASE, 1).await.unwrap();
+    store.complete(W, vec![succeed(&c[0])], 2).await.unwrap();
+    assert_eq!(job(&store, &id).await.state, JobState::Completed);
+    // A finished job never changes, its result included.
+    assert!(!store
+        .set_job_result(&id, json!({"late": true}))
+        .await
+        .unwrap());
+    assert_eq!(job(&store, &id).await.result, Some(result));
+    assert!(!store
+        .set_job_result("job_missing", json!({}))
+        .await
+        .unwrap());
+}

@@ -82,6 +82,7 @@ macro_rules! conformance_suite {
             retention_marks_only_jobs_finished_before_the_cutoff,
             checkpoints_are_saved_only_by_the_holder_and_survive_a_takeover,
             export_rows_list_finished_items_with_their_documents,
+            a_job_result_is_recorded_only_while_the_job_runs,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {
