@@ -202,4 +202,47 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn publish_targets_are_read_with_their_password_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "docket.toml",
+                "[publish.targets.archive]\nurl = \"https://repo.example.org/\"\n\
+                 user = \"jsonapi\"\nmode = \"ami_set\"\nconcurrency = 2\n\
+                 types = { invoices = \"Text\" }\n",
+            )?;
+            jail.set_env("DOCKET_PUBLISH_ARCHIVE_PASSWORD", "pw");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            let targets = c.publish_targets().map_err(|e| e.to_string())?;
+            let t = targets.get("archive").expect("the target");
+            assert_eq!(t.url, "https://repo.example.org");
+            assert_eq!(t.password.expose(), "pw");
+            assert_eq!(t.mode, docket_core::PublishMode::AmiSet);
+            assert_eq!(t.types.get("invoices").map(String::as_str), Some("Text"));
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "docket.toml",
+                "[publish.targets.archive]\nurl = \"https://repo.example.org\"\nuser = \"u\"\npasword = \"x\"\n",
+            )?;
+            let e = Config::load(None).expect_err("a misspelt key");
+            assert!(format!("{e:#}").contains("pasword"), "{e:#}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "docket.toml",
+                "[publish.targets.archive]\nurl = \"https://repo.example.org\"\nuser = \"u\"\n",
+            )?;
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            let e = c.publish_targets().expect_err("no password");
+            assert!(
+                e.to_string().contains("DOCKET_PUBLISH_ARCHIVE_PASSWORD"),
+                "{e}"
+            );
+            Ok(())
+        });
+    }
 }

@@ -113,7 +113,15 @@ fn assert_published_once(record: &Record, n: usize) {
 async fn objects_are_published_once_and_a_republish_creates_nothing(backend: Backend) {
     let emulator = Emulator::start(emulator_config()).await.unwrap();
     let server = Server::start_configured(backend, &config(&emulator, ""), &env()).await;
-    let job = processed(&server, 6).await;
+    let mut files = documents(6);
+    // Named without an extension: uploaded as what it is, text.
+    files[5].0 = "README".into();
+    let job = server.submit_files(&files, json!({})).await;
+    let job = job["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        server.finished(&job, Duration::from_secs(60)).await["counts"]["succeeded"],
+        6
+    );
 
     let publish_job = start_publish(&server, &job, json!({"target": "archive"})).await;
     let done = server.finished(&publish_job, Duration::from_secs(60)).await;
@@ -121,6 +129,14 @@ async fn objects_are_published_once_and_a_republish_creates_nothing(backend: Bac
     assert_eq!(done["counts"]["succeeded"], 6, "{done}");
     let record = emulator.record();
     assert_published_once(&record, 6);
+    assert!(
+        record
+            .files()
+            .iter()
+            .any(|f| f.filename.starts_with("README.") && f.filename.ends_with(".txt")),
+        "{:#?}",
+        record.files()
+    );
 
     // The objects carry what ARCHIPELAGO.md says a digital object's metadata holds.
     let results = server.results(&job).await;
@@ -413,6 +429,41 @@ async fn bad_credentials_fail_items_with_the_remote_s_words_and_no_secret(backen
     assert!(emulator.record().files().is_empty());
 }
 
+async fn a_refused_upload_fails_its_item_with_the_repository_s_words(backend: Backend) {
+    // A repository whose file field takes PDFs and images, not text.
+    let emulator = Emulator::start(EmulatorConfig {
+        file_drop_extensions: vec!["pdf".into(), "png".into()],
+        ..emulator_config()
+    })
+    .await
+    .unwrap();
+    let server = Server::start_configured(backend, &config(&emulator, ""), &env()).await;
+    let job = server.submit_files(&documents(2), json!({})).await;
+    let job = job["id"].as_str().unwrap();
+    server.finished(job, Duration::from_secs(60)).await;
+    let publish_job = start_publish(&server, job, json!({"target": "archive"})).await;
+    let done = server.finished(&publish_job, Duration::from_secs(60)).await;
+    assert_eq!(done["counts"]["failed"], 2, "{done}");
+    let items: Value = server
+        .get(&format!("/v1/jobs/{publish_job}/items?state=failed"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let error = &items["items"][0]["errors"][0];
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("HTTP 422"), "{message}");
+    assert!(
+        message.contains("extensions"),
+        "the repository's own words: {message}"
+    );
+    assert_eq!(error["transient"], false);
+    assert_eq!(items["items"][0]["attempts"], 1, "a refusal is not retried");
+    assert!(emulator.record().nodes().is_empty());
+}
+
 async fn publish_requests_are_checked_at_the_door(backend: Backend) {
     let emulator = Emulator::start(emulator_config()).await.unwrap();
     let server = Server::start_configured(backend, &config(&emulator, ""), &env()).await;
@@ -534,6 +585,7 @@ on_both_backends!(
     lost_answers_to_uploads_make_no_second_file,
     a_target_that_stays_down_pauses_the_job_and_resume_finishes_it,
     bad_credentials_fail_items_with_the_remote_s_words_and_no_secret,
+    a_refused_upload_fails_its_item_with_the_repository_s_words,
     publish_requests_are_checked_at_the_door,
     the_cli_publishes_and_watches,
 );

@@ -128,15 +128,41 @@ async fn document(
     }
 }
 
-/// The name a document's file is uploaded under: its own, marked with the start of its
-/// hash, so that an upload whose answer was lost can be found again by name.
+/// The name a document's file is uploaded under: its own stem, marked with the start of its
+/// hash (so that an upload whose answer was lost can be found again by name), and the
+/// extension of what the file is (repositories allow uploads by extension, and a sniffed
+/// media type says more than a name: `README` is a `.txt`).
 fn upload_name(doc: &Document) -> String {
     let name = label(doc);
     let mark = doc.sha256.get(..12).unwrap_or(&doc.sha256);
-    match name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() && ext.len() <= 8 => format!("{stem}.{mark}.{ext}"),
-        _ => format!("{name}.{mark}"),
+    let (stem, own_ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() && ext.len() <= 8 => {
+            (stem, Some(ext))
+        }
+        _ => (name.as_str(), None),
+    };
+    match media_extension(&doc.media_type).or(own_ext) {
+        Some(ext) => format!("{stem}.{mark}.{ext}"),
+        None => format!("{stem}.{mark}"),
     }
+}
+
+/// The usual extension of the media types Docket reads.
+fn media_extension(media_type: &str) -> Option<&'static str> {
+    Some(
+        match media_type.split(';').next().unwrap_or_default().trim() {
+            "application/pdf" => "pdf",
+            "image/png" => "png",
+            "image/jpeg" => "jpg",
+            "image/tiff" => "tif",
+            "image/webp" => "webp",
+            "text/plain" => "txt",
+            "text/markdown" => "md",
+            "text/html" => "html",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+            _ => return None,
+        },
+    )
 }
 
 async fn upload(
@@ -179,4 +205,47 @@ fn output(client: &crate::Archipelago, uuid: &str, file: Option<&FileRef>, creat
         "file": file,
         "created": created,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(name: &str, media_type: &str) -> Document {
+        Document {
+            id: "doc_1".into(),
+            user: "u".into(),
+            job_id: None,
+            name: name.into(),
+            sha256: "0123456789abcdef".repeat(4),
+            media_type: media_type.into(),
+            size: 1,
+            pages: 1,
+            text: String::new(),
+            category: None,
+            confidence: None,
+            metadata: json!({}),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn upload_names_carry_the_hash_and_the_extension_of_what_the_file_is() {
+        assert_eq!(
+            upload_name(&doc("scans/inv-001.pdf", "application/pdf")),
+            "inv-001.0123456789ab.pdf"
+        );
+        assert_eq!(
+            upload_name(&doc("README", "text/plain")),
+            "README.0123456789ab.txt"
+        );
+        assert_eq!(
+            upload_name(&doc("scan.PNG.bak", "image/png")),
+            "scan.PNG.0123456789ab.png"
+        );
+        assert_eq!(
+            upload_name(&doc("data.xyz", "application/octet-stream")),
+            "data.0123456789ab.xyz"
+        );
+    }
 }
