@@ -7,7 +7,6 @@
 
 use docket_core::Stage;
 use docket_engine::{HandlerError, ItemContext};
-use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -197,23 +196,9 @@ async fn attach(
             "uploading the ZIP",
         ),
     };
-    let blobs = handler.blobs.clone();
-    let remote = client.remote().clone();
-    client
-        .upload(what, &format!("{set_path}/{field}"), &filename, || {
-            let (blobs, key, remote) = (blobs.clone(), key.clone(), remote.clone());
-            async move {
-                let (_, stream) = blobs
-                    .get_stream(&key)
-                    .await
-                    .map_err(|e| remote.broken_answer("reading the bundle", e))?;
-                Ok(reqwest::Body::wrap_stream(
-                    stream.map_err(std::io::Error::other),
-                ))
-            }
-        })
+    handler
+        .upload_blob(client, what, &format!("{set_path}/{field}"), &filename, key)
         .await
-        .map_err(remote_error)
 }
 
 /// The set's configuration (ARCHIPELAGO.md: a direct mapping of Docket's CSV columns).

@@ -21,6 +21,13 @@ pub struct FileRef {
     pub filename: String,
 }
 
+/// A JSON:API resource to send.
+struct Resource<'a> {
+    resource_type: &'a str,
+    id: &'a str,
+    attributes: Value,
+}
+
 /// What a create answered.
 #[derive(Debug)]
 pub enum Created {
@@ -122,19 +129,13 @@ impl Archipelago {
         id: &str,
         attributes: Value,
     ) -> Result<Created, RemoteError> {
-        let url = self.url(path);
-        let body = json!({"data": {"type": resource_type, "id": id, "attributes": attributes}});
-        let body = serde_json::to_vec(&body).map_err(|e| self.remote.broken_answer(what, e))?;
+        let resource = Resource {
+            resource_type,
+            id,
+            attributes,
+        };
         let answer = self
-            .remote
-            .call(what, &[409], |c| {
-                let request = self
-                    .authorised(c.post(&url))
-                    .header(CONTENT_TYPE, JSONAPI)
-                    .header("accept", JSONAPI)
-                    .body(body.clone());
-                async move { Ok(request) }
-            })
+            .send_resource(what, reqwest::Method::POST, path, resource, &[409])
             .await?;
         if answer.status() == 409 {
             return Ok(Created::Existed);
@@ -151,21 +152,42 @@ impl Archipelago {
         id: &str,
         attributes: Value,
     ) -> Result<Value, RemoteError> {
-        let url = self.url(path);
-        let body = json!({"data": {"type": resource_type, "id": id, "attributes": attributes}});
-        let body = serde_json::to_vec(&body).map_err(|e| self.remote.broken_answer(what, e))?;
+        let resource = Resource {
+            resource_type,
+            id,
+            attributes,
+        };
         let answer = self
-            .remote
-            .call(what, &[], |c| {
+            .send_resource(what, reqwest::Method::PATCH, path, resource, &[])
+            .await?;
+        self.document(what, answer).await
+    }
+
+    async fn send_resource(
+        &self,
+        what: &str,
+        method: reqwest::Method,
+        path: &str,
+        resource: Resource<'_>,
+        accept: &[u16],
+    ) -> Result<reqwest::Response, RemoteError> {
+        let url = self.url(path);
+        let body = json!({"data": {
+            "type": resource.resource_type,
+            "id": resource.id,
+            "attributes": resource.attributes,
+        }});
+        let body = serde_json::to_vec(&body).map_err(|e| self.remote.broken_answer(what, e))?;
+        self.remote
+            .call(what, accept, |c| {
                 let request = self
-                    .authorised(c.patch(&url))
+                    .authorised(c.request(method.clone(), &url))
                     .header(CONTENT_TYPE, JSONAPI)
                     .header("accept", JSONAPI)
                     .body(body.clone());
                 async move { Ok(request) }
             })
-            .await?;
-        self.document(what, answer).await
+            .await
     }
 
     /// `POST /jsonapi/{path}` of a file's bytes (a free upload, or into an entity's field).

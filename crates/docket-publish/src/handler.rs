@@ -63,6 +63,34 @@ impl PublishHandler {
             ))
         })
     }
+
+    /// Uploads the blob at `key` to the repository (streamed, opened afresh per attempt).
+    pub(crate) async fn upload_blob(
+        &self,
+        client: &Archipelago,
+        what: &str,
+        path: &str,
+        filename: &str,
+        key: &str,
+    ) -> Result<crate::FileRef, HandlerError> {
+        let remote = client.remote().clone();
+        client
+            .upload(what, path, filename, || {
+                let (blobs, key, remote) = (self.blobs.clone(), key.to_string(), remote.clone());
+                async move {
+                    let (_, stream) = blobs
+                        .get_stream(&key)
+                        .await
+                        .map_err(|e| remote.broken_answer("reading what to upload", e))?;
+                    Ok(reqwest::Body::wrap_stream(futures::TryStreamExt::map_err(
+                        stream,
+                        std::io::Error::other,
+                    )))
+                }
+            })
+            .await
+            .map_err(remote_error)
+    }
 }
 
 #[async_trait]

@@ -4,7 +4,6 @@
 
 use docket_core::{blob_keys, Document, Stage};
 use docket_engine::{HandlerError, ItemContext};
-use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -178,23 +177,9 @@ async fn upload(
         .size(&key)
         .await
         .map_err(|e| blob_error("reading the original", e))?;
-    let blobs = handler.blobs.clone();
-    let remote = client.remote().clone();
-    client
-        .upload("uploading the file", FILE_DROP, filename, || {
-            let (blobs, key, remote) = (blobs.clone(), key.clone(), remote.clone());
-            async move {
-                let (_, stream) = blobs
-                    .get_stream(&key)
-                    .await
-                    .map_err(|e| remote.broken_answer("reading the original", e))?;
-                Ok(reqwest::Body::wrap_stream(
-                    stream.map_err(std::io::Error::other),
-                ))
-            }
-        })
+    handler
+        .upload_blob(client, "uploading the file", FILE_DROP, filename, &key)
         .await
-        .map_err(remote_error)
 }
 
 fn output(client: &crate::Archipelago, uuid: &str, file: Option<&FileRef>, created: bool) -> Value {

@@ -34,7 +34,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use async_trait::async_trait;
-use docket_core::{ItemState, Job, JobBook, JobId, JobKind, JobState, Millis, PauseReason, Stage};
+use docket_core::{Job, JobBook, JobKind, JobState, Millis, PauseReason, Stage};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 

@@ -1,6 +1,7 @@
 //! Test-only hooks that write straight into the schema (the `testing` feature).
 
 use super::*;
+use docket_core::{ItemState, JobId};
 
 #[async_trait]
 impl SchemaProbe for PgStore {

@@ -22,7 +22,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use docket_core::{ItemState, Job, JobBook, JobId, JobKind, JobState, Millis, PauseReason, Stage};
+use docket_core::{Job, JobBook, JobKind, JobState, Millis, PauseReason, Stage};
 use serde_json::json;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
