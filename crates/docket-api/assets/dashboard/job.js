@@ -125,7 +125,12 @@ export function render(main, params, { id }) {
       h('dt', {}, 'In flight'), h('dd', {}, j.current_items && j.current_items.length
         ? j.current_items.join(', ') : '—'),
       h('dt', {}, 'Options'), h('dd', {}, h('code', {}, JSON.stringify(j.options || {}))),
-      j.result ? [h('dt', {}, 'Result'), h('dd', {}, h('code', {}, JSON.stringify(j.result)))] : null);
+      j.result ? [h('dt', {}, 'Result'), h('dd', {}, h('code', {}, JSON.stringify(j.result)))] : null,
+      // An AMI set is processed in the repository: its page is where a person starts it.
+      j.result && typeof j.result.process_url === 'string' && /^https?:\/\//.test(j.result.process_url)
+        ? [h('dt', {}, 'AMI set'), h('dd', {}, h('a', { href: j.result.process_url, rel: 'noopener noreferrer', target: '_blank' },
+          'Process it in the repository'))]
+        : null);
     deleteButton.hidden = !isFinished(j);
     const wasFinished = finished;
     finished = isFinished(j);
