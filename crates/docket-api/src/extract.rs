@@ -35,10 +35,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Err(JsonRejection::JsonDataError(e)) => {
                 Err(AppError::new(ErrorCode::InvalidRequest, e.body_text()))
             }
-            Err(JsonRejection::MissingJsonContentType(e)) => Err(AppError::new(
-                ErrorCode::UnsupportedMediaType,
-                e.body_text(),
-            )),
             Err(e) => Err(AppError::new(ErrorCode::MalformedJson, e.body_text())),
         }
     }

@@ -83,11 +83,24 @@ impl SqliteStore {
     /// A write transaction. It ticks the event clock, so the item changes it makes carry a
     /// number no earlier transaction used (see migration 0004).
     async fn begin(&self) -> Result<Tx, StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("UPDATE event_clock SET seq = seq + 1")
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
+        // On a task of its own, so that a caller dropped mid-way (an HTTP client that went
+        // away, a cancelled service) cannot leave the writer inside a transaction: sqlx's
+        // SQLite worker may have begun it and answered just as the caller's future is
+        // dropped, and then no `Transaction` exists to roll it back — every later
+        // `BEGIN IMMEDIATE` on the one writer connection would fail. The task always takes
+        // the answer, so the transaction is committed by the caller or rolled back on drop.
+        let writer = self.writer.clone();
+        let begun = tokio::spawn(async move {
+            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+            sqlx::query("UPDATE event_clock SET seq = seq + 1")
+                .execute(&mut *tx)
+                .await?;
+            Ok::<Tx, StoreError>(tx)
+        });
+        // A join error is a panic inside sqlx or a runtime shutting down.
+        begun
+            .await
+            .map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))?
     }
 
     async fn write_book(tx: &mut Tx, id: &str, b: &JobBook, now: Millis) -> Result<(), StoreError> {
