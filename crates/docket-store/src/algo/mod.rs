@@ -12,6 +12,7 @@ pub(crate) mod documents;
 mod events;
 pub(crate) mod jobs;
 pub(crate) mod listing;
+pub(crate) mod queue;
 pub(crate) mod sql;
 mod tokens;
 mod webhooks;

@@ -35,8 +35,8 @@ use crate::row::stats_rows;
 use crate::row::{page_limit, JobRow, JOB_COLUMNS};
 use crate::types::search_terms;
 use crate::{
-    Claimed, CompleteReport, Completion, JobControl, Listing, NewDocument, NewItem, NewJob,
-    ProgressUpdate, SearchHit, SearchQuery, SearchResults, StoreError,
+    Claimed, Listing, NewDocument, NewItem, NewJob, ProgressUpdate, SearchHit, SearchQuery,
+    SearchResults, StoreError,
 };
 
 pub struct SqliteStore {
