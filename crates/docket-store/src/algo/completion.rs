@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use docket_core::{JobBook, Millis};
 
-use super::BookDriver;
+use super::sql::Statements;
 use crate::plan::{plan_completions, rescue_target, CompletionPlan};
 use crate::{CompleteReport, Completion, StoreError};
 
@@ -31,7 +31,7 @@ pub(crate) struct ExpiredItem {
 /// `load_books` locks the job rows (in id order, `ids` come sorted) before `held_items` or
 /// `still_expired` lock items.
 #[async_trait]
-pub(crate) trait CompletionDriver: BookDriver {
+pub(crate) trait CompletionDriver: Statements {
     /// The books of these jobs, locked for this transaction; unknown jobs are absent.
     async fn load_books(
         &self,
@@ -157,7 +157,7 @@ async fn write_books<D: CompletionDriver>(
     for (id, mut book) in books {
         book.settle();
         if before.get(&id) != Some(&book) {
-            driver.write_book(tx, &id, &book, now).await?;
+            super::write_book(driver, tx, &id, &book, now, None).await?;
         }
     }
     Ok(())

@@ -59,7 +59,7 @@ pub(crate) async fn add_items<D: Statements>(
     let mut book = listing_book(driver, &mut tx, id, worker).await?;
     driver.insert_items(&mut tx, id, items).await?;
     book.on_items_added(items.len() as i64);
-    driver.write_book(&mut tx, id, &book, now).await?;
+    super::write_book(driver, &mut tx, id, &book, now, None).await?;
     driver
         .execute(
             &mut tx,
@@ -89,7 +89,7 @@ pub(crate) async fn seal<D: Statements>(
     } else {
         book.settle();
     }
-    driver.write_book(&mut tx, id, &book, now).await?;
+    super::write_book(driver, &mut tx, id, &book, now, None).await?;
     driver
         .execute(
             &mut tx,

@@ -121,7 +121,7 @@ impl QueueDriver for PgStore {
                 continue;
             }
             book.on_claimed(got_pending as i64, got_retrying as i64);
-            Self::write_book(&mut tx, &j.job.id, &book, now, Some(now)).await?;
+            crate::algo::write_book(self, &mut tx, &j.job.id, &book, now, Some(now)).await?;
             rows.sort_by_key(|r| r.id);
             for r in rows {
                 claimed.push(Claimed {

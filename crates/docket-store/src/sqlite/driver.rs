@@ -15,16 +15,6 @@ impl BookDriver for SqliteStore {
         SqliteStore::begin(self).await
     }
 
-    async fn write_book(
-        &self,
-        tx: &mut Tx,
-        id: &str,
-        book: &JobBook,
-        now: Millis,
-    ) -> Result<(), StoreError> {
-        Self::write_book(tx, id, book, now).await
-    }
-
     async fn insert_items(
         &self,
         tx: &mut Tx,

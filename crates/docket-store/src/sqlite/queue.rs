@@ -101,7 +101,7 @@ impl QueueDriver for SqliteStore {
             }
             let mut book = j.job.book()?;
             book.on_claimed(got_pending as i64, got_retrying as i64);
-            Self::write_book_claimed(&mut tx, &j.job.id, &book, now, Some(now)).await?;
+            crate::algo::write_book(self, &mut tx, &j.job.id, &book, now, Some(now)).await?;
             let mut rows = rows;
             rows.sort_by_key(|r| r.0);
             for (id, name, payload, attempts, stage, checkpoint) in rows {
