@@ -34,7 +34,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use async_trait::async_trait;
-use docket_core::{ItemState, Job, JobBook, JobId, JobKind, JobState, Millis, Stage};
+use docket_core::{ItemState, JobBook, JobId, JobKind, JobState, Millis, Stage};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
@@ -44,8 +44,8 @@ use crate::row::stats_rows;
 use crate::row::{page_limit, JobRow, JOB_COLUMNS};
 use crate::types::search_terms;
 use crate::{
-    Claimed, Listing, NewDocument, NewItem, NewJob, ProgressUpdate, SearchHit, SearchQuery,
-    SearchResults, StoreError,
+    Claimed, NewDocument, NewItem, NewJob, ProgressUpdate, SearchHit, SearchQuery, SearchResults,
+    StoreError,
 };
 use text::{copy_text, holds_nul, json_text, may_hold_nul, text_without_nul};
 

@@ -22,7 +22,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use docket_core::{ItemState, Job, JobId, JobKind, JobState, Millis, Stage};
+use docket_core::{ItemState, JobId, JobKind, JobState, Millis, Stage};
 use serde_json::json;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -35,8 +35,8 @@ use crate::row::stats_rows;
 use crate::row::{page_limit, JobRow, JOB_COLUMNS};
 use crate::types::search_terms;
 use crate::{
-    Claimed, Listing, NewDocument, NewItem, NewJob, ProgressUpdate, SearchHit, SearchQuery,
-    SearchResults, StoreError,
+    Claimed, NewDocument, NewItem, NewJob, ProgressUpdate, SearchHit, SearchQuery, SearchResults,
+    StoreError,
 };
 
 pub struct SqliteStore {
