@@ -10,6 +10,7 @@ pub(crate) mod creation;
 pub(crate) mod deletion;
 pub(crate) mod documents;
 mod events;
+mod export;
 pub(crate) mod jobs;
 pub(crate) mod listing;
 pub(crate) mod queue;

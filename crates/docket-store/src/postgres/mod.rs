@@ -17,7 +17,6 @@ mod creation;
 mod deletion;
 mod documents;
 mod driver;
-mod export;
 mod jobs;
 mod listing;
 #[cfg(feature = "testing")]
