@@ -41,10 +41,9 @@ use crate::plan::{fair_shares, ClaimCandidate, CompletionPlan};
 use crate::prelude::*;
 use crate::row::stats_rows;
 use crate::row::{page_limit, JobRow, JOB_COLUMNS};
-use crate::types::search_terms;
+use crate::types::{search_hits, search_terms, SearchRow};
 use crate::{
-    Claimed, NewDocument, NewItem, NewJob, ProgressUpdate, SearchHit, SearchQuery, SearchResults,
-    StoreError,
+    Claimed, NewDocument, NewItem, NewJob, ProgressUpdate, SearchQuery, SearchResults, StoreError,
 };
 use text::{copy_text, holds_nul, json_text, may_hold_nul, text_without_nul};
 

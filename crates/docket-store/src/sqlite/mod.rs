@@ -32,10 +32,9 @@ use crate::plan::{fair_shares, ClaimCandidate};
 use crate::prelude::*;
 use crate::row::stats_rows;
 use crate::row::{page_limit, JobRow, JOB_COLUMNS};
-use crate::types::search_terms;
+use crate::types::{search_hits, search_terms, SearchRow};
 use crate::{
-    Claimed, NewDocument, NewItem, NewJob, ProgressUpdate, SearchHit, SearchQuery, SearchResults,
-    StoreError,
+    Claimed, NewDocument, NewItem, NewJob, ProgressUpdate, SearchQuery, SearchResults, StoreError,
 };
 
 pub struct SqliteStore {
