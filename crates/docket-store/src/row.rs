@@ -344,23 +344,22 @@ pub(crate) struct ExportRaw {
     pub text: Option<String>,
 }
 
-/// The export query, written once: `json` is how a backend reads a JSON column as text, `p`
-/// its placeholders for (job id, after, with text, limit).
-pub(crate) fn export_query(json: &str, p: [&str; 4]) -> String {
-    let [job, after, with_text, limit] = p;
+/// The export query, written once: `json` is how a backend reads a JSON column as text; it
+/// binds (job id, after, with text, limit).
+pub(crate) fn export_query(json: &str) -> String {
     format!(
         "SELECT i.id AS item_id, i.name, i.state, r.output{json} AS output, \
          CASE WHEN i.state = 'failed' THEN (SELECT e.message FROM item_errors AS e \
            WHERE e.item_id = i.id ORDER BY e.attempt DESC, e.id DESC LIMIT 1) END AS error, \
          d.id AS document_id, d.sha256, d.media_type, d.size, d.pages, d.category, \
          d.confidence, d.metadata{json} AS metadata, \
-         CASE WHEN {with_text} THEN d.text END AS text \
+         CASE WHEN $3 THEN d.text END AS text \
          FROM items AS i \
          LEFT JOIN results AS r ON r.item_id = i.id \
          LEFT JOIN documents AS d ON d.item_id = i.id AND i.state = 'succeeded' \
-         WHERE i.job_id = {job} AND i.id > {after} \
+         WHERE i.job_id = $1 AND i.id > $2 \
          AND i.state IN ('succeeded', 'failed', 'cancelled') \
-         ORDER BY i.id LIMIT {limit}"
+         ORDER BY i.id LIMIT $4"
     )
 }
 

@@ -218,6 +218,22 @@ pub struct SearchResults {
     pub hits: Vec<SearchHit>,
 }
 
+/// A search row as both backends select it: id, name, score, snippet, category.
+pub(crate) type SearchRow = (String, String, f64, String, Option<String>);
+
+/// A page of search rows as hits, scores rounded to three decimals.
+pub(crate) fn search_hits(rows: Vec<SearchRow>) -> Vec<SearchHit> {
+    rows.into_iter()
+        .map(|(document_id, name, score, snippet, category)| SearchHit {
+            document_id,
+            name,
+            score: (score * 1000.0).round() / 1000.0,
+            snippet,
+            category,
+        })
+        .collect()
+}
+
 /// The words of a query, without anything a search syntax could take for an operator.
 pub fn search_terms(q: &str) -> Vec<String> {
     q.split(|c: char| !c.is_alphanumeric())

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use docket_core::{JobBook, Millis};
 
-use super::BookDriver;
+use super::sql::{On, Sql, Statements};
 use crate::plan::{plan_completions, rescue_target, CompletionPlan};
 use crate::{CompleteReport, Completion, StoreError};
 
@@ -21,17 +21,18 @@ pub(crate) struct LockedBook {
 }
 
 /// An item found still running past its lease, inside the rescue transaction.
-pub(crate) struct ExpiredItem {
-    pub id: i64,
-    pub job_id: String,
-    pub attempts: i64,
+#[derive(sqlx::FromRow)]
+struct ExpiredItem {
+    id: i64,
+    job_id: String,
+    attempts: i64,
 }
 
 /// The statements a backend runs for the completion path. Locking is the driver's:
 /// `load_books` locks the job rows (in id order, `ids` come sorted) before `held_items` or
-/// `still_expired` lock items.
+/// [`STILL_EXPIRED`] lock items.
 #[async_trait]
-pub(crate) trait CompletionDriver: BookDriver {
+pub(crate) trait CompletionDriver: Statements {
     /// The books of these jobs, locked for this transaction; unknown jobs are absent.
     async fn load_books(
         &self,
@@ -45,16 +46,6 @@ pub(crate) trait CompletionDriver: BookDriver {
         ids: &[i64],
         worker: &str,
     ) -> Result<HashSet<i64>, StoreError>;
-    /// Items whose lease ended before `now`, read outside any transaction: (id, job id).
-    async fn expired_items(&self, now: Millis) -> Result<Vec<(i64, String)>, StoreError>;
-    /// Which of these items are still running with a lease that ended before `now`, locked;
-    /// an item some heartbeat is extending right now may be skipped.
-    async fn still_expired(
-        &self,
-        tx: &mut Self::Tx,
-        ids: &[i64],
-        now: Millis,
-    ) -> Result<Vec<ExpiredItem>, StoreError>;
     /// Writes the plan's item updates, results and errors.
     async fn apply_plan(
         &self,
@@ -63,6 +54,23 @@ pub(crate) trait CompletionDriver: BookDriver {
         now: Millis,
     ) -> Result<(), StoreError>;
 }
+
+/// Items whose lease ended before `now`, read outside any transaction: (id, job id).
+const EXPIRED_ITEMS: Sql = Sql::each(
+    "SELECT id, job_id FROM items INDEXED BY items_running \
+     WHERE state = 'running' AND lease_until < $1 ORDER BY id",
+    "SELECT id, job_id FROM items WHERE state = 'running' AND lease_until < $1 \
+     ORDER BY id",
+);
+/// Which of these items are still running with a lease that ended before `now`, locked
+/// (SQLite's one writer already holds them all). On PostgreSQL `SKIP LOCKED`: an item a
+/// heartbeat holds is being extended, so it is not taken.
+const STILL_EXPIRED: Sql = Sql::each(
+    "SELECT id, job_id, attempts FROM items WHERE id IN (SELECT value FROM json_each($1)) \
+     AND state = 'running' AND lease_until < $2 ORDER BY id",
+    "SELECT id, job_id, attempts FROM items WHERE id = ANY($1::bigint[]) \
+     AND state = 'running' AND lease_until < $2 ORDER BY id FOR UPDATE SKIP LOCKED",
+);
 
 /// Applies the targets of items `worker` holds; the rest are reported lost.
 pub(crate) async fn complete<D: CompletionDriver>(
@@ -102,7 +110,9 @@ pub(crate) async fn rescue_expired<D: CompletionDriver>(
     driver: &D,
     now: Millis,
 ) -> Result<u64, StoreError> {
-    let expired = driver.expired_items(now).await?;
+    let expired: Vec<(i64, String)> = driver
+        .fetch_all(On::Read, EXPIRED_ITEMS, &[now.into()])
+        .await?;
     if expired.is_empty() {
         return Ok(0);
     }
@@ -117,7 +127,13 @@ pub(crate) async fn rescue_expired<D: CompletionDriver>(
     let before = books.clone();
     let ids: Vec<i64> = expired.iter().map(|(id, _)| *id).collect();
     // Still expired now that the jobs are locked: a lease renewed meanwhile is not taken.
-    let still = driver.still_expired(&mut tx, &ids, now).await?;
+    let still: Vec<ExpiredItem> = driver
+        .fetch_all(
+            On::Tx(&mut tx),
+            STILL_EXPIRED,
+            &[ids.as_slice().into(), now.into()],
+        )
+        .await?;
     let held: HashSet<i64> = still.iter().map(|e| e.id).collect();
     let done: Vec<Completion> = still
         .into_iter()
@@ -157,7 +173,7 @@ async fn write_books<D: CompletionDriver>(
     for (id, mut book) in books {
         book.settle();
         if before.get(&id) != Some(&book) {
-            driver.write_book(tx, &id, &book, now).await?;
+            super::write_book(driver, tx, &id, &book, now, None).await?;
         }
     }
     Ok(())

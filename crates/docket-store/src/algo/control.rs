@@ -99,7 +99,7 @@ pub(crate) async fn control<D: Statements>(
             book.settle();
         }
     }
-    driver.write_book(&mut tx, id, &book, now).await?;
+    super::write_book(driver, &mut tx, id, &book, now, None).await?;
     if book.is_runnable() {
         driver.announce_work(&mut tx).await?;
     }

@@ -1,10 +1,69 @@
 //! Listing a source: items are added under the lister's lease, then the job is sealed.
 
-use docket_core::{Job, JobBook, JobState, Millis};
+use async_trait::async_trait;
+use docket_core::{Job, JobBook, JobKind, JobSource, JobState, Millis};
 
 use super::sql::{On, Sql, Statements};
 use crate::row::{JobRow, JOB_COLUMNS};
-use crate::{NewItem, StoreError};
+use crate::{Listing, ListingStore, NewItem, StoreError};
+
+/// A job whose listing was just leased: id, kind, user, stored source, items listed so far.
+pub(crate) type LeasedListing = (String, String, String, Option<String>, i64);
+
+/// How each backend takes a listing lease (one writer against `SKIP LOCKED`).
+#[async_trait]
+pub(crate) trait ListingDriver: Statements {
+    /// Leases the listing of one unsealed job of `kinds` (never empty) to `worker`.
+    async fn lease_listing(
+        &self,
+        worker: &str,
+        kinds: &[JobKind],
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Option<LeasedListing>, StoreError>;
+}
+
+#[async_trait]
+impl<D: ListingDriver + 'static> ListingStore for D {
+    async fn claim_listing(
+        &self,
+        worker: &str,
+        kinds: &[JobKind],
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Option<Listing>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(None);
+        }
+        let Some((job_id, kind, user, source, listed)) =
+            self.lease_listing(worker, kinds, lease_until, now).await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Listing {
+            job_id,
+            kind: kind.parse()?,
+            user,
+            source: JobSource::from_stored(source.as_deref()),
+            listed,
+        }))
+    }
+
+    async fn add_items(
+        &self,
+        job_id: &str,
+        worker: &str,
+        items: Vec<NewItem>,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        add_listed(self, job_id, worker, &items, lease_until, now).await
+    }
+
+    async fn seal_job(&self, job_id: &str, worker: &str, now: Millis) -> Result<Job, StoreError> {
+        seal(self, job_id, worker, now).await
+    }
+}
 
 /// A job row with who lists it.
 #[derive(sqlx::FromRow)]
@@ -47,7 +106,7 @@ async fn listing_book<D: Statements>(
 }
 
 /// Adds listed items to the job, extending the lister's lease.
-pub(crate) async fn add_items<D: Statements>(
+async fn add_listed<D: Statements>(
     driver: &D,
     id: &str,
     worker: &str,
@@ -59,7 +118,7 @@ pub(crate) async fn add_items<D: Statements>(
     let mut book = listing_book(driver, &mut tx, id, worker).await?;
     driver.insert_items(&mut tx, id, items).await?;
     book.on_items_added(items.len() as i64);
-    driver.write_book(&mut tx, id, &book, now).await?;
+    super::write_book(driver, &mut tx, id, &book, now, None).await?;
     driver
         .execute(
             &mut tx,
@@ -72,7 +131,7 @@ pub(crate) async fn add_items<D: Statements>(
 }
 
 /// Marks the listing complete; a source that held nothing fails the job.
-pub(crate) async fn seal<D: Statements>(
+async fn seal<D: Statements>(
     driver: &D,
     id: &str,
     worker: &str,
@@ -89,7 +148,7 @@ pub(crate) async fn seal<D: Statements>(
     } else {
         book.settle();
     }
-    driver.write_book(&mut tx, id, &book, now).await?;
+    super::write_book(driver, &mut tx, id, &book, now, None).await?;
     driver
         .execute(
             &mut tx,

@@ -10,30 +10,25 @@ pub(crate) mod creation;
 pub(crate) mod deletion;
 pub(crate) mod documents;
 mod events;
+mod export;
 pub(crate) mod jobs;
 pub(crate) mod listing;
+pub(crate) mod queue;
 pub(crate) mod sql;
 mod tokens;
 mod webhooks;
 
 use async_trait::async_trait;
-use docket_core::{JobBook, Millis};
+use docket_core::{JobBook, Millis, PauseReason};
 
 use crate::{NewItem, StoreError};
+use sql::{Sql, Statements};
 
 /// The statements every book-keeping transaction runs.
 #[async_trait]
 pub(crate) trait BookDriver: Send + Sync {
     type Tx: Send;
     async fn begin(&self) -> Result<Self::Tx, StoreError>;
-    /// Writes a job's book (its state and counters) back.
-    async fn write_book(
-        &self,
-        tx: &mut Self::Tx,
-        id: &str,
-        book: &JobBook,
-        now: Millis,
-    ) -> Result<(), StoreError>;
     /// Inserts items of a job, pending.
     async fn insert_items(
         &self,
@@ -46,4 +41,59 @@ pub(crate) trait BookDriver: Send + Sync {
     async fn announce_work(&self, tx: &mut Self::Tx) -> Result<(), StoreError>;
     async fn commit(&self, tx: Self::Tx) -> Result<(), StoreError>;
     async fn rollback(&self, tx: Self::Tx) -> Result<(), StoreError>;
+}
+
+/// Writes a job's book back; a claim also records when the job was last served (fairness).
+/// PostgreSQL is told the types of the values it reads more than once.
+const WRITE_BOOK: Sql = Sql::each(
+    "UPDATE jobs SET state = $1, pause_requested = $2, pause_reason = $3, pending = $4, \
+     running = $5, retrying = $6, succeeded = $7, failed = $8, cancelled = $9, \
+     consecutive_failures = $10, failure_streak = $11, error = $12, updated_at = $13, \
+     total = $15, sealed = $16, last_claim_at = COALESCE($17, last_claim_at), \
+     started_at = COALESCE(started_at, CASE WHEN $1 = 'running' THEN $13 END), \
+     finished_at = CASE WHEN $1 IN ('completed', 'failed', 'cancelled') \
+                        THEN COALESCE(finished_at, $13) END \
+     WHERE id = $14",
+    "UPDATE jobs SET state = $1::text, pause_requested = $2, pause_reason = $3, \
+     pending = $4, running = $5, retrying = $6, succeeded = $7, failed = $8, \
+     cancelled = $9, consecutive_failures = $10, failure_streak = $11, error = $12, \
+     updated_at = $13::bigint, total = $15, sealed = $16, \
+     started_at = COALESCE(started_at, CASE WHEN $1::text = 'running' THEN $13::bigint END), \
+     finished_at = CASE WHEN $1::text IN ('completed', 'failed', 'cancelled') \
+                        THEN COALESCE(finished_at, $13::bigint) END, \
+     last_claim_at = COALESCE($17::bigint, last_claim_at) \
+     WHERE id = $14",
+);
+
+/// Writes a job's book (its state and counters) back; `claimed_at` also records when it was
+/// last served.
+pub(crate) async fn write_book<D: Statements>(
+    driver: &D,
+    tx: &mut D::Tx,
+    id: &str,
+    b: &JobBook,
+    now: Millis,
+    claimed_at: Option<Millis>,
+) -> Result<(), StoreError> {
+    let args = [
+        b.state.as_str().into(),
+        b.pause_requested.into(),
+        b.pause_reason.map(PauseReason::as_str).into(),
+        b.counts.pending.into(),
+        b.counts.running.into(),
+        b.counts.retrying.into(),
+        b.counts.succeeded.into(),
+        b.counts.failed.into(),
+        b.counts.cancelled.into(),
+        (b.consecutive_failures as i64).into(),
+        b.failure_streak.into(),
+        b.error.as_deref().into(),
+        now.into(),
+        id.into(),
+        b.counts.total.into(),
+        b.sealed.into(),
+        claimed_at.into(),
+    ];
+    driver.execute(tx, WRITE_BOOK, &args).await?;
+    Ok(())
 }

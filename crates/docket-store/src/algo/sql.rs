@@ -23,6 +23,8 @@ pub(crate) enum Arg<'a> {
     Bool(bool),
     /// A list of ids: a JSON array on SQLite (`json_each`), a `bigint[]` on PostgreSQL.
     Ids(&'a [i64]),
+    /// A list of names (job ids): a JSON array on SQLite, a `text[]` on PostgreSQL.
+    Names(&'a [String]),
 }
 
 impl<'a> From<&'a str> for Arg<'a> {
@@ -64,6 +66,12 @@ impl From<Option<f64>> for Arg<'_> {
 impl<'a> From<&'a [i64]> for Arg<'a> {
     fn from(v: &'a [i64]) -> Self {
         Arg::Ids(v)
+    }
+}
+
+impl<'a> From<&'a [String]> for Arg<'a> {
+    fn from(v: &'a [String]) -> Self {
+        Arg::Names(v)
     }
 }
 
@@ -166,14 +174,17 @@ pub(crate) trait Statements: BookDriver {
     }
 }
 
-/// A backend's arguments for a shared statement; `list` is how it binds a list of ids.
-pub(crate) fn arguments<'q, A, L>(
+/// A backend's arguments for a shared statement; `list` and `names` are how it binds a list
+/// of ids and a list of names.
+pub(crate) fn arguments<'q, A, L, N>(
     args: &[Arg<'q>],
     list: impl Fn(&'q [i64]) -> L,
+    names: impl Fn(&'q [String]) -> N,
 ) -> Result<A, StoreError>
 where
     A: sqlx::Arguments<'q> + Default,
     L: 'q + Encode<'q, A::Database> + Type<A::Database>,
+    N: 'q + Encode<'q, A::Database> + Type<A::Database>,
     A::Database: Database,
     &'q str: Encode<'q, A::Database> + Type<A::Database>,
     Option<&'q str>: Encode<'q, A::Database> + Type<A::Database>,
@@ -192,6 +203,7 @@ where
             Arg::OptReal(v) => out.add(v),
             Arg::Bool(v) => out.add(v),
             Arg::Ids(v) => out.add(list(v)),
+            Arg::Names(v) => out.add(names(v)),
         }
         .map_err(sqlx::Error::Encode)?;
     }

@@ -2,7 +2,7 @@
 //! order, then the items; a plan is written in a handful of batch statements.
 
 use super::*;
-use crate::algo::completion::{CompletionDriver, ExpiredItem, LockedBook};
+use crate::algo::completion::{CompletionDriver, LockedBook};
 
 #[async_trait]
 impl CompletionDriver for PgStore {
@@ -36,41 +36,6 @@ impl CompletionDriver for PgStore {
         .await?
         .into_iter()
         .collect())
-    }
-
-    async fn expired_items(&self, now: Millis) -> Result<Vec<(i64, String)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, job_id FROM items WHERE state = 'running' AND lease_until < $1 \
-             ORDER BY id",
-        )
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    /// `SKIP LOCKED`: an item a heartbeat holds is being extended, so it is not taken.
-    async fn still_expired(
-        &self,
-        tx: &mut Tx,
-        ids: &[i64],
-        now: Millis,
-    ) -> Result<Vec<ExpiredItem>, StoreError> {
-        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT id, job_id, attempts FROM items WHERE id = ANY($1::bigint[]) \
-             AND state = 'running' AND lease_until < $2 ORDER BY id FOR UPDATE SKIP LOCKED",
-        )
-        .bind(ids)
-        .bind(now)
-        .fetch_all(&mut **tx)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, job_id, attempts)| ExpiredItem {
-                id,
-                job_id,
-                attempts,
-            })
-            .collect())
     }
 
     /// Applies a completion plan's item updates, results and errors. The jobs and the items of

@@ -26,7 +26,7 @@ impl DocumentDriver for PgStore {
         .bind(q.job_id.as_deref())
         .fetch_one(&self.pool)
         .await?;
-        let rows: Vec<(String, String, f64, String, Option<String>)> = sqlx::query_as(&format!(
+        let rows: Vec<SearchRow> = sqlx::query_as(&format!(
             "SELECT d.id, d.name, ts_rank_cd(d.search, q.query)::float8 AS score, \
              ts_headline('english', d.text, q.query, \
                  'StartSel=<mark>, StopSel=</mark>, MaxFragments=1, MaxWords=24, MinWords=8'), \
@@ -42,17 +42,10 @@ impl DocumentDriver for PgStore {
         .bind(q.offset as i64)
         .fetch_all(&self.pool)
         .await?;
-        let hits = rows
-            .into_iter()
-            .map(|(document_id, name, score, snippet, category)| SearchHit {
-                document_id,
-                name,
-                score: (score * 1000.0).round() / 1000.0,
-                snippet,
-                category,
-            })
-            .collect();
-        Ok(SearchResults { total, hits })
+        Ok(SearchResults {
+            total,
+            hits: search_hits(rows),
+        })
     }
 
     async fn lock_item(&self, tx: &mut Tx, item_id: i64) -> Result<(), StoreError> {

@@ -15,16 +15,6 @@ impl BookDriver for PgStore {
         PgStore::begin(self).await
     }
 
-    async fn write_book(
-        &self,
-        tx: &mut Tx,
-        id: &str,
-        book: &JobBook,
-        now: Millis,
-    ) -> Result<(), StoreError> {
-        Self::write_book(tx, id, book, now, None).await
-    }
-
     async fn insert_items(
         &self,
         tx: &mut Tx,
@@ -55,12 +45,19 @@ impl Statements for PgStore {
         sql: Sql<'_>,
         args: &[Arg<'_>],
     ) -> Result<u64, StoreError> {
-        Ok(
-            sqlx::query_with(sql.postgres, arguments::<PgArguments, _>(args, |ids| ids)?)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected(),
-        )
+        Ok(sqlx::query_with(sql.postgres, pg_arguments(args)?)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected())
+    }
+
+    /// One statement is a transaction of its own here: it runs on the pool (autocommit),
+    /// without a `BEGIN` and `COMMIT` around it.
+    async fn execute_alone(&self, sql: Sql<'_>, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        Ok(sqlx::query_with(sql.postgres, pg_arguments(args)?)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 
     /// PostgreSQL text cannot hold NUL.
@@ -74,11 +71,15 @@ impl Statements for PgStore {
         sql: Sql<'_>,
         args: &[Arg<'_>],
     ) -> Result<Vec<R>, StoreError> {
-        let query =
-            sqlx::query_as_with(sql.postgres, arguments::<PgArguments, _>(args, |ids| ids)?);
+        let query = sqlx::query_as_with(sql.postgres, pg_arguments(args)?);
         Ok(match on {
             On::Read => query.fetch_all(&self.pool).await?,
             On::Tx(tx) => query.fetch_all(&mut **tx).await?,
         })
     }
+}
+
+/// Lists bind as arrays (`= ANY($1)`).
+fn pg_arguments<'q>(args: &[Arg<'q>]) -> Result<PgArguments, StoreError> {
+    arguments(args, |ids| ids, |names| names)
 }

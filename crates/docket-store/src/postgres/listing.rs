@@ -1,25 +1,22 @@
 //! Jobs listed from a source: the listing lease, listed items, and sealing.
 
 use super::*;
-use crate::algo::listing;
+use crate::algo::listing::{LeasedListing, ListingDriver};
 
 #[async_trait]
-impl ListingStore for PgStore {
-    async fn claim_listing(
+impl ListingDriver for PgStore {
+    async fn lease_listing(
         &self,
         worker: &str,
         kinds: &[JobKind],
         lease_until: Millis,
         now: Millis,
-    ) -> Result<Option<Listing>, StoreError> {
-        if kinds.is_empty() {
-            return Ok(None);
-        }
+    ) -> Result<Option<LeasedListing>, StoreError> {
         // The candidate is locked with SKIP LOCKED: two listers racing never take the same job,
         // and one that finds the first candidate locked moves on to the next. A candidate that
         // another lister took (or sealed) between our snapshot and the lock is re-checked
         // against the conditions and skipped.
-        let row: Option<(String, String, String, Option<String>, i64)> = sqlx::query_as(
+        Ok(sqlx::query_as(
             "UPDATE jobs SET lister_id = $1, lister_until = $2 \
              WHERE id = (SELECT id FROM jobs WHERE sealed = false AND finished_at IS NULL \
              AND (lister_until IS NULL OR lister_until < $3) AND kind = ANY($4) \
@@ -31,31 +28,6 @@ impl ListingStore for PgStore {
         .bind(now)
         .bind(kind_names(kinds))
         .fetch_optional(&self.pool)
-        .await?;
-        let Some((job_id, kind, user, source, listed)) = row else {
-            return Ok(None);
-        };
-        Ok(Some(Listing {
-            job_id,
-            kind: kind.parse()?,
-            user,
-            source: docket_core::JobSource::from_stored(source.as_deref()),
-            listed,
-        }))
-    }
-
-    async fn add_items(
-        &self,
-        job_id: &str,
-        worker: &str,
-        items: Vec<NewItem>,
-        lease_until: Millis,
-        now: Millis,
-    ) -> Result<(), StoreError> {
-        listing::add_items(self, job_id, worker, &items, lease_until, now).await
-    }
-
-    async fn seal_job(&self, job_id: &str, worker: &str, now: Millis) -> Result<Job, StoreError> {
-        listing::seal(self, job_id, worker, now).await
+        .await?)
     }
 }

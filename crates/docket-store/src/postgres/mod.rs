@@ -17,7 +17,6 @@ mod creation;
 mod deletion;
 mod documents;
 mod driver;
-mod export;
 mod jobs;
 mod listing;
 #[cfg(feature = "testing")]
@@ -34,7 +33,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use async_trait::async_trait;
-use docket_core::{Job, JobBook, JobKind, JobState, Millis, PauseReason, Stage};
+use docket_core::{JobBook, JobKind, JobState, Millis, Stage};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
@@ -42,10 +41,9 @@ use crate::plan::{fair_shares, ClaimCandidate, CompletionPlan};
 use crate::prelude::*;
 use crate::row::stats_rows;
 use crate::row::{page_limit, JobRow, JOB_COLUMNS};
-use crate::types::search_terms;
+use crate::types::{search_hits, search_terms, SearchRow};
 use crate::{
-    Claimed, CompleteReport, Completion, JobControl, Listing, NewDocument, NewItem, NewJob,
-    ProgressUpdate, SearchHit, SearchQuery, SearchResults, StoreError,
+    Claimed, NewDocument, NewItem, NewJob, ProgressUpdate, SearchQuery, SearchResults, StoreError,
 };
 use text::{copy_text, holds_nul, json_text, may_hold_nul, text_without_nul};
 
@@ -109,47 +107,6 @@ impl PgStore {
              ORDER BY id FOR UPDATE",
         )
         .bind(job_ids)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
-    }
-
-    /// Writes a job's bookkeeping back; `claimed_at` also records when it was last served.
-    async fn write_book(
-        tx: &mut Tx,
-        id: &str,
-        b: &JobBook,
-        now: Millis,
-        claimed_at: Option<Millis>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE jobs SET state = $1::text, pause_requested = $2, pause_reason = $3, \
-             pending = $4, running = $5, retrying = $6, succeeded = $7, failed = $8, \
-             cancelled = $9, consecutive_failures = $10, failure_streak = $11, error = $12, \
-             updated_at = $13::bigint, total = $16, sealed = $17, \
-             started_at = COALESCE(started_at, CASE WHEN $1::text = 'running' THEN $13::bigint END), \
-             finished_at = CASE WHEN $1::text IN ('completed', 'failed', 'cancelled') \
-                                THEN COALESCE(finished_at, $13::bigint) END, \
-             last_claim_at = COALESCE($15::bigint, last_claim_at) \
-             WHERE id = $14",
-        )
-        .bind(b.state.as_str())
-        .bind(b.pause_requested)
-        .bind(b.pause_reason.map(PauseReason::as_str))
-        .bind(b.counts.pending)
-        .bind(b.counts.running)
-        .bind(b.counts.retrying)
-        .bind(b.counts.succeeded)
-        .bind(b.counts.failed)
-        .bind(b.counts.cancelled)
-        .bind(b.consecutive_failures as i64)
-        .bind(b.failure_streak)
-        .bind(b.error.as_deref())
-        .bind(now)
-        .bind(id)
-        .bind(claimed_at)
-        .bind(b.counts.total)
-        .bind(b.sealed)
         .execute(&mut **tx)
         .await?;
         Ok(())

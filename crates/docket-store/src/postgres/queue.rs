@@ -1,10 +1,11 @@
 //! The work queue: claims, completions, heartbeats, rescue of expired leases, and the control state workers watch.
 
 use super::*;
+use crate::algo::queue::QueueDriver;
 
 #[async_trait]
-impl QueueStore for PgStore {
-    async fn claim(
+impl QueueDriver for PgStore {
+    async fn claim_items(
         &self,
         worker: &str,
         kinds: &[JobKind],
@@ -120,7 +121,7 @@ impl QueueStore for PgStore {
                 continue;
             }
             book.on_claimed(got_pending as i64, got_retrying as i64);
-            Self::write_book(&mut tx, &j.job.id, &book, now, Some(now)).await?;
+            crate::algo::write_book(self, &mut tx, &j.job.id, &book, now, Some(now)).await?;
             rows.sort_by_key(|r| r.id);
             for r in rows {
                 claimed.push(Claimed {
@@ -146,16 +147,7 @@ impl QueueStore for PgStore {
         Ok(claimed)
     }
 
-    async fn complete(
-        &self,
-        worker: &str,
-        done: Vec<Completion>,
-        now: Millis,
-    ) -> Result<CompleteReport, StoreError> {
-        crate::algo::completion::complete(self, worker, done, now).await
-    }
-
-    async fn heartbeat(
+    async fn hold_items(
         &self,
         worker: &str,
         held: &[ProgressUpdate],
@@ -189,53 +181,7 @@ impl QueueStore for PgStore {
         Ok(ids)
     }
 
-    async fn save_checkpoint(
-        &self,
-        worker: &str,
-        item_id: i64,
-        stage: docket_core::Stage,
-        checkpoint: serde_json::Value,
-    ) -> Result<bool, StoreError> {
-        let saved = sqlx::query(
-            "UPDATE items SET stage = $1, checkpoint = $2::jsonb \
-             WHERE id = $3 AND state = 'running' AND worker_id = $4",
-        )
-        .bind(stage.as_str())
-        .bind(json_text(&checkpoint))
-        .bind(item_id)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(saved == 1)
-    }
-
-    async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError> {
-        crate::algo::completion::rescue_expired(self, now).await
-    }
-
-    async fn job_controls(&self, ids: &[String]) -> Result<Vec<JobControl>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<(String, String, bool)> = sqlx::query_as(
-            "SELECT id, state, pause_requested FROM jobs WHERE id = ANY($1::text[])",
-        )
-        .bind(ids)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(id, state, pause_requested)| {
-                Ok(JobControl {
-                    id,
-                    state: state.parse()?,
-                    pause_requested,
-                })
-            })
-            .collect()
-    }
-
-    async fn work_signal(&self) -> Result<Option<Arc<Notify>>, StoreError> {
+    async fn work_notifier(&self) -> Result<Option<Arc<Notify>>, StoreError> {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         listener.listen(WORK_CHANNEL).await?;
         let signal = Arc::new(Notify::new());
@@ -257,5 +203,9 @@ impl QueueStore for PgStore {
             }
         });
         Ok(Some(signal))
+    }
+
+    fn checkpoint_text(&self, checkpoint: &serde_json::Value) -> String {
+        json_text(checkpoint)
     }
 }

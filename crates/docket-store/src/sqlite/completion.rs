@@ -2,7 +2,7 @@
 //! `BEGIN IMMEDIATE` already serialises every transaction, so nothing is locked row by row.
 
 use super::*;
-use crate::algo::completion::{CompletionDriver, ExpiredItem, LockedBook};
+use crate::algo::completion::{CompletionDriver, LockedBook};
 use crate::plan::CompletionPlan;
 
 /// A job row with what a rescue needs to decide retry or failure.
@@ -51,40 +51,6 @@ impl CompletionDriver for SqliteStore {
         .await?;
         Ok(serde_json::from_str::<Vec<i64>>(&held)?
             .into_iter()
-            .collect())
-    }
-
-    async fn expired_items(&self, now: Millis) -> Result<Vec<(i64, String)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, job_id FROM items INDEXED BY items_running \
-             WHERE state = 'running' AND lease_until < ? ORDER BY id",
-        )
-        .bind(now)
-        .fetch_all(&self.reader)
-        .await?)
-    }
-
-    async fn still_expired(
-        &self,
-        tx: &mut Tx,
-        ids: &[i64],
-        now: Millis,
-    ) -> Result<Vec<ExpiredItem>, StoreError> {
-        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT id, job_id, attempts FROM items WHERE id IN (SELECT value FROM json_each(?1)) \
-             AND state = 'running' AND lease_until < ?2 ORDER BY id",
-        )
-        .bind(ids_json(ids.iter().copied()))
-        .bind(now)
-        .fetch_all(&mut **tx)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, job_id, attempts)| ExpiredItem {
-                id,
-                job_id,
-                attempts,
-            })
             .collect())
     }
 

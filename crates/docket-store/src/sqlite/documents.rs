@@ -32,7 +32,7 @@ impl DocumentDriver for SqliteStore {
         .fetch_one(&self.reader)
         .await?;
         // bm25 is lower-is-better; names weigh ten times the text.
-        let rows: Vec<(String, String, f64, String, Option<String>)> = sqlx::query_as(&format!(
+        let rows: Vec<SearchRow> = sqlx::query_as(&format!(
             "SELECT d.id, d.name, -bm25(documents_fts, 10.0, 1.0), \
              snippet(documents_fts, 1, '<mark>', '</mark>', '…', 16), d.category \
              FROM documents_fts JOIN documents AS d ON d.rowid = documents_fts.rowid \
@@ -46,17 +46,10 @@ impl DocumentDriver for SqliteStore {
         .bind(q.offset as i64)
         .fetch_all(&self.reader)
         .await?;
-        let hits = rows
-            .into_iter()
-            .map(|(document_id, name, score, snippet, category)| SearchHit {
-                document_id,
-                name,
-                score: (score * 1000.0).round() / 1000.0,
-                snippet,
-                category,
-            })
-            .collect();
-        Ok(SearchResults { total, hits })
+        Ok(SearchResults {
+            total,
+            hits: search_hits(rows),
+        })
     }
 
     /// One writer: nothing to lock row by row.

@@ -15,16 +15,6 @@ impl BookDriver for SqliteStore {
         SqliteStore::begin(self).await
     }
 
-    async fn write_book(
-        &self,
-        tx: &mut Tx,
-        id: &str,
-        book: &JobBook,
-        now: Millis,
-    ) -> Result<(), StoreError> {
-        Self::write_book(tx, id, book, now).await
-    }
-
     async fn insert_items(
         &self,
         tx: &mut Tx,
@@ -56,13 +46,10 @@ impl Statements for SqliteStore {
         sql: Sql<'_>,
         args: &[Arg<'_>],
     ) -> Result<u64, StoreError> {
-        Ok(sqlx::query_with(
-            sql.sqlite,
-            arguments::<SqliteArguments, _>(args, |ids| ids_json(ids.iter().copied()))?,
-        )
-        .execute(&mut **tx)
-        .await?
-        .rows_affected())
+        Ok(sqlx::query_with(sql.sqlite, sqlite_arguments(args)?)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected())
     }
 
     /// SQLite text holds any character.
@@ -76,13 +63,19 @@ impl Statements for SqliteStore {
         sql: Sql<'_>,
         args: &[Arg<'_>],
     ) -> Result<Vec<R>, StoreError> {
-        let query = sqlx::query_as_with(
-            sql.sqlite,
-            arguments::<SqliteArguments, _>(args, |ids| ids_json(ids.iter().copied()))?,
-        );
+        let query = sqlx::query_as_with(sql.sqlite, sqlite_arguments(args)?);
         Ok(match on {
             On::Read => query.fetch_all(&self.reader).await?,
             On::Tx(tx) => query.fetch_all(&mut **tx).await?,
         })
     }
+}
+
+/// A list binds as a JSON array (read back with `json_each`).
+fn sqlite_arguments<'q>(args: &[Arg<'q>]) -> Result<SqliteArguments<'q>, StoreError> {
+    arguments(
+        args,
+        |ids| ids_json(ids.iter().copied()),
+        |names| serde_json::Value::from(names).to_string(),
+    )
 }

@@ -9,7 +9,6 @@ mod creation;
 mod deletion;
 mod documents;
 mod driver;
-mod export;
 mod jobs;
 mod listing;
 #[cfg(feature = "testing")]
@@ -22,7 +21,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use docket_core::{Job, JobBook, JobKind, JobState, Millis, PauseReason, Stage};
+use docket_core::{JobKind, JobState, Millis, Stage};
 use serde_json::json;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -33,10 +32,9 @@ use crate::plan::{fair_shares, ClaimCandidate};
 use crate::prelude::*;
 use crate::row::stats_rows;
 use crate::row::{page_limit, JobRow, JOB_COLUMNS};
-use crate::types::search_terms;
+use crate::types::{search_hits, search_terms, SearchRow};
 use crate::{
-    Claimed, CompleteReport, Completion, JobControl, Listing, NewDocument, NewItem, NewJob,
-    ProgressUpdate, SearchHit, SearchQuery, SearchResults, StoreError,
+    Claimed, NewDocument, NewItem, NewJob, ProgressUpdate, SearchQuery, SearchResults, StoreError,
 };
 
 pub struct SqliteStore {
@@ -101,50 +99,6 @@ impl SqliteStore {
         begun
             .await
             .map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))?
-    }
-
-    async fn write_book(tx: &mut Tx, id: &str, b: &JobBook, now: Millis) -> Result<(), StoreError> {
-        Self::write_book_claimed(tx, id, b, now, None).await
-    }
-
-    /// Writes the book back; a claim also records when the job was last served (fairness).
-    async fn write_book_claimed(
-        tx: &mut Tx,
-        id: &str,
-        b: &JobBook,
-        now: Millis,
-        claimed_at: Option<Millis>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE jobs SET state = ?1, pause_requested = ?2, pause_reason = ?3, pending = ?4, \
-             running = ?5, retrying = ?6, succeeded = ?7, failed = ?8, cancelled = ?9, \
-             consecutive_failures = ?10, failure_streak = ?11, error = ?12, updated_at = ?13, \
-             total = ?15, sealed = ?16, last_claim_at = COALESCE(?17, last_claim_at), \
-             started_at = COALESCE(started_at, CASE WHEN ?1 = 'running' THEN ?13 END), \
-             finished_at = CASE WHEN ?1 IN ('completed', 'failed', 'cancelled') \
-                                THEN COALESCE(finished_at, ?13) END \
-             WHERE id = ?14",
-        )
-        .bind(b.state.as_str())
-        .bind(b.pause_requested)
-        .bind(b.pause_reason.map(PauseReason::as_str))
-        .bind(b.counts.pending)
-        .bind(b.counts.running)
-        .bind(b.counts.retrying)
-        .bind(b.counts.succeeded)
-        .bind(b.counts.failed)
-        .bind(b.counts.cancelled)
-        .bind(b.consecutive_failures as i64)
-        .bind(b.failure_streak)
-        .bind(b.error.as_deref())
-        .bind(now)
-        .bind(id)
-        .bind(b.counts.total)
-        .bind(b.sealed)
-        .bind(claimed_at)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
     }
 
     async fn insert_items(tx: &mut Tx, id: &str, items: &[NewItem]) -> Result<(), StoreError> {

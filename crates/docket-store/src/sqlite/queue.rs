@@ -1,10 +1,11 @@
 //! The work queue: claims, completions, heartbeats, rescue of expired leases, and the control state workers watch.
 
 use super::*;
+use crate::algo::queue::QueueDriver;
 
 #[async_trait]
-impl QueueStore for SqliteStore {
-    async fn claim(
+impl QueueDriver for SqliteStore {
+    async fn claim_items(
         &self,
         worker: &str,
         kinds: &[JobKind],
@@ -100,7 +101,7 @@ impl QueueStore for SqliteStore {
             }
             let mut book = j.job.book()?;
             book.on_claimed(got_pending as i64, got_retrying as i64);
-            Self::write_book_claimed(&mut tx, &j.job.id, &book, now, Some(now)).await?;
+            crate::algo::write_book(self, &mut tx, &j.job.id, &book, now, Some(now)).await?;
             let mut rows = rows;
             rows.sort_by_key(|r| r.0);
             for (id, name, payload, attempts, stage, checkpoint) in rows {
@@ -123,16 +124,7 @@ impl QueueStore for SqliteStore {
         Ok(claimed)
     }
 
-    async fn complete(
-        &self,
-        worker: &str,
-        done: Vec<Completion>,
-        now: Millis,
-    ) -> Result<CompleteReport, StoreError> {
-        crate::algo::completion::complete(self, worker, done, now).await
-    }
-
-    async fn heartbeat(
+    async fn hold_items(
         &self,
         worker: &str,
         held: &[ProgressUpdate],
@@ -163,56 +155,15 @@ impl QueueStore for SqliteStore {
         Ok(ids)
     }
 
-    async fn save_checkpoint(
+    async fn work_notifier(
         &self,
-        worker: &str,
-        item_id: i64,
-        stage: docket_core::Stage,
-        checkpoint: serde_json::Value,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let saved = sqlx::query(
-            "UPDATE items SET stage = ?1, checkpoint = ?2 \
-             WHERE id = ?3 AND state = 'running' AND worker_id = ?4",
-        )
-        .bind(stage.as_str())
-        .bind(checkpoint.to_string())
-        .bind(item_id)
-        .bind(worker)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(saved == 1)
-    }
-
-    async fn rescue_expired(&self, now: Millis) -> Result<u64, StoreError> {
-        crate::algo::completion::rescue_expired(self, now).await
-    }
-
-    async fn job_controls(&self, ids: &[String]) -> Result<Vec<JobControl>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<(String, String, bool)> = sqlx::query_as(
-            "SELECT id, state, pause_requested FROM jobs WHERE id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(serde_json::to_string(ids)?)
-        .fetch_all(&self.reader)
-        .await?;
-        rows.into_iter()
-            .map(|(id, state, pause_requested)| {
-                Ok(JobControl {
-                    id,
-                    state: state.parse()?,
-                    pause_requested,
-                })
-            })
-            .collect()
-    }
-
-    async fn work_signal(&self) -> Result<Option<std::sync::Arc<tokio::sync::Notify>>, StoreError> {
+    ) -> Result<Option<std::sync::Arc<tokio::sync::Notify>>, StoreError> {
         // One process owns an SQLite file; its engine is woken in process.
         Ok(None)
+    }
+
+    /// SQLite stores any text.
+    fn checkpoint_text(&self, checkpoint: &serde_json::Value) -> String {
+        checkpoint.to_string()
     }
 }
