@@ -397,14 +397,7 @@ async fn bad_credentials_fail_items_with_the_remote_s_words_and_no_secret(backen
     let done = server.finished(&publish_job, Duration::from_secs(60)).await;
     assert_eq!(done["state"], "completed", "{done}");
     assert_eq!(done["counts"]["failed"], 2, "{done}");
-    let items: Value = server
-        .get(&format!("/v1/jobs/{publish_job}/items"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let items: Value = server.items(&publish_job, "").await;
     let text = items.to_string();
     for item in items["items"].as_array().unwrap() {
         let errors = item["errors"].as_array().unwrap();
@@ -444,14 +437,7 @@ async fn a_refused_upload_fails_its_item_with_the_repository_s_words(backend: Ba
     let publish_job = start_publish(&server, job, json!({"target": "archive"})).await;
     let done = server.finished(&publish_job, Duration::from_secs(60)).await;
     assert_eq!(done["counts"]["failed"], 2, "{done}");
-    let items: Value = server
-        .get(&format!("/v1/jobs/{publish_job}/items?state=failed"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let items: Value = server.items(&publish_job, "?state=failed").await;
     let error = &items["items"][0]["errors"][0];
     let message = error["message"].as_str().unwrap();
     assert!(message.contains("HTTP 422"), "{message}");

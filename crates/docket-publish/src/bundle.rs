@@ -28,7 +28,8 @@ pub(crate) const COLUMNS: [&str; 6] = [
     "images",
 ];
 
-const PAGE: usize = 200;
+/// Rows carry their texts: keep pages small.
+const PAGE: usize = 16;
 /// Between the archive writer and the blob upload.
 const PIPE: usize = 256 * 1024;
 
@@ -111,9 +112,10 @@ where
     let mut rows = 0u64;
     let mut after = 0i64;
     loop {
+        // One query per page, with each document and its text (not a read per document).
         let page = handler
             .store
-            .results(source_job, after, PAGE)
+            .export_rows(source_job, after, PAGE, true)
             .await
             .map_err(|e| store_error("listing the job's documents", e))?;
         let Some(last) = page.last().map(|r| r.item_id) else {
@@ -121,16 +123,7 @@ where
         };
         after = last;
         for row in page {
-            let Some(id) = row.output.get("document_id").and_then(|v| v.as_str()) else {
-                continue;
-            };
-            let Some(doc) = handler
-                .store
-                .get_document(id)
-                .await
-                .map_err(|e| store_error("reading a document", e))?
-                .filter(|d| d.user == ctx.item().user)
-            else {
+            let Some(doc) = document_of(row, &ctx.item().user, source_job) else {
                 continue;
             };
             // One row per content: AMI would refuse a repeated `node_uuid` anyway.
@@ -171,6 +164,29 @@ where
     zip.finish().await.map_err(zip_error)?;
     csv.shutdown().await.map_err(csv_error)?;
     Ok(rows)
+}
+
+/// A succeeded item's document, as the metadata helpers take it.
+fn document_of(row: docket_store::ExportRow, user: &str, job: &str) -> Option<Document> {
+    if row.state != docket_core::ItemState::Succeeded {
+        return None;
+    }
+    let d = row.document?;
+    Some(Document {
+        id: d.id,
+        user: user.to_string(),
+        job_id: Some(job.to_string()),
+        name: row.name,
+        sha256: d.sha256,
+        media_type: d.media_type,
+        size: d.size,
+        pages: d.pages,
+        text: d.text.unwrap_or_default(),
+        category: d.category,
+        confidence: d.confidence,
+        metadata: d.metadata,
+        created_at: 0,
+    })
 }
 
 enum Added {

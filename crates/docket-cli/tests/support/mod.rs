@@ -285,6 +285,17 @@ impl Server {
         r.json().await.expect("job")
     }
 
+    /// `GET /v1/jobs/{id}/items{query}` (e.g. `?state=failed`), as JSON.
+    pub async fn items(&self, id: &str, query: &str) -> Value {
+        let r = self
+            .get(&format!("/v1/jobs/{id}/items{query}"))
+            .send()
+            .await
+            .expect("GET items");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("items json")
+    }
+
     /// Waits until the job is finished, failing after `within`.
     pub async fn finished(&self, id: &str, within: Duration) -> Value {
         self.wait(id, within, "the job to finish", |j| {
