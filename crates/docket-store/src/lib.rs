@@ -7,6 +7,7 @@ mod concern;
 #[cfg(feature = "testing")]
 pub mod conformance;
 mod error;
+mod nul;
 mod plan;
 pub mod postgres;
 mod row;

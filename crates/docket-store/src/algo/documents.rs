@@ -2,12 +2,16 @@
 //! back from it in one transaction), reading, labelling and classifying them. Search is the
 //! backend's own (FTS5, `tsvector`).
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use docket_core::{Document, Millis};
 
 use super::categories::BUMP_LABELS;
-use super::sql::{On, Sql, Statements};
-use crate::row::{DocumentRow, DOCUMENT_COLUMNS};
+use super::sql::{Arg, On, Sql, Statements};
+use crate::nul::{json_text, text_without_nul};
+use crate::row::{page_limit, DocumentRow, DOCUMENT_COLUMNS};
+use crate::types::{search_hits, search_terms, SearchRow};
 use crate::{DocumentStore, NewDocument, SearchQuery, SearchResults, StoreError};
 
 /// The statements a backend runs for [`put_document`].
@@ -16,16 +20,150 @@ pub(crate) trait DocumentDriver: Statements {
     /// Locks the item before its document, where the backend has row locks (deleting a job
     /// reaches items before their documents).
     async fn lock_item(&self, tx: &mut Self::Tx, item_id: i64) -> Result<(), StoreError>;
-    /// Inserts the document as `id`, or replaces the item's existing one; returns the id kept.
-    async fn upsert_document(
-        &self,
-        tx: &mut Self::Tx,
-        id: &str,
-        d: &NewDocument,
-        now: Millis,
-    ) -> Result<String, StoreError>;
-    /// Full-text search, in the backend's own index.
-    async fn search_documents(&self, q: &SearchQuery) -> Result<SearchResults, StoreError>;
+    /// The backend's full-text query for these words (every one must match), written so that
+    /// nothing in a word is query syntax.
+    fn match_query(&self, terms: &[String]) -> String;
+}
+
+/// Counts a user's matching documents; `$1` is [`DocumentDriver::match_query`], `$3`/`$4` the
+/// optional category and job.
+const SEARCH_COUNT: Sql = Sql::each(
+    "SELECT count(*) FROM documents_fts JOIN documents AS d ON d.rowid = documents_fts.rowid \
+     WHERE documents_fts MATCH $1 AND d.user_id = $2 \
+     AND ($3 IS NULL OR d.category = $3) AND ($4 IS NULL OR d.job_id = $4)",
+    "SELECT count(*) FROM documents AS d, to_tsquery('english', $1) AS q(query) \
+     WHERE d.search @@ q.query AND d.user_id = $2 \
+     AND ($3::text IS NULL OR d.category = $3) AND ($4::text IS NULL OR d.job_id = $4)",
+);
+
+/// One page of [`SEARCH_COUNT`]'s documents, best first, with a highlighted snippet. FTS5's
+/// bm25 is lower-is-better, and names weigh ten times the text.
+const SEARCH_PAGE: Sql = Sql::each(
+    "SELECT d.id, d.name, -bm25(documents_fts, 10.0, 1.0), \
+     snippet(documents_fts, 1, '<mark>', '</mark>', '…', 16), d.category \
+     FROM documents_fts JOIN documents AS d ON d.rowid = documents_fts.rowid \
+     WHERE documents_fts MATCH $1 AND d.user_id = $2 \
+     AND ($3 IS NULL OR d.category = $3) AND ($4 IS NULL OR d.job_id = $4) \
+     ORDER BY bm25(documents_fts, 10.0, 1.0), d.id LIMIT $5 OFFSET $6",
+    "SELECT d.id, d.name, ts_rank_cd(d.search, q.query)::float8 AS score, \
+     ts_headline('english', d.text, q.query, \
+         'StartSel=<mark>, StopSel=</mark>, MaxFragments=1, MaxWords=24, MinWords=8'), \
+     d.category \
+     FROM documents AS d, to_tsquery('english', $1) AS q(query) \
+     WHERE d.search @@ q.query AND d.user_id = $2 \
+     AND ($3::text IS NULL OR d.category = $3) AND ($4::text IS NULL OR d.job_id = $4) \
+     ORDER BY score DESC, d.id LIMIT $5 OFFSET $6",
+);
+
+/// Full-text search over one user's documents, in the backend's own index (FTS5, `tsvector`).
+async fn search<D: DocumentDriver>(
+    driver: &D,
+    q: &SearchQuery,
+) -> Result<SearchResults, StoreError> {
+    let terms = search_terms(&q.q);
+    if terms.is_empty() {
+        return Ok(SearchResults {
+            total: 0,
+            hits: Vec::new(),
+        });
+    }
+    let matching = driver.match_query(&terms);
+    let filter = [
+        Arg::from(matching.as_str()),
+        q.user.as_str().into(),
+        q.category.as_deref().into(),
+        q.job_id.as_deref().into(),
+    ];
+    let (total,): (i64,) = driver.fetch_one(On::Read, SEARCH_COUNT, &filter).await?;
+    let page = [
+        &filter[..],
+        &[
+            (page_limit(q.limit) as i64).into(),
+            (q.offset as i64).into(),
+        ],
+    ]
+    .concat();
+    let rows: Vec<SearchRow> = driver.fetch_all(On::Read, SEARCH_PAGE, &page).await?;
+    Ok(SearchResults {
+        total,
+        hits: search_hits(rows),
+    })
+}
+
+/// Inserts the document as `id`, or replaces the item's existing one; answers the id kept.
+const UPSERT: Sql = Sql::each(
+    "INSERT INTO documents (id, user_id, job_id, item_id, name, sha256, media_type, size, \
+     pages, text, category, confidence, metadata, created_at, options_key) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+     ON CONFLICT (item_id) DO UPDATE SET name = excluded.name, sha256 = excluded.sha256, \
+     media_type = excluded.media_type, size = excluded.size, pages = excluded.pages, \
+     text = excluded.text, category = excluded.category, \
+     confidence = excluded.confidence, metadata = excluded.metadata, \
+     options_key = excluded.options_key \
+     RETURNING id",
+    "INSERT INTO documents (id, user_id, job_id, item_id, name, sha256, media_type, size, \
+     pages, text, category, confidence, metadata, created_at, options_key) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15) \
+     ON CONFLICT (item_id) DO UPDATE SET name = excluded.name, sha256 = excluded.sha256, \
+     media_type = excluded.media_type, size = excluded.size, pages = excluded.pages, \
+     text = excluded.text, category = excluded.category, \
+     confidence = excluded.confidence, metadata = excluded.metadata, \
+     options_key = excluded.options_key \
+     RETURNING id",
+);
+
+/// Writes the document as `id` (or over the item's existing one); the id kept. What a worker
+/// reported is stored as it is, or with U+FFFD for each NUL where text cannot hold one.
+async fn upsert_document<D: DocumentDriver>(
+    driver: &D,
+    tx: &mut D::Tx,
+    id: &str,
+    d: &NewDocument,
+    now: Millis,
+) -> Result<String, StoreError> {
+    let keep_nul = driver.stores_nul();
+    let text = |s| storable(keep_nul, s);
+    let (name, sha256, media_type) = (text(&d.name), text(&d.sha256), text(&d.media_type));
+    let (body, options_key) = (text(&d.text), text(&d.options_key));
+    let category = d.category.as_deref().map(text);
+    let metadata = if keep_nul {
+        d.metadata.to_string()
+    } else {
+        json_text(&d.metadata)
+    };
+    let (kept,): (String,) = driver
+        .fetch_one(
+            On::Tx(tx),
+            UPSERT,
+            &[
+                id.into(),
+                d.user.as_str().into(),
+                d.job_id.as_str().into(),
+                d.item_id.into(),
+                name.as_ref().into(),
+                sha256.as_ref().into(),
+                media_type.as_ref().into(),
+                d.size.into(),
+                d.pages.into(),
+                body.as_ref().into(),
+                category.as_deref().into(),
+                d.confidence.into(),
+                metadata.as_str().into(),
+                now.into(),
+                options_key.as_ref().into(),
+            ],
+        )
+        .await?;
+    Ok(kept)
+}
+
+/// `s` as it is, or with U+FFFD for each NUL where the backend cannot store one.
+fn storable(keep_nul: bool, s: &str) -> Cow<'_, str> {
+    if keep_nul {
+        Cow::Borrowed(s)
+    } else {
+        text_without_nul(s)
+    }
 }
 
 /// Stores an item's document (replacing an earlier one of the same item); returns its id.
@@ -37,7 +175,7 @@ async fn put_document<D: DocumentDriver>(
     let mut tx = driver.begin().await?;
     driver.lock_item(&mut tx, d.item_id).await?;
     let fresh = format!("doc_{}", uuid::Uuid::now_v7().simple());
-    let id = driver.upsert_document(&mut tx, &fresh, &d, now).await?;
+    let id = upsert_document(driver, &mut tx, &fresh, &d, now).await?;
     driver
         .execute(
             &mut tx,
@@ -156,6 +294,6 @@ impl<D: DocumentDriver + 'static> DocumentStore for D {
     }
 
     async fn search(&self, q: &SearchQuery) -> Result<SearchResults, StoreError> {
-        self.search_documents(q).await
+        search(self, q).await
     }
 }

@@ -37,15 +37,13 @@ use docket_core::{JobBook, JobKind, JobState, Millis, Stage};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
+use crate::nul::{holds_nul, json_text, may_hold_nul};
 use crate::plan::{fair_shares, ClaimCandidate, CompletionPlan};
 use crate::prelude::*;
 use crate::row::stats_rows;
-use crate::row::{page_limit, JobRow, JOB_COLUMNS};
-use crate::types::{search_hits, search_terms, SearchRow};
-use crate::{
-    Claimed, NewDocument, NewItem, NewJob, ProgressUpdate, SearchQuery, SearchResults, StoreError,
-};
-use text::{copy_text, holds_nul, json_text, may_hold_nul, text_without_nul};
+use crate::row::{JobRow, JOB_COLUMNS};
+use crate::{Claimed, NewItem, NewJob, ProgressUpdate, StoreError};
+use text::copy_text;
 
 /// The LISTEN/NOTIFY channel on which new work is announced.
 const WORK_CHANNEL: &str = "docket_work";

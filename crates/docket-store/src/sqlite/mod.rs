@@ -31,11 +31,8 @@ use sqlx::{Sqlite, Transaction};
 use crate::plan::{fair_shares, ClaimCandidate};
 use crate::prelude::*;
 use crate::row::stats_rows;
-use crate::row::{page_limit, JobRow, JOB_COLUMNS};
-use crate::types::{search_hits, search_terms, SearchRow};
-use crate::{
-    Claimed, NewDocument, NewItem, NewJob, ProgressUpdate, SearchQuery, SearchResults, StoreError,
-};
+use crate::row::{JobRow, JOB_COLUMNS};
+use crate::{Claimed, NewItem, NewJob, ProgressUpdate, StoreError};
 
 pub struct SqliteStore {
     writer: SqlitePool,
