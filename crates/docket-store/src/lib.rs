@@ -36,6 +36,7 @@ pub trait Store:
     + ExportStore
     + StatsStore
     + Deletions
+    + RemoteStore
     + TestHooks
 {
 }
@@ -52,6 +53,7 @@ impl<T> Store for T where
         + ExportStore
         + StatsStore
         + Deletions
+        + RemoteStore
         + TestHooks
 {
 }
