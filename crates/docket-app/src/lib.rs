@@ -30,5 +30,7 @@ pub use error::ServiceError;
 pub use export::{flat_row, write_bundle, Include};
 pub use publish::{publish, PublishRequest};
 pub use reindex::reindex;
-pub use remotes::{check_ocr_provider, remote_statuses, ConfiguredRemote, RemoteKind, RemoteStatus};
+pub use remotes::{
+    check_ocr_provider, remote_statuses, ConfiguredRemote, RemoteKind, RemoteStatus,
+};
 pub use submission::{NoopSpec, Submission, Upload};

@@ -98,8 +98,9 @@ mod tests {
 
     #[test]
     fn a_remote_provider_must_be_configured() {
-        let vision = JobOptions::from_json(&serde_json::json!({"ocr": {"provider": "google_vision"}}))
-            .unwrap();
+        let vision =
+            JobOptions::from_json(&serde_json::json!({"ocr": {"provider": "google_vision"}}))
+                .unwrap();
         let e = check_ocr_provider(&vision, &[]).unwrap_err();
         assert!(e.to_string().contains("not configured"), "{e}");
         let configured = [ConfiguredRemote {

@@ -111,7 +111,12 @@ impl Health for Breakers {
         let recorded = self
             .inner
             .store
-            .remote_failed(&error.remote, &error.detail, self.inner.policy, now_millis())
+            .remote_failed(
+                &error.remote,
+                &error.detail,
+                self.inner.policy,
+                now_millis(),
+            )
             .await;
         match recorded {
             Ok(health) => {

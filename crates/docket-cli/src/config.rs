@@ -288,7 +288,10 @@ mod tests {
             )?;
             jail.set_env("DOCKET_OCR_GOOGLE_VISION_API_KEY", "sekrit");
             let c = Config::load(None).map_err(|e| e.to_string())?;
-            let vision = c.google_vision().map_err(|e| e.to_string())?.expect("configured");
+            let vision = c
+                .google_vision()
+                .map_err(|e| e.to_string())?
+                .expect("configured");
             assert_eq!(vision.endpoint, "http://127.0.0.1:9");
             assert_eq!(vision.max_images_per_request, 4);
             assert_eq!(vision.api_key.expose(), "sekrit");

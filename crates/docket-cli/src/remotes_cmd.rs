@@ -16,7 +16,10 @@ pub async fn ls(c: &Client, json: bool) -> anyhow::Result<()> {
         println!("no remotes configured");
         return Ok(());
     }
-    println!("{:<20} {:<8} {:<5} {:<25} LAST ERROR", "NAME", "KIND", "STATE", "SINCE");
+    println!(
+        "{:<20} {:<8} {:<5} {:<25} LAST ERROR",
+        "NAME", "KIND", "STATE", "SINCE"
+    );
     for r in remotes {
         let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
         println!(

@@ -63,7 +63,12 @@ impl RemoteHealth {
     }
 
     /// A transport failure. Returns true if this one marked the remote down.
-    pub fn on_transport_failure(&mut self, error: &str, now: Millis, policy: &BreakerPolicy) -> bool {
+    pub fn on_transport_failure(
+        &mut self,
+        error: &str,
+        now: Millis,
+        policy: &BreakerPolicy,
+    ) -> bool {
         self.last_error = Some(error.to_owned());
         self.last_error_at = Some(now);
         if !self.up {

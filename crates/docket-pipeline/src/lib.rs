@@ -19,8 +19,8 @@ pub use ocr::{ocr_pages_sent, OcrProviders};
 pub use process::{ProcessHandler, ProcessLimits};
 pub use reindex::{DocumentLister, ReindexHandler};
 pub use trainer::Trainer;
-pub use vision_config::{VisionSection, API_KEY_VARIABLE};
 pub use vision::{GoogleVision, PageRead, VisionConfig, GOOGLE_VISION, MAX_IMAGES_PER_REQUEST};
+pub use vision_config::{VisionSection, API_KEY_VARIABLE};
 
 /// The extractor child's main loop, for the binary's hidden `extractor` command: requests on
 /// stdin, answers on stdout, until stdin closes.

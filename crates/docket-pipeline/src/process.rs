@@ -357,7 +357,12 @@ fn record_ocr(extracted: &mut Extracted, provider: OcrProvider, checkpoint: &Che
     let Some(metadata) = extracted.metadata.as_object_mut() else {
         return;
     };
-    if metadata.get("ocr_pages").and_then(|n| n.as_u64()).unwrap_or(0) == 0 {
+    if metadata
+        .get("ocr_pages")
+        .and_then(|n| n.as_u64())
+        .unwrap_or(0)
+        == 0
+    {
         return;
     }
     metadata.insert("ocr_provider".into(), provider.as_str().into());

@@ -36,7 +36,10 @@ pub struct VisionConfig {
 pub enum PageRead {
     Text(String),
     /// `responses[i].error`: this page failed; the others of the request did not.
-    Failed { message: String, transient: bool },
+    Failed {
+        message: String,
+        transient: bool,
+    },
 }
 
 pub struct GoogleVision {
@@ -139,7 +142,12 @@ fn language_hints(languages: &[String]) -> Vec<String> {
     ];
     languages
         .iter()
-        .filter_map(|l| CODES.iter().find(|(t, _)| t == l).map(|(_, b)| (*b).to_owned()))
+        .filter_map(|l| {
+            CODES
+                .iter()
+                .find(|(t, _)| t == l)
+                .map(|(_, b)| (*b).to_owned())
+        })
         .collect()
 }
 
@@ -161,7 +169,9 @@ impl GoogleVision {
             remote,
             endpoint: config.endpoint.trim_end_matches('/').to_owned(),
             key: config.api_key,
-            batch: config.max_images_per_request.clamp(1, MAX_IMAGES_PER_REQUEST),
+            batch: config
+                .max_images_per_request
+                .clamp(1, MAX_IMAGES_PER_REQUEST),
         })
     }
 
@@ -216,8 +226,8 @@ impl GoogleVision {
             .bytes()
             .await
             .map_err(|e| self.remote.broken_answer(&what, e.without_url()))?;
-        let batch: BatchResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| self.remote.broken_answer(&what, e))?;
+        let batch: BatchResponse =
+            serde_json::from_slice(&bytes).map_err(|e| self.remote.broken_answer(&what, e))?;
         if batch.responses.len() != images.len() {
             return Err(self.remote.broken_answer(
                 &what,

@@ -65,7 +65,9 @@ impl VisionSection {
         if key.is_empty() {
             return Err(bad("the API key is empty".into()));
         }
-        let batch = self.max_images_per_request.unwrap_or(MAX_IMAGES_PER_REQUEST);
+        let batch = self
+            .max_images_per_request
+            .unwrap_or(MAX_IMAGES_PER_REQUEST);
         if !(1..=MAX_IMAGES_PER_REQUEST).contains(&batch) {
             return Err(bad(format!(
                 "`max_images_per_request` is between 1 and {MAX_IMAGES_PER_REQUEST}"

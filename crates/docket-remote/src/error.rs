@@ -33,7 +33,10 @@ pub struct RemoteError {
 impl RemoteError {
     /// Retrying later can help (also when the remote is down: it will come back).
     pub fn is_transient(&self) -> bool {
-        matches!(self.kind, RemoteErrorKind::Transient | RemoteErrorKind::Down)
+        matches!(
+            self.kind,
+            RemoteErrorKind::Transient | RemoteErrorKind::Down
+        )
     }
 
     /// Whether the remote is marked down (see [`crate::Health`]).

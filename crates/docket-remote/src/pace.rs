@@ -159,7 +159,11 @@ mod tests {
             pace.wait_turn().await;
         }
         // Five requests at 20/s with no burst: the last one goes ~200 ms after the first.
-        assert!(started.elapsed() >= Duration::from_millis(190), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= Duration::from_millis(190),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[tokio::test]
@@ -168,6 +172,10 @@ mod tests {
         pace.too_many_requests(Some(Duration::from_millis(300)));
         let started = Instant::now();
         pace.wait_turn().await;
-        assert!(started.elapsed() >= Duration::from_millis(290), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= Duration::from_millis(290),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

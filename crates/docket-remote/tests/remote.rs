@@ -164,7 +164,10 @@ async fn a_429_storm_costs_no_attempts_and_slows_the_remote_down() {
     let answer = get_path(&remote, format!("{url}/busy")).await.unwrap();
     assert_eq!(answer.text().await.unwrap(), "ok");
     assert_eq!(calls.load(Ordering::SeqCst), 5);
-    assert!(remote.slowdown() > Duration::ZERO, "the pace was not slowed");
+    assert!(
+        remote.slowdown() > Duration::ZERO,
+        "the pace was not slowed"
+    );
 }
 
 /// Says the remote is down after `trip` transport failures.
@@ -198,11 +201,17 @@ async fn a_remote_its_health_calls_down_stops_the_call_at_once() {
         trip: 2,
         ..CountingHealth::default()
     });
-    let remote = Remote::new(quick("gone"), vec![]).unwrap().with_health(health.clone());
+    let remote = Remote::new(quick("gone"), vec![])
+        .unwrap()
+        .with_health(health.clone());
     let e = get_path(&remote, format!("{url}/x")).await.unwrap_err();
     assert_eq!(e.kind, RemoteErrorKind::Down, "{e}");
     assert!(e.is_transient() && e.is_down());
-    assert_eq!(health.failures.load(Ordering::SeqCst), 2, "stopped at the verdict");
+    assert_eq!(
+        health.failures.load(Ordering::SeqCst),
+        2,
+        "stopped at the verdict"
+    );
     // While down, nothing is sent at all.
     let e = get_path(&remote, format!("{url}/x")).await.unwrap_err();
     assert!(e.is_down());

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use docket_blobs::Blobs;
+use docket_breaker::{Breakers, Probe, Prober};
+use docket_core::BreakerPolicy;
 use docket_core::JobKind;
 use docket_engine::{Engine, EngineConfig, EngineHandle, EngineMetrics, NoopHandler};
 use docket_notify::{Notifier, NotifyConfig, WebhookDeliverer};
-use docket_breaker::{Breakers, Probe, Prober};
-use docket_core::BreakerPolicy;
 use docket_pipeline::{
     Classifiers, DocumentLister, ExtractorPool, FolderLister, GoogleVision, OcrProviders,
     PoolConfig, ProcessHandler, ProcessLimits, ReindexHandler, Trainer, VisionConfig,
@@ -109,8 +109,8 @@ pub fn compose(
         })
         .collect();
     if !probes.is_empty() {
-        let prober = Prober::new(breakers, probes)
-            .map_err(|e| RuntimeError::Remotes(e.to_string()))?;
+        let prober =
+            Prober::new(breakers, probes).map_err(|e| RuntimeError::Remotes(e.to_string()))?;
         supervisor.add(Arc::new(Ticking(prober)));
     }
     // Further services of the process (durable deletion, …) are added here.

@@ -51,7 +51,10 @@ fn image_error(code: i32, message: &str) -> Value {
 
 /// One image of the request, checked.
 enum Asked {
-    Image { bytes: Vec<u8>, languages: String },
+    Image {
+        bytes: Vec<u8>,
+        languages: String,
+    },
     /// Answered with a per-image error without reading it.
     Refused(Value),
 }
@@ -104,7 +107,10 @@ async fn answer(site: &Site, query: &HashMap<String, String>, body: &[u8]) -> (R
     let images = asked.len();
     // Read side by side (the OCR slots bound how many at once), answered in order.
     let responses = join_all(asked.into_iter().map(|asked| read_one(site, asked))).await;
-    (Json(json!({ "responses": responses })).into_response(), images)
+    (
+        Json(json!({ "responses": responses })).into_response(),
+        images,
+    )
 }
 
 fn parse(body: &[u8]) -> Result<Vec<Asked>, Response> {
@@ -116,7 +122,9 @@ fn parse(body: &[u8]) -> Result<Vec<Asked>, Response> {
     let requests = json
         .get("requests")
         .and_then(Value::as_array)
-        .ok_or_else(|| invalid("Invalid JSON payload received. `requests` must be a list.".into()))?;
+        .ok_or_else(|| {
+            invalid("Invalid JSON payload received. `requests` must be a list.".into())
+        })?;
     if requests.is_empty() {
         return Err(invalid("No requests given.".into()));
     }
@@ -143,8 +151,14 @@ fn parse_one(i: usize, request: &Value) -> Result<Asked, Response> {
         match feature.get("type").and_then(Value::as_str) {
             Some("DOCUMENT_TEXT_DETECTION" | "TEXT_DETECTION") => reads_text = true,
             Some(
-                "LABEL_DETECTION" | "FACE_DETECTION" | "LANDMARK_DETECTION" | "LOGO_DETECTION"
-                | "SAFE_SEARCH_DETECTION" | "IMAGE_PROPERTIES" | "CROP_HINTS" | "WEB_DETECTION"
+                "LABEL_DETECTION"
+                | "FACE_DETECTION"
+                | "LANDMARK_DETECTION"
+                | "LOGO_DETECTION"
+                | "SAFE_SEARCH_DETECTION"
+                | "IMAGE_PROPERTIES"
+                | "CROP_HINTS"
+                | "WEB_DETECTION"
                 | "OBJECT_LOCALIZATION",
             ) => {}
             other => {

@@ -105,22 +105,40 @@ async fn keys_shapes_base64_and_the_image_cap_are_checked_as_google_does() {
     let r = annotate(&emulator, Some("test-key"), &bad64).await;
     assert_eq!(r.status(), 400);
     let e: Value = r.json().await.unwrap();
-    assert!(e["error"]["message"].as_str().unwrap().contains("Base64 decoding failed"));
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Base64 decoding failed"));
 
     let seventeen: Vec<&[u8]> = (0..17).map(|_| &png[..]).collect();
     let r = annotate(&emulator, Some("test-key"), &request(&seventeen)).await;
     assert_eq!(r.status(), 400);
 
-    let unknown = json!({"requests": [{"image": {"content": ""}, "features": [{"type": "READ_MINDS"}]}]});
-    assert_eq!(annotate(&emulator, Some("test-key"), &unknown).await.status(), 400);
+    let unknown =
+        json!({"requests": [{"image": {"content": ""}, "features": [{"type": "READ_MINDS"}]}]});
+    assert_eq!(
+        annotate(&emulator, Some("test-key"), &unknown)
+            .await
+            .status(),
+        400
+    );
 
     // Not an image: that image fails, not the request.
-    let r = annotate(&emulator, Some("test-key"), &request(&[b"plain text", &png])).await;
+    let r = annotate(
+        &emulator,
+        Some("test-key"),
+        &request(&[b"plain text", &png]),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["responses"][0]["error"]["code"], 3);
     assert!(body["responses"][1].get("error").is_none());
-    assert_eq!(emulator.record().pages_read(), 1, "nothing read for refused requests");
+    assert_eq!(
+        emulator.record().pages_read(),
+        1,
+        "nothing read for refused requests"
+    );
 }
 
 #[tokio::test]
@@ -139,15 +157,23 @@ async fn faults_fail_requests_and_images_and_slow_answers() {
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["status"], "RESOURCE_EXHAUSTED");
 
-    emulator.faults().image_errors(ImageErrorRule { count: 1, code: 14 });
+    emulator
+        .faults()
+        .image_errors(ImageErrorRule { count: 1, code: 14 });
     let r = annotate(&emulator, Some("test-key"), &request(&[&png, &png])).await;
     let body2: Value = r.json().await.unwrap();
     assert_eq!(body2["responses"][0]["error"]["code"], 14);
-    assert!(body2["responses"][1]["fullTextAnnotation"].is_object() || body2["responses"][1] == json!({}));
+    assert!(
+        body2["responses"][1]["fullTextAnnotation"].is_object()
+            || body2["responses"][1] == json!({})
+    );
 
     emulator.faults().set_delay(Duration::from_millis(300));
     let started = Instant::now();
-    assert_eq!(annotate(&emulator, Some("test-key"), &body).await.status(), 200);
+    assert_eq!(
+        annotate(&emulator, Some("test-key"), &body).await.status(),
+        200
+    );
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
 

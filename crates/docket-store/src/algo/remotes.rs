@@ -222,8 +222,7 @@ impl<D: Statements + 'static> RemoteStore for D {
                 continue;
             };
             // Only a pause this remote caused: never the user's own.
-            if book.pause_reason == Some(PauseReason::RemoteUnavailable) && book.resume().is_ok()
-            {
+            if book.pause_reason == Some(PauseReason::RemoteUnavailable) && book.resume().is_ok() {
                 super::write_book(self, &mut tx, &job_id, &book, now, None).await?;
                 resumed.push(job_id);
             }

@@ -19,9 +19,7 @@ async fn noop_job(store: &Arc<dyn Store>, n: usize) -> String {
         .id
 }
 
-pub async fn a_down_remote_pauses_its_jobs_and_resumes_only_those_when_back(
-    store: Arc<dyn Store>,
-) {
+pub async fn a_down_remote_pauses_its_jobs_and_resumes_only_those_when_back(store: Arc<dyn Store>) {
     let running = noop_job(&store, 2).await;
     let claimed = store.claim(W, JobKind::ALL, 1, LEASE, 1).await.unwrap();
     assert_eq!(claimed[0].job_id, running);
@@ -53,7 +51,10 @@ pub async fn a_down_remote_pauses_its_jobs_and_resumes_only_those_when_back(
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].last_error.as_deref(), Some("connection refused"));
 
-    store.pause_job(&users, PauseReason::User, 35).await.unwrap();
+    store
+        .pause_job(&users, PauseReason::User, 35)
+        .await
+        .unwrap();
     for id in [&queued, &running, &users, &taken_over] {
         assert!(store.pause_for_remote(id, "vision", 40).await.unwrap());
     }
@@ -63,7 +64,11 @@ pub async fn a_down_remote_pauses_its_jobs_and_resumes_only_those_when_back(
         (JobState::Paused, Some(PauseReason::RemoteUnavailable))
     );
     let r = job(&store, &running).await;
-    assert_eq!(r.state, JobState::Running, "in flight: it pauses once they stop");
+    assert_eq!(
+        r.state,
+        JobState::Running,
+        "in flight: it pauses once they stop"
+    );
     assert_eq!(r.pause_reason, Some(PauseReason::RemoteUnavailable));
     assert_eq!(
         job(&store, &users).await.pause_reason,
@@ -98,7 +103,10 @@ pub async fn a_down_remote_pauses_its_jobs_and_resumes_only_those_when_back(
     assert!(!r.pause_requested && r.pause_reason.is_none());
     for id in [&users, &taken_over] {
         let j = job(&store, id).await;
-        assert_eq!((j.state, j.pause_reason), (JobState::Paused, Some(PauseReason::User)));
+        assert_eq!(
+            (j.state, j.pause_reason),
+            (JobState::Paused, Some(PauseReason::User))
+        );
     }
     assert_eq!(job(&store, &elsewhere).await.pause_reason, None);
     let h = &store.remote_health().await.unwrap()[0];
@@ -108,10 +116,19 @@ pub async fn a_down_remote_pauses_its_jobs_and_resumes_only_those_when_back(
     assert!(store.remote_back("vision", 3_200).await.unwrap().is_empty());
 
     // Answers reset the count of failures, so scattered failures never trip it.
-    store.remote_failed("vision", "reset", POLICY, 4_000).await.unwrap();
-    store.remote_failed("vision", "reset", POLICY, 4_001).await.unwrap();
+    store
+        .remote_failed("vision", "reset", POLICY, 4_000)
+        .await
+        .unwrap();
+    store
+        .remote_failed("vision", "reset", POLICY, 4_001)
+        .await
+        .unwrap();
     store.remote_answered("vision", 4_002).await.unwrap();
-    let h = store.remote_failed("vision", "reset", POLICY, 4_003).await.unwrap();
+    let h = store
+        .remote_failed("vision", "reset", POLICY, 4_003)
+        .await
+        .unwrap();
     assert!(h.up);
     assert_eq!(h.failures, 1);
 }
