@@ -102,7 +102,7 @@ async fn answer(site: &Site, query: &HashMap<String, String>, body: &[u8]) -> (R
     }
     let asked = match parse(body) {
         Ok(asked) => asked,
-        Err(e) => return (e, 0),
+        Err(message) => return (invalid(message), 0),
     };
     let images = asked.len();
     // Read side by side (the OCR slots bound how many at once), answered in order.
@@ -113,25 +113,19 @@ async fn answer(site: &Site, query: &HashMap<String, String>, body: &[u8]) -> (R
     )
 }
 
-fn parse(body: &[u8]) -> Result<Vec<Asked>, Response> {
-    let json: Value = serde_json::from_slice(body).map_err(|e| {
-        invalid(format!(
-            "Invalid JSON payload received. Unexpected token.\n{e}"
-        ))
-    })?;
+/// The request's images, or why the whole request is refused (400 INVALID_ARGUMENT).
+fn parse(body: &[u8]) -> Result<Vec<Asked>, String> {
+    let json: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("Invalid JSON payload received. Unexpected token.\n{e}"))?;
     let requests = json
         .get("requests")
         .and_then(Value::as_array)
-        .ok_or_else(|| {
-            invalid("Invalid JSON payload received. `requests` must be a list.".into())
-        })?;
+        .ok_or_else(|| "Invalid JSON payload received. `requests` must be a list.".to_owned())?;
     if requests.is_empty() {
-        return Err(invalid("No requests given.".into()));
+        return Err("No requests given.".to_owned());
     }
     if requests.len() > MAX_IMAGES {
-        return Err(invalid(format!(
-            "Too many images per request. Max is {MAX_IMAGES}."
-        )));
+        return Err(format!("Too many images per request. Max is {MAX_IMAGES}."));
     }
     requests
         .iter()
@@ -140,12 +134,12 @@ fn parse(body: &[u8]) -> Result<Vec<Asked>, Response> {
         .collect()
 }
 
-fn parse_one(i: usize, request: &Value) -> Result<Asked, Response> {
+fn parse_one(i: usize, request: &Value) -> Result<Asked, String> {
     let features = request
         .get("features")
         .and_then(Value::as_array)
         .filter(|f| !f.is_empty())
-        .ok_or_else(|| invalid(format!("requests[{i}]: no feature was specified.")))?;
+        .ok_or_else(|| format!("requests[{i}]: no feature was specified."))?;
     let mut reads_text = false;
     for (j, feature) in features.iter().enumerate() {
         match feature.get("type").and_then(Value::as_str) {
@@ -162,11 +156,11 @@ fn parse_one(i: usize, request: &Value) -> Result<Asked, Response> {
                 | "OBJECT_LOCALIZATION",
             ) => {}
             other => {
-                return Err(invalid(format!(
+                return Err(format!(
                     "Invalid value at 'requests[{i}].features[{j}].type' \
                      (type.googleapis.com/google.cloud.vision.v1.Feature.Type), {}",
                     other.map_or("null".to_owned(), |t| format!("\"{t}\""))
-                )))
+                ))
             }
         }
     }
@@ -183,18 +177,16 @@ fn parse_one(i: usize, request: &Value) -> Result<Asked, Response> {
         )));
     };
     let content = content.as_str().ok_or_else(|| {
-        invalid(format!(
-            "Invalid value at 'requests[{i}].image.content' (TYPE_BYTES), not a string"
-        ))
+        format!("Invalid value at 'requests[{i}].image.content' (TYPE_BYTES), not a string")
     })?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(content)
         .map_err(|_| {
             let start: String = content.chars().take(16).collect();
-            invalid(format!(
+            format!(
                 "Invalid value at 'requests[{i}].image.content' (TYPE_BYTES), \
                  Base64 decoding failed for \"{start}\""
-            ))
+            )
         })?;
     if !reads_text {
         return Ok(Asked::Refused(json!({})));
