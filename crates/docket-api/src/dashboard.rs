@@ -43,6 +43,7 @@ static ASSETS: &[Asset] = &[
     asset!("app.js", JS),
     asset!("api.js", JS),
     asset!("publish.js", JS),
+    asset!("remotes.js", JS),
     asset!("sse.js", JS),
     asset!("live.js", JS),
     asset!("ui.js", JS),

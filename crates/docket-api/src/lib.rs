@@ -18,6 +18,7 @@ mod metrics;
 mod openapi;
 mod publish;
 mod reindex;
+mod remotes;
 mod results;
 mod search;
 mod submit;
@@ -46,6 +47,8 @@ pub struct ApiConfig {
     pub allowed_roots: Vec<PathBuf>,
     /// Where jobs can be published to (trusted configuration; users name one).
     pub publish_targets: docket_publish::Targets,
+    /// Every remote the configuration names (OCR providers, publish targets).
+    pub remotes: Vec<docket_app::ConfiguredRemote>,
 }
 
 #[derive(Clone)]
@@ -111,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{id}/results", get(results::results))
         .route("/v1/jobs/{id}/publish", post(publish::publish))
         .route("/v1/publish/targets", get(publish::targets))
+        .route("/v1/remotes", get(remotes::list))
         .route(
             "/v1/documents/{id}",
             get(documents::show).patch(labels::label),

@@ -72,6 +72,40 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
         "docket_ocr_pages_total {}",
         docket_extract::pool::ocr_pages_total()
     );
+    family(
+        &mut out,
+        "docket_ocr_provider_pages_total",
+        "counter",
+        "Pages this process had read, by OCR provider (google_vision: pages sent to it).",
+    );
+    for provider in docket_core::OcrProvider::ALL {
+        let _ = writeln!(
+            out,
+            "docket_ocr_provider_pages_total{{provider=\"{provider}\"}} {}",
+            docket_pipeline::ocr_pages_sent(provider)
+        );
+    }
+    if !state.config.remotes.is_empty() {
+        let remotes = docket_app::remote_statuses(&state.store, &state.config.remotes).await?;
+        family(
+            &mut out,
+            "docket_remote_up",
+            "gauge",
+            "Whether each configured remote is up (1) or marked down (0), as the database holds it.",
+        );
+        for r in &remotes {
+            let kind = match r.kind {
+                docket_app::RemoteKind::Ocr => "ocr",
+                docket_app::RemoteKind::Publish => "publish",
+            };
+            let _ = writeln!(
+                out,
+                "docket_remote_up{{remote=\"{}\",kind=\"{kind}\"}} {}",
+                r.name,
+                u8::from(r.up)
+            );
+        }
+    }
     if let Some(engine) = &state.metrics {
         family(
             &mut out,

@@ -42,7 +42,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::{
     categories, classify, dashboard, document_files, documents, events, health, jobs, labels,
-    metrics, publish, reindex, results, search, submit,
+    metrics, publish, reindex, remotes, results, search, submit,
 };
 
 #[derive(OpenApi)]
@@ -66,6 +66,7 @@ use crate::{
         results::results,
         publish::publish,
         publish::targets,
+        remotes::list,
         events::job_events,
         events::all_events,
         documents::show,

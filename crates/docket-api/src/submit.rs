@@ -109,9 +109,11 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(v.to_string()))
 }
 
-fn parse_options(value: &serde_json::Value) -> ApiResult<JobOptions> {
-    JobOptions::from_json(value)
-        .map_err(|e| AppError::new(ErrorCode::InvalidOptions, e.to_string()))
+fn parse_options(state: &AppState, value: &serde_json::Value) -> ApiResult<JobOptions> {
+    let options = JobOptions::from_json(value)
+        .map_err(|e| AppError::new(ErrorCode::InvalidOptions, e.to_string()))?;
+    docket_app::check_ocr_provider(&options, &state.config.remotes)?;
+    Ok(options)
 }
 
 /// A display name for an uploaded file: its relative path (a folder upload keeps its
@@ -246,7 +248,7 @@ async fn read_parts(
                         format!("the `options` part is not JSON: {e}"),
                     )
                 })?;
-                options = parse_options(&value)?;
+                options = parse_options(state, &value)?;
             }
             other => {
                 return Err(AppError::new(
@@ -324,7 +326,7 @@ async fn from_json(
             format!("the body is not valid JSON: {e}"),
         ),
     })?;
-    let options = parse_options(&body.options)?;
+    let options = parse_options(state, &body.options)?;
     let kind: JobKind = body.kind.parse().map_err(|_| {
         AppError::new(
             ErrorCode::InvalidRequest,

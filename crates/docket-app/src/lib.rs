@@ -11,6 +11,7 @@
 //! - [`write_bundle`] and [`flat_row`]: exports of a job's results (store rows and blobs fed
 //!   into `docket-export`).
 //! - [`publish`]: a `publish` job over a finished job's documents, to a configured target.
+//! - [`remote_statuses`] and [`check_ocr_provider`]: the configured remotes and their health.
 
 mod classify;
 mod cleanup;
@@ -20,6 +21,7 @@ mod export;
 mod folder;
 mod publish;
 mod reindex;
+mod remotes;
 mod submission;
 
 pub use classify::{too_large as classify_too_large, Classification, Decision, CLASSIFY_LIMIT};
@@ -28,4 +30,7 @@ pub use error::ServiceError;
 pub use export::{flat_row, write_bundle, Include};
 pub use publish::{publish, PublishRequest};
 pub use reindex::reindex;
+pub use remotes::{
+    check_ocr_provider, remote_statuses, ConfiguredRemote, RemoteKind, RemoteStatus,
+};
 pub use submission::{NoopSpec, Submission, Upload};

@@ -43,6 +43,44 @@ pub struct Config {
     /// `[publish.targets.NAME]`: the repositories jobs can be published to.
     #[serde(default)]
     pub publish: PublishSection,
+    /// `[ocr.google_vision]`: the remote OCR provider jobs may choose.
+    #[serde(default)]
+    pub ocr: OcrSection,
+    /// `[remotes]`: when a remote is marked down, and how it is probed.
+    #[serde(default)]
+    pub remotes: RemotesSection,
+}
+
+/// The `[ocr]` section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OcrSection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub google_vision: Option<docket_pipeline::VisionSection>,
+}
+
+/// The `[remotes]` section (SPEC §4): a remote with `failures_to_trip` transport failures
+/// within `window_seconds` is marked down, and probed after `probe_base_ms`, doubling up to
+/// `probe_max_ms`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemotesSection {
+    pub failures_to_trip: u32,
+    pub window_seconds: u64,
+    pub probe_base_ms: u64,
+    pub probe_max_ms: u64,
+}
+
+impl Default for RemotesSection {
+    fn default() -> Self {
+        let policy = docket_core::BreakerPolicy::default();
+        RemotesSection {
+            failures_to_trip: policy.failures_to_trip,
+            window_seconds: (policy.window_ms / 1000) as u64,
+            probe_base_ms: policy.probe_base_ms as u64,
+            probe_max_ms: policy.probe_cap_ms as u64,
+        }
+    }
 }
 
 /// The `[publish]` section.
@@ -94,6 +132,8 @@ impl Default for Config {
             webhook_secret: None,
             webhook_retry_base_ms: 2_000,
             publish: PublishSection::default(),
+            ocr: OcrSection::default(),
+            remotes: RemotesSection::default(),
         }
     }
 }
@@ -146,6 +186,51 @@ impl Config {
         )?)
     }
 
+    /// `[ocr.google_vision]` with its key read (from `api_key_file` or
+    /// `DOCKET_OCR_GOOGLE_VISION_API_KEY`); `None` when the section is absent. A bad section
+    /// stops the process at start.
+    pub fn google_vision(&self) -> anyhow::Result<Option<docket_pipeline::VisionConfig>> {
+        self.ocr
+            .google_vision
+            .as_ref()
+            .map(|section| section.resolve(|k| std::env::var(k).ok()))
+            .transpose()
+            .map_err(anyhow::Error::msg)
+    }
+
+    /// Every remote the configuration names, for `GET /v1/remotes` and `/metrics`.
+    pub fn remotes(&self) -> Vec<docket_app::ConfiguredRemote> {
+        let ocr = self
+            .ocr
+            .google_vision
+            .iter()
+            .map(|_| docket_app::ConfiguredRemote {
+                name: docket_pipeline::GOOGLE_VISION.to_owned(),
+                kind: docket_app::RemoteKind::Ocr,
+            });
+        let targets = self
+            .publish
+            .targets
+            .keys()
+            .map(|name| docket_app::ConfiguredRemote {
+                name: name.clone(),
+                kind: docket_app::RemoteKind::Publish,
+            });
+        ocr.chain(targets).collect()
+    }
+
+    /// The circuit breakers' policy from `[remotes]`.
+    pub fn breaker(&self) -> docket_core::BreakerPolicy {
+        let r = &self.remotes;
+        let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX).max(1);
+        docket_core::BreakerPolicy {
+            failures_to_trip: r.failures_to_trip.max(1),
+            window_ms: ms(r.window_seconds.saturating_mul(1000)),
+            probe_base_ms: ms(r.probe_base_ms),
+            probe_cap_ms: ms(r.probe_max_ms.max(r.probe_base_ms)),
+        }
+    }
+
     pub fn engine(&self) -> EngineConfig {
         let defaults = EngineConfig::default();
         let lease = Duration::from_secs(self.lease_seconds.max(1));
@@ -190,6 +275,40 @@ mod tests {
                 vec![PathBuf::from("/srv/a"), PathBuf::from("/srv/b")]
             );
             assert_eq!(c.database_url, "sqlite://./data/docket.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn google_vision_is_configured_with_its_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "docket.toml",
+                "[ocr.google_vision]\nendpoint = \"http://127.0.0.1:9\"\nmax_images_per_request = 4\n",
+            )?;
+            jail.set_env("DOCKET_OCR_GOOGLE_VISION_API_KEY", "sekrit");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            let vision = c
+                .google_vision()
+                .map_err(|e| e.to_string())?
+                .expect("configured");
+            assert_eq!(vision.endpoint, "http://127.0.0.1:9");
+            assert_eq!(vision.max_images_per_request, 4);
+            assert_eq!(vision.api_key.expose(), "sekrit");
+            assert!(!format!("{vision:?}").contains("sekrit"));
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("docket.toml", "[ocr.google_vision]\nendpiont = \"x\"\n")?;
+            let e = Config::load(None).expect_err("a misspelt key");
+            assert!(format!("{e:#}").contains("endpiont"), "{e:#}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("docket.toml", "workers = 1\n")?;
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(c.google_vision().map_err(|e| e.to_string())?.is_none());
+            assert_eq!(c.breaker(), docket_core::BreakerPolicy::default());
             Ok(())
         });
     }

@@ -4,6 +4,7 @@ mod bench;
 mod client;
 mod config;
 mod jobs_cmd;
+mod remotes_cmd;
 mod run;
 mod serve;
 mod token_cmd;
@@ -73,6 +74,12 @@ enum Command {
         /// Show live progress until the publish job finishes.
         #[arg(long)]
         watch: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// The server's remotes (OCR providers, publish targets): up or down, since when, the
+    /// last error.
+    Remotes {
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -293,6 +300,7 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
             let c = client(&server)?;
             jobs_cmd::publish(&c, &job, &target, mode.as_deref(), watch, json).await
         }
+        Command::Remotes { server } => remotes_cmd::ls(&client(&server)?, json).await,
         Command::Search {
             query,
             category,

@@ -45,6 +45,8 @@ pub fn runtime_config(
         webhooks: crate::webhooks::notify_config(config, create_secret)?,
         backoff: Backoff::default(),
         publish_targets: config.publish_targets()?,
+        google_vision: config.google_vision()?,
+        breaker: config.breaker(),
     })
 }
 

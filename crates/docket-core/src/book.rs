@@ -186,8 +186,22 @@ impl JobBook {
                 if !self.pause_requested {
                     self.pause_requested = true;
                     self.pause_reason = Some(reason);
+                } else if reason == PauseReason::User
+                    && self.pause_reason == Some(PauseReason::RemoteUnavailable)
+                {
+                    // The user's pause wins: Docket never resumes a job its user paused.
+                    self.pause_reason = Some(reason);
                 }
                 self.settle();
+                Ok(())
+            }
+            // Paused because a remote is down: the user takes the pause over, so that the
+            // remote's return does not resume a job the user wants paused.
+            JobState::Paused
+                if reason == PauseReason::User
+                    && self.pause_reason == Some(PauseReason::RemoteUnavailable) =>
+            {
+                self.pause_reason = Some(reason);
                 Ok(())
             }
             state => Err(CoreError::IllegalControl {
@@ -341,6 +355,26 @@ mod tests {
         assert_eq!(b.resume().unwrap(), Some(0));
         assert_eq!(b.consecutive_failures, 0);
         assert!(!b.pause_requested);
+    }
+
+    #[test]
+    fn a_user_pause_takes_over_a_remote_pause() {
+        let mut b = JobBook::new(5, 5);
+        b.on_claimed(1, 0);
+        b.request_pause(PauseReason::RemoteUnavailable).unwrap();
+        b.request_pause(PauseReason::User).unwrap();
+        assert_eq!(b.pause_reason, Some(PauseReason::User));
+        b.on_item_left_running(ItemState::Succeeded);
+        assert_eq!(b.settle(), Settled::Paused);
+
+        let mut b = JobBook::new(5, 5);
+        b.request_pause(PauseReason::RemoteUnavailable).unwrap();
+        assert_eq!(b.state, JobState::Paused);
+        b.request_pause(PauseReason::User).unwrap();
+        assert_eq!(b.pause_reason, Some(PauseReason::User));
+        // Not the other way round: a remote outage never relabels the user's pause.
+        assert!(b.request_pause(PauseReason::RemoteUnavailable).is_err());
+        assert_eq!(b.pause_reason, Some(PauseReason::User));
     }
 
     #[test]

@@ -40,6 +40,46 @@ pub struct JobOptions {
 pub struct OcrOptions {
     #[serde(default)]
     pub languages: Vec<String>,
+    /// Who reads the pages that need OCR (SPEC §6). Pages with a text layer are never sent.
+    #[serde(default, skip_serializing_if = "OcrProvider::is_default")]
+    pub provider: OcrProvider,
+}
+
+/// An OCR provider (SPEC §6): `tesseract` runs here; `google_vision` is Google Cloud Vision's
+/// `images:annotate` (or a compatible service), configured in `[ocr.google_vision]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OcrProvider {
+    #[default]
+    Tesseract,
+    GoogleVision,
+}
+
+impl OcrProvider {
+    pub const ALL: [OcrProvider; 2] = [OcrProvider::Tesseract, OcrProvider::GoogleVision];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OcrProvider::Tesseract => "tesseract",
+            OcrProvider::GoogleVision => "google_vision",
+        }
+    }
+
+    pub fn is_default(&self) -> bool {
+        *self == OcrProvider::Tesseract
+    }
+
+    /// Whether pages leave this machine to be read.
+    pub fn is_remote(self) -> bool {
+        self != OcrProvider::Tesseract
+    }
+}
+
+impl std::fmt::Display for OcrProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A week: longer than any parser should run.
@@ -72,6 +112,11 @@ impl Default for JobOptions {
 }
 
 impl JobOptions {
+    /// The OCR provider the job asks for (`tesseract` unless it names one).
+    pub fn ocr_provider(&self) -> OcrProvider {
+        self.ocr.as_ref().map(|o| o.provider).unwrap_or_default()
+    }
+
     /// Parses and validates options given as JSON (an absent or `null` value means defaults).
     pub fn from_json(value: &serde_json::Value) -> Result<JobOptions, CoreError> {
         if value.is_null() {
@@ -140,5 +185,19 @@ mod tests {
         assert!(
             JobOptions::from_json(&json!({"deadline_seconds": 10_000_000_000_000u64})).is_err()
         );
+    }
+
+    #[test]
+    fn the_ocr_provider_is_one_of_the_known_names() {
+        let o = JobOptions::from_json(&json!({"ocr": {"provider": "google_vision"}})).unwrap();
+        assert_eq!(
+            o.ocr.map(|ocr| ocr.provider),
+            Some(OcrProvider::GoogleVision)
+        );
+        let o = JobOptions::from_json(&json!({"ocr": {"languages": ["eng"]}})).unwrap();
+        assert_eq!(o.ocr.map(|ocr| ocr.provider), Some(OcrProvider::Tesseract));
+        let e = JobOptions::from_json(&json!({"ocr": {"provider": "abbyy"}})).unwrap_err();
+        assert!(e.to_string().contains("abbyy"), "{e}");
+        assert!(e.to_string().contains("google_vision"), "{e}");
     }
 }

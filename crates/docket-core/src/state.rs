@@ -58,6 +58,7 @@ string_enum!(ItemState, "item state", {
 string_enum!(PauseReason, "pause reason", {
     User => "user",
     ConsecutiveFailures => "consecutive_failures",
+    RemoteUnavailable => "remote_unavailable",
 });
 
 string_enum!(JobKind, "job kind", {

@@ -8,7 +8,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::protocol::{self, Header};
-use crate::{extract_observed, ExtractError, Extraction, Observer, Progress};
+use crate::{extract_observed, ExtractError, Extraction, Observer, PageImage, Progress};
 
 /// Serves requests until stdin closes. Returns an error only if the parent stops speaking the
 /// protocol (or goes away mid-request); every problem with a document is an answer instead.
@@ -90,6 +90,25 @@ impl<R: Read, W: Write> Reporter<'_, R, W> {
 }
 
 impl<R: Read, W: Write> Observer for Reporter<'_, R, W> {
+    fn read_elsewhere(&mut self, images: Vec<PageImage>) -> Result<Vec<String>, ExtractError> {
+        let gone = |e: io::Error| ExtractError::Unavailable(format!("the parent is gone: {e}"));
+        for image in images {
+            let mut payload = Vec::with_capacity(4 + image.png.len());
+            payload.extend_from_slice(&image.index.to_le_bytes());
+            payload.extend_from_slice(&image.png);
+            protocol::write_frame(self.output, protocol::IMAGE, &payload).map_err(gone)?;
+        }
+        protocol::write_frame(self.output, protocol::IMAGES_END, &[]).map_err(gone)?;
+        self.output.flush().map_err(gone)?;
+        let answer = protocol::read_frame(self.input, protocol::TEXTS)
+            .map_err(gone)?
+            .ok_or_else(|| gone(io::ErrorKind::UnexpectedEof.into()))?;
+        let texts: Option<Vec<String>> = serde_json::from_slice(&answer)
+            .map_err(|e| ExtractError::Unavailable(format!("a garbled answer: {e}")))?;
+        // `null`: the parent keeps the reason (an outage, a pause) and wants us to stop.
+        texts.ok_or(ExtractError::Stopped)
+    }
+
     fn progress(&mut self, progress: Progress) {
         self.send(protocol::PROGRESS, &progress);
     }

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::paged::{check_image, Pages, THUMBNAIL_PX};
 use crate::pix::{self, Pix, TiffPages};
-use crate::{media, ocr, ExtractError, Extracted, Extraction, Observer, Options};
+use crate::{media, ocr, ExtractError, Extracted, Extraction, Observer, Options, PageImage};
 
 pub(crate) fn extract(
     bytes: &[u8],
@@ -13,6 +13,7 @@ pub(crate) fn extract(
     observer: &mut dyn Observer,
 ) -> Result<Extraction, ExtractError> {
     let what = kind(media_type);
+    // Checked even when OCR happens elsewhere: the languages are the job's either way.
     let spec = ocr::language_spec(&options.languages)?;
     let limits = &options.limits;
     let corrupt = || ExtractError::Corrupt(format!("corrupt {what}: it could not be decoded"));
@@ -24,7 +25,18 @@ pub(crate) fn extract(
             thumbnail = pix.thumbnail_png(THUMBNAIL_PX);
             want_thumbnail = false;
         }
-        let text = ocr::with_engine(&spec, |engine| engine.recognise_pix(pix))??;
+        let index = pages.done();
+        let text = match (options.known_pages.get(&index), options.delegate_ocr) {
+            (Some(known), _) => known.clone(),
+            (None, Some(_)) => {
+                let png = pix.png().ok_or_else(|| {
+                    ExtractError::Ocr(format!("the {what} could not be encoded for OCR"))
+                })?;
+                let mut texts = pages.read_elsewhere(vec![PageImage { index, png }])?;
+                texts.pop().unwrap_or_default()
+            }
+            (None, None) => ocr::with_engine(&spec, |engine| engine.recognise_pix(pix))??,
+        };
         pages.ocr += 1;
         pages.push(&text)
     };

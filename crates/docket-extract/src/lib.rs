@@ -95,6 +95,11 @@ pub struct Options {
     /// Texts of PDF pages OCR'd by an earlier, interrupted attempt, by 0-based page index:
     /// used as they are instead of OCR'ing those pages again.
     pub known_pages: BTreeMap<u32, String>,
+    /// `Some(n)`: OCR happens elsewhere. Pages that need it are rendered here (PDF pages at
+    /// 300 dpi) and handed to [`Observer::read_elsewhere`] as PNGs, at most `n` at a time;
+    /// pages with a text layer never leave. `None`: tesseract, in this process.
+    #[serde(default)]
+    pub delegate_ocr: Option<u32>,
 }
 
 impl Default for Options {
@@ -104,6 +109,7 @@ impl Default for Options {
             languages: vec!["eng".to_owned()],
             thumbnail: false,
             known_pages: BTreeMap::new(),
+            delegate_ocr: None,
         }
     }
 }
@@ -116,8 +122,24 @@ pub struct Progress {
     pub pages: u32,
 }
 
+/// A page that needs OCR, rendered for a provider elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageImage {
+    /// 0-based page index in the document.
+    pub index: u32,
+    pub png: Vec<u8>,
+}
+
 /// What an extraction reports while it runs, and how its caller steers it between pages.
 pub trait Observer {
+    /// With [`Options::delegate_ocr`]: these pages need OCR; the answer is their texts in
+    /// the same order. An error ends the extraction (the caller keeps what went wrong;
+    /// [`ExtractError::Stopped`] when it only wants the extraction to stop).
+    fn read_elsewhere(&mut self, _images: Vec<PageImage>) -> Result<Vec<String>, ExtractError> {
+        Err(ExtractError::Ocr(
+            "no OCR provider was given for this extraction".to_owned(),
+        ))
+    }
     /// `page` of `pages` is done.
     fn progress(&mut self, _progress: Progress) {}
     /// Page `index` (0-based) is about to go to the OCR engine.

@@ -1,7 +1,9 @@
 //! What PDF and image extraction share: collecting page texts under the character limit,
 //! reporting progress, and the checks on page counts and image sizes.
 
-use crate::{pix::Header, writer::too_many_chars, ExtractError, Limits, Observer, Progress};
+use crate::{
+    pix::Header, writer::too_many_chars, ExtractError, Limits, Observer, PageImage, Progress,
+};
 
 /// Between pages: a form feed, as `pdftotext` writes, on a line of its own.
 pub(crate) const PAGE_BREAK: &str = "\n\x0c\n";
@@ -77,6 +79,23 @@ impl<'a> Pages<'a> {
 
     pub(crate) fn pages(&self) -> u32 {
         self.total
+    }
+
+    /// Has `images` read elsewhere (see [`crate::Options::delegate_ocr`]), checking that an
+    /// answer came for each.
+    pub(crate) fn read_elsewhere(
+        &mut self,
+        images: Vec<PageImage>,
+    ) -> Result<Vec<String>, ExtractError> {
+        let sent = images.len();
+        let texts = self.observer.read_elsewhere(images)?;
+        if texts.len() != sent {
+            return Err(ExtractError::Ocr(format!(
+                "the OCR provider answered {} texts for {sent} pages",
+                texts.len()
+            )));
+        }
+        Ok(texts)
     }
 
     pub(crate) fn finish(self) -> String {

@@ -2,6 +2,7 @@
 //! one, OCR of the page rendered at scanning resolution. Poppler was chosen by measurement
 //! against `pdftotext` (see ARCHITECTURE.md): the same text layout code, so the same text.
 
+use std::collections::BTreeMap;
 use std::ffi::c_int;
 
 use cairo::{Context, Format, ImageSurface};
@@ -9,7 +10,7 @@ use poppler::{Document, Page};
 use serde_json::json;
 
 use crate::paged::{Pages, THUMBNAIL_PX};
-use crate::{media, ocr, ExtractError, Extracted, Extraction, Observer, Options};
+use crate::{media, ocr, ExtractError, Extracted, Extraction, Observer, Options, PageImage};
 
 /// Resolution pages without a text layer are rendered at for OCR: what tesseract is trained
 /// for and what scanners default to.
@@ -31,6 +32,8 @@ pub(crate) fn extract(
     let mut pages = Pages::new(total, &options.limits, observer)?;
     let mut spec = None;
     let mut thumbnail = None;
+    // Texts read elsewhere for pages the loop has not reached yet (a batch spans pages).
+    let mut elsewhere: BTreeMap<u32, String> = BTreeMap::new();
 
     for index in 0..total {
         let page = doc
@@ -39,13 +42,23 @@ pub(crate) fn extract(
         if index == 0 && options.thumbnail {
             thumbnail = render_thumbnail(&page);
         }
-        let text = page.text().map(|t| t.to_string()).unwrap_or_default();
+        let text = text_layer(&page);
         if text.trim().is_empty() {
             // OCR'd by an earlier attempt: taken as it was, the page is not OCR'd again.
             let mut go_on = true;
-            let text = match options.known_pages.get(&index) {
-                Some(known) => known.clone(),
-                None => {
+            let text = match (options.known_pages.get(&index), options.delegate_ocr) {
+                (Some(known), _) => known.clone(),
+                // Read elsewhere, a batch at a time; the caller saved each page it got back.
+                (None, Some(batch)) => {
+                    if !elsewhere.contains_key(&index) {
+                        let images = render_batch(&doc, index, batch, options)?;
+                        let indices: Vec<u32> = images.iter().map(|i| i.index).collect();
+                        let texts = pages.read_elsewhere(images)?;
+                        elsewhere.extend(indices.into_iter().zip(texts));
+                    }
+                    elsewhere.remove(&index).unwrap_or_default()
+                }
+                (None, None) => {
                     // Validated once, and only for documents that need OCR at all.
                     let spec = match &spec {
                         Some(spec) => spec,
@@ -122,7 +135,60 @@ fn render(page: &Page, scale: f64) -> Option<ImageSurface> {
     Some(surface)
 }
 
+fn text_layer(page: &Page) -> String {
+    page.text().map(|t| t.to_string()).unwrap_or_default()
+}
+
+/// Page `from` and the next pages that need OCR, up to `batch` of them, rendered as PNGs for
+/// a provider elsewhere. Pages with a text layer, and pages read by an earlier attempt, are
+/// skipped: they never leave the machine.
+fn render_batch(
+    doc: &Document,
+    from: u32,
+    batch: u32,
+    options: &Options,
+) -> Result<Vec<PageImage>, ExtractError> {
+    let total = u32::try_from(doc.n_pages()).unwrap_or(0);
+    let mut images = Vec::new();
+    for index in from..total {
+        if images.len() >= batch.max(1) as usize {
+            break;
+        }
+        if options.known_pages.contains_key(&index) {
+            continue;
+        }
+        let page = doc
+            .page(index as c_int)
+            .ok_or_else(|| corrupt(&format!("page {} cannot be read", index + 1)))?;
+        if !text_layer(&page).trim().is_empty() {
+            continue;
+        }
+        let (surface, _) = render_for_ocr(&page, options.limits.max_pixels)?;
+        let mut png = Vec::new();
+        surface
+            .write_to_png(&mut png)
+            .map_err(|e| ExtractError::Ocr(format!("a page could not be encoded: {e}")))?;
+        images.push(PageImage { index, png });
+    }
+    Ok(images)
+}
+
 fn ocr_page(page: &Page, spec: &str, max_pixels: u64) -> Result<String, ExtractError> {
+    let (surface, scale) = render_for_ocr(page, max_pixels)?;
+    let (width, height, stride) = (surface.width(), surface.height(), surface.stride());
+    let ppi = (scale * 72.0).round() as c_int;
+    let mut result = Err(corrupt("a page without text could not be rendered"));
+    let _ = surface.with_data(|data| {
+        result = ocr::with_engine(spec, |engine| {
+            engine.recognise_rgb32(data, width, height, stride, ppi)
+        })
+        .and_then(|r| r);
+    });
+    result
+}
+
+/// `page` rendered at scanning resolution, and the scale (pixels per point) it was rendered at.
+fn render_for_ocr(page: &Page, max_pixels: u64) -> Result<(ImageSurface, f64), ExtractError> {
     let (w, h) = page.size();
     // Points are 1/72 inch. A page so large that 300 dpi would pass the pixel limit is
     // rendered coarser instead: its text is as large as ever, only the paper is bigger.
@@ -136,16 +202,7 @@ fn ocr_page(page: &Page, spec: &str, max_pixels: u64) -> Result<String, ExtractE
     }
     let surface =
         render(page, scale).ok_or_else(|| corrupt("a page without text could not be rendered"))?;
-    let (width, height, stride) = (surface.width(), surface.height(), surface.stride());
-    let ppi = (scale * 72.0).round() as c_int;
-    let mut result = Err(corrupt("a page without text could not be rendered"));
-    let _ = surface.with_data(|data| {
-        result = ocr::with_engine(spec, |engine| {
-            engine.recognise_rgb32(data, width, height, stride, ppi)
-        })
-        .and_then(|r| r);
-    });
-    result
+    Ok((surface, scale))
 }
 
 fn render_thumbnail(page: &Page) -> Option<Vec<u8>> {

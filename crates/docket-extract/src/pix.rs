@@ -131,6 +131,11 @@ impl Pix {
         }
     }
 
+    /// The image as a PNG, at its own size and depth.
+    pub(crate) fn png(&self) -> Option<Vec<u8>> {
+        write_png(self)
+    }
+
     /// A PNG whose long side is at most `long_side` pixels (never enlarged). Bilevel and grey
     /// scans are widened to colour first so the reduction averages pixels instead of picking
     /// them, which would leave a thumbnail of speckles.
@@ -142,19 +147,22 @@ impl Pix {
         // SAFETY: each call takes a live image and returns a new one or null.
         let wide = Self::from_raw(unsafe { ffi::pixConvertTo32(self.as_ptr()) })?;
         let small = Self::from_raw(unsafe { ffi::pixScaleToSize(wide.as_ptr(), tw, th) })?;
-        let mut data: *mut u8 = ptr::null_mut();
-        let mut size = 0usize;
-        // SAFETY: on success leptonica hands us a malloc'd buffer of `size` bytes, which we
-        // copy and free with its own allocator.
-        unsafe {
-            if ffi::pixWriteMemPng(&mut data, &mut size, small.as_ptr(), 0.0) != 0 || data.is_null()
-            {
-                return None;
-            }
-            let png = std::slice::from_raw_parts(data, size).to_vec();
-            ffi::lept_free(data.cast());
-            Some(png)
+        write_png(&small)
+    }
+}
+
+fn write_png(pix: &Pix) -> Option<Vec<u8>> {
+    let mut data: *mut u8 = ptr::null_mut();
+    let mut size = 0usize;
+    // SAFETY: on success leptonica hands us a malloc'd buffer of `size` bytes, which we
+    // copy and free with its own allocator.
+    unsafe {
+        if ffi::pixWriteMemPng(&mut data, &mut size, pix.as_ptr(), 0.0) != 0 || data.is_null() {
+            return None;
         }
+        let png = std::slice::from_raw_parts(data, size).to_vec();
+        ffi::lept_free(data.cast());
+        Some(png)
     }
 }
 

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use crate::protocol::{self, Header};
-use crate::{ExtractError, Extracted, Extraction, Options, Progress};
+use crate::{ExtractError, Extracted, Extraction, Options, PageImage, Progress};
 
 /// How the pool starts and polices its children.
 #[derive(Debug, Clone)]
@@ -69,6 +69,14 @@ pub trait PageSink: Send {
     /// Page `index` (0-based) was OCR'd into `text`. `false` stops the extraction before the
     /// next page with [`ExtractError::Stopped`]; the child stays usable.
     async fn page_done(&mut self, index: u32, text: String) -> bool;
+
+    /// With [`crate::Options::delegate_ocr`]: these pages need OCR. Answers their texts in
+    /// order (each saved as [`PageSink::page_done`] would, since the child does not report
+    /// them again), or `None` to stop the extraction with [`ExtractError::Stopped`] (the sink
+    /// keeps the reason).
+    async fn read_elsewhere(&mut self, _images: Vec<PageImage>) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// Lets every page through.
@@ -331,9 +339,25 @@ impl Worker {
         progress: &mut (impl FnMut(Progress) + Send),
         pages: &mut dyn PageSink,
     ) -> std::io::Result<Result<Extraction, ExtractError>> {
+        let mut images = Vec::new();
         loop {
             let (kind, payload) = protocol::read_any_frame_async(&mut self.stdout).await?;
             match kind {
+                protocol::IMAGE => {
+                    let (index, png) = payload
+                        .split_first_chunk::<4>()
+                        .ok_or_else(|| std::io::Error::other("an image frame without its index"))?;
+                    images.push(PageImage {
+                        index: u32::from_le_bytes(*index),
+                        png: png.to_vec(),
+                    });
+                }
+                protocol::IMAGES_END => {
+                    let texts = pages.read_elsewhere(std::mem::take(&mut images)).await;
+                    let answer = serde_json::to_vec(&texts).map_err(std::io::Error::other)?;
+                    protocol::write_frame_async(&mut self.stdin, protocol::TEXTS, &answer).await?;
+                    self.stdin.flush().await?;
+                }
                 protocol::OCR_STARTING => {
                     OCR_PAGES_SENT.fetch_add(1, Ordering::Relaxed);
                 }

@@ -9,6 +9,10 @@
 //! was OCR'd), then `R` (JSON `Result<Extracted, ExtractError>`), then `T` (the thumbnail
 //! PNG; empty for none). After each `D` the child waits for the parent's `A` (one byte: 1 to
 //! go on, 0 to stop before the next page), so the parent can save the page durably first.
+//! When OCR happens elsewhere the child sends, instead of `O`/`D`, one `I` per page to read
+//! (the page's 0-based index as a little-endian `u32`, then its PNG) and an empty `E`, and
+//! waits for the parent's `X` (JSON `Option<Vec<String>>`: the texts in order, or `null` to
+//! stop).
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -26,6 +30,9 @@ pub(crate) const THUMBNAIL: u8 = b'T';
 pub(crate) const OCR_STARTING: u8 = b'O';
 pub(crate) const OCR_DONE: u8 = b'D';
 pub(crate) const ACK: u8 = b'A';
+pub(crate) const IMAGE: u8 = b'I';
+pub(crate) const IMAGES_END: u8 = b'E';
+pub(crate) const TEXTS: u8 = b'X';
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct PageIndex {

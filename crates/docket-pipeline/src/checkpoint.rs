@@ -14,7 +14,11 @@ use docket_blobs::{BlobError, Blobs};
 use docket_classify::Classification;
 use docket_engine::{HandlerError, ItemContext};
 use docket_extract::pool::PageSink;
+use docket_extract::PageImage;
 use serde::{Deserialize, Serialize};
+
+use crate::ocr::RemoteReader;
+use crate::vision::PageRead;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Checkpoint {
@@ -117,15 +121,55 @@ pub(crate) async fn known_pages(
 
 /// Saves each page the extractor OCR'd (its text in a blob, then its index in the checkpoint)
 /// before the extractor starts the next, and stops the extractor there if the job is pausing.
+/// With a remote provider it also has the pages the extractor hands over read, and saves
+/// each before answering.
 pub(crate) struct SavePages<'a> {
     pub ctx: &'a ItemContext,
     pub blobs: &'a Blobs,
     pub checkpoint: Checkpoint,
     /// Why the extractor was told to stop.
     pub stopped: Option<HandlerError>,
+    pub reader: Option<RemoteReader>,
 }
 
 impl SavePages<'_> {
+    /// Has `images` read remotely and saves every page that was read, even when another
+    /// page of the request failed: a retry sends only the pages still unread.
+    async fn read_remotely(&mut self, images: Vec<PageImage>) -> Result<Vec<String>, HandlerError> {
+        let reader = self.reader.as_ref().ok_or_else(|| {
+            HandlerError::Permanent("no remote OCR provider for this item".into())
+        })?;
+        let reads = reader.read(self.ctx, &images).await?;
+        let mut texts = Vec::with_capacity(reads.len());
+        let mut failed = None;
+        for (image, read) in images.iter().zip(reads) {
+            match read {
+                PageRead::Text(text) => {
+                    write_text(self.blobs, &page_key(self.ctx, image.index), &text).await?;
+                    self.checkpoint.ocr_pages.insert(image.index);
+                    texts.push(text);
+                }
+                PageRead::Failed { message, transient } => {
+                    let message = format!("page {}: {message}", image.index + 1);
+                    failed.get_or_insert(if transient {
+                        HandlerError::Transient(message)
+                    } else {
+                        HandlerError::Permanent(message)
+                    });
+                    texts.push(String::new());
+                }
+            }
+        }
+        if !texts.is_empty() {
+            self.checkpoint.save(self.ctx).await?;
+        }
+        if let Some(failed) = failed {
+            return Err(failed);
+        }
+        self.ctx.stop_point()?;
+        Ok(texts)
+    }
+
     async fn save(&mut self, index: u32, text: &str) -> Result<(), HandlerError> {
         write_text(self.blobs, &page_key(self.ctx, index), text).await?;
         self.checkpoint.ocr_pages.insert(index);
@@ -143,6 +187,16 @@ impl PageSink for SavePages<'_> {
             Err(e) => {
                 self.stopped = Some(e);
                 false
+            }
+        }
+    }
+
+    async fn read_elsewhere(&mut self, images: Vec<PageImage>) -> Option<Vec<String>> {
+        match self.read_remotely(images).await {
+            Ok(texts) => Some(texts),
+            Err(e) => {
+                self.stopped = Some(e);
+                None
             }
         }
     }

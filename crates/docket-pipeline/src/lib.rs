@@ -5,16 +5,22 @@
 mod checkpoint;
 mod classification;
 mod lister;
+mod ocr;
 mod process;
 mod reindex;
 mod trainer;
+mod vision;
+mod vision_config;
 
 pub use classification::{rule_of, train_due, Classifiers};
 pub use docket_extract::pool::{ExtractorPool, PoolConfig};
 pub use lister::FolderLister;
+pub use ocr::{ocr_pages_sent, OcrProviders};
 pub use process::{ProcessHandler, ProcessLimits};
 pub use reindex::{DocumentLister, ReindexHandler};
 pub use trainer::Trainer;
+pub use vision::{GoogleVision, PageRead, VisionConfig, GOOGLE_VISION, MAX_IMAGES_PER_REQUEST};
+pub use vision_config::{VisionSection, API_KEY_VARIABLE};
 
 /// The extractor child's main loop, for the binary's hidden `extractor` command: requests on
 /// stdin, answers on stdout, until stdin closes.

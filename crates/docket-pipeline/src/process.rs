@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 use docket_blobs::{BlobError, Blobs};
-use docket_core::{blob_keys, ItemPayload, Stage};
+use docket_core::{blob_keys, ItemPayload, OcrProvider, Stage};
 use docket_engine::{Handler, HandlerError, ItemContext};
 use docket_extract::pool::{ExtractorPool, Request, Source};
 use docket_extract::{ExtractError, Extracted, Extraction, Limits, Options, Progress};
@@ -18,6 +18,7 @@ use crate::checkpoint::{
     known_pages, read_text, text_key, write_text, Checkpoint, ExtractedFacts, SavePages,
 };
 use crate::classification::Classifiers;
+use crate::ocr::OcrProviders;
 
 #[derive(Debug, Clone)]
 pub struct ProcessLimits {
@@ -51,8 +52,16 @@ pub struct ProcessHandler {
     blobs: Blobs,
     limits: ProcessLimits,
     extractor: ExtractorPool,
-    languages: Mutex<HashMap<String, Vec<String>>>,
+    job_ocr: Mutex<HashMap<String, JobOcr>>,
     classifiers: Option<Classifiers>,
+    ocr: OcrProviders,
+}
+
+/// How a job's pages are OCR'd (`options.ocr`).
+#[derive(Debug, Clone)]
+struct JobOcr {
+    languages: Vec<String>,
+    provider: OcrProvider,
 }
 
 impl ProcessHandler {
@@ -67,9 +76,16 @@ impl ProcessHandler {
             blobs,
             limits,
             extractor,
-            languages: Mutex::new(HashMap::new()),
+            job_ocr: Mutex::new(HashMap::new()),
             classifiers: None,
+            ocr: OcrProviders::default(),
         }
+    }
+
+    /// The remote OCR providers jobs may choose (`options.ocr.provider`).
+    pub fn with_ocr(mut self, ocr: OcrProviders) -> ProcessHandler {
+        self.ocr = ocr;
+        self
     }
 
     /// Classifies each document with its owner's categories and model.
@@ -111,10 +127,11 @@ impl ProcessHandler {
         }
     }
 
-    /// The OCR languages of the item's job (`options.ocr.languages`), `eng` if it names none.
-    async fn languages(&self, job_id: &str) -> Result<Vec<String>, HandlerError> {
+    /// The OCR languages of the item's job (`options.ocr.languages`, `eng` if it names none)
+    /// and its provider.
+    async fn job_ocr(&self, job_id: &str) -> Result<JobOcr, HandlerError> {
         if let Some(cached) = self
-            .languages
+            .job_ocr
             .lock()
             .ok()
             .and_then(|c| c.get(job_id).cloned())
@@ -127,17 +144,22 @@ impl ProcessHandler {
             .await
             .map_err(|e| store_error("reading the job's options", e))?
             .ok_or_else(|| HandlerError::Permanent("the item's job is gone".into()))?;
+        let provider = job.options.ocr_provider();
         let languages = match job.options.ocr {
             Some(ocr) if !ocr.languages.is_empty() => ocr.languages,
             _ => DEFAULT_LANGUAGES.iter().map(|l| (*l).to_owned()).collect(),
         };
-        if let Ok(mut cache) = self.languages.lock() {
+        let job_ocr = JobOcr {
+            languages,
+            provider,
+        };
+        if let Ok(mut cache) = self.job_ocr.lock() {
             if cache.len() >= LANGUAGE_CACHE_MAX {
                 cache.clear();
             }
-            cache.insert(job_id.to_owned(), languages.clone());
+            cache.insert(job_id.to_owned(), job_ocr.clone());
         }
-        Ok(languages)
+        Ok(job_ocr)
     }
 
     /// Stores `bytes` under `key` unless a blob of that size is already there (keys are
@@ -195,7 +217,7 @@ impl ProcessHandler {
         ctx: &ItemContext,
         started: Instant,
         options_key: &str,
-        languages: Vec<String>,
+        job_ocr: JobOcr,
         mut checkpoint: Checkpoint,
     ) -> Result<(ExtractedFacts, String), HandlerError> {
         let item = ctx.item();
@@ -223,11 +245,13 @@ impl ProcessHandler {
             }
             None => {
                 let known_pages = known_pages(ctx, &self.blobs, &mut checkpoint).await?;
+                let reader = self.ocr.reader(job_ocr.provider, &job_ocr.languages)?;
                 let options = Options {
                     limits: self.limits.extract,
-                    languages,
+                    languages: job_ocr.languages,
                     thumbnail: true,
                     known_pages,
+                    delegate_ocr: reader.as_ref().map(|r| r.batch()),
                 };
                 let original = Bytes::from(bytes);
                 let mut pages = SavePages {
@@ -235,9 +259,10 @@ impl ProcessHandler {
                     blobs: &self.blobs,
                     checkpoint,
                     stopped: None,
+                    reader,
                 };
                 let Extraction {
-                    extracted,
+                    mut extracted,
                     thumbnail,
                 } = self
                     .extract(
@@ -248,6 +273,7 @@ impl ProcessHandler {
                         &mut pages,
                     )
                     .await?;
+                record_ocr(&mut extracted, job_ocr.provider, &pages.checkpoint);
                 // Kept only for documents that extracted: a hostile file is not worth storing.
                 self.put_once(&blob_keys::file(&sha256), original, "original file")
                     .await?;
@@ -288,7 +314,7 @@ impl ProcessHandler {
         ctx: &ItemContext,
         started: Instant,
         options_key: &str,
-        languages: Vec<String>,
+        job_ocr: JobOcr,
         checkpoint: &Checkpoint,
     ) -> Result<(ExtractedFacts, String), HandlerError> {
         if let Some(facts) = &checkpoint.extracted {
@@ -296,7 +322,7 @@ impl ProcessHandler {
                 return Ok((facts.clone(), text));
             }
         }
-        self.load_and_extract(ctx, started, options_key, languages, checkpoint.clone())
+        self.load_and_extract(ctx, started, options_key, job_ocr, checkpoint.clone())
             .await
     }
 }
@@ -313,10 +339,37 @@ fn extracting_progress(p: Progress) -> f64 {
     start + (end - start) * fraction
 }
 
-/// What a document's results depend on besides its bytes: the extractor's output format and
-/// the OCR languages. Two copies of a file with the same key give the same document.
-fn options_key(languages: &[String]) -> String {
-    format!("extract-v1;ocr={}", languages.join("+"))
+/// What a document's results depend on besides its bytes: the extractor's output format, the
+/// OCR languages and provider. Two copies of a file with the same key give the same document.
+fn options_key(job_ocr: &JobOcr) -> String {
+    let languages = job_ocr.languages.join("+");
+    match job_ocr.provider {
+        // As before providers existed, so documents read earlier are still found.
+        OcrProvider::Tesseract => format!("extract-v1;ocr={languages}"),
+        provider => format!("extract-v1;ocr={languages};provider={provider}"),
+    }
+}
+
+/// Records in the document's metadata who read its OCR'd pages (SPEC §6): `ocr_provider`,
+/// and for a PDF, whose pages may also come from its text layer, `ocr_page_numbers`
+/// (1-based; the other pages were read from the text layer on this machine).
+fn record_ocr(extracted: &mut Extracted, provider: OcrProvider, checkpoint: &Checkpoint) {
+    let Some(metadata) = extracted.metadata.as_object_mut() else {
+        return;
+    };
+    if metadata
+        .get("ocr_pages")
+        .and_then(|n| n.as_u64())
+        .unwrap_or(0)
+        == 0
+    {
+        return;
+    }
+    metadata.insert("ocr_provider".into(), provider.as_str().into());
+    if extracted.media_type == docket_extract::media::PDF && !checkpoint.ocr_pages.is_empty() {
+        let numbers: Vec<u32> = checkpoint.ocr_pages.iter().map(|i| i + 1).collect();
+        metadata.insert("ocr_page_numbers".into(), json!(numbers));
+    }
 }
 
 /// How long the parser may run: what is left of the item's timeout, less a margin so that the
@@ -371,12 +424,12 @@ impl Handler for ProcessHandler {
     async fn run(&self, ctx: &ItemContext) -> Result<serde_json::Value, HandlerError> {
         let started = Instant::now();
         let item = ctx.item();
-        let languages = self.languages(&item.job_id).await?;
-        let options_key = options_key(&languages);
+        let job_ocr = self.job_ocr(&item.job_id).await?;
+        let options_key = options_key(&job_ocr);
         let checkpoint = Checkpoint::of(ctx);
         let resumed = checkpoint.extracted.is_some();
         let (facts, text) = self
-            .extracted(ctx, started, &options_key, languages, &checkpoint)
+            .extracted(ctx, started, &options_key, job_ocr, &checkpoint)
             .await?;
 
         ctx.enter_stage(Stage::Classifying)?;

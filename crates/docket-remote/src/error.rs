@@ -7,6 +7,9 @@ pub enum RemoteErrorKind {
     Transient,
     /// The remote refused the request (another 4xx): the same request will fail again.
     Permanent,
+    /// The remote is marked down (it kept failing at the transport level): the work that
+    /// needs it waits until it answers again instead of spending its retries.
+    Down,
 }
 
 /// A failed call, with the remote's own words where it gave any; never a credential or a
@@ -28,8 +31,17 @@ pub struct RemoteError {
 }
 
 impl RemoteError {
+    /// Retrying later can help (also when the remote is down: it will come back).
     pub fn is_transient(&self) -> bool {
-        self.kind == RemoteErrorKind::Transient
+        matches!(
+            self.kind,
+            RemoteErrorKind::Transient | RemoteErrorKind::Down
+        )
+    }
+
+    /// Whether the remote is marked down (see [`crate::Health`]).
+    pub fn is_down(&self) -> bool {
+        self.kind == RemoteErrorKind::Down
     }
 
     /// Whether the remote could not be reached at all (no HTTP answer): what an outage

@@ -8,11 +8,15 @@
 //! credentials live in [`Secret`], which prints as `***`.
 
 mod error;
+mod health;
+mod pace;
 mod remote;
 mod retry_after;
 mod secret;
 
 pub use error::{RemoteError, RemoteErrorKind};
+pub use health::Health;
+pub use pace::{Pace, Rate};
 pub use remote::{Remote, RemoteConfig, Replay};
 pub use retry_after::parse_retry_after;
 pub use secret::Secret;

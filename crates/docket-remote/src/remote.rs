@@ -1,11 +1,12 @@
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use rand::Rng;
 use reqwest::{RequestBuilder, Response};
 
 use crate::error::{transient_status, RemoteError, RemoteErrorKind};
-use crate::{parse_retry_after, Secret};
+use crate::{parse_retry_after, Health, Pace, Rate, Secret};
 
 /// How one remote is called.
 #[derive(Debug, Clone)]
@@ -21,7 +22,10 @@ pub struct RemoteConfig {
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
     /// No call waits in place longer than this in all; what remains is the engine's retry.
+    /// Waits asked for by 429s do not count: a remote that is only busy never fails a call.
     pub budget: Duration,
+    /// The request rate of this process to the remote (`None`: as fast as it answers).
+    pub rate: Option<Rate>,
 }
 
 impl RemoteConfig {
@@ -34,6 +38,7 @@ impl RemoteConfig {
             backoff_base: Duration::from_millis(250),
             backoff_cap: Duration::from_secs(8),
             budget: Duration::from_secs(45),
+            rate: None,
         }
     }
 }
@@ -57,7 +62,20 @@ pub struct Remote {
     client: reqwest::Client,
     /// Removed from every message (a remote may echo a credential back).
     secrets: Vec<Secret>,
+    /// Shared by clones: the whole process keeps one pace per remote.
+    pace: Arc<Pace>,
+    health: Option<Arc<dyn Health>>,
 }
+
+impl std::fmt::Debug for dyn Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Health")
+    }
+}
+
+/// How long one call waits in all for a remote that keeps answering 429, before it gives
+/// the item back as a transient failure (far beyond any real `Retry-After`).
+const TOO_MANY_REQUESTS_LIMIT: Duration = Duration::from_secs(600);
 
 /// How much of an error answer is read for its message.
 const ERROR_BODY_LIMIT: usize = 16 * 1024;
@@ -81,10 +99,24 @@ impl Remote {
                 may_have_arrived: false,
             })?;
         Ok(Remote {
+            pace: Arc::new(Pace::new(config.rate)),
             config,
             client,
             secrets,
+            health: None,
         })
+    }
+
+    /// Tells `health` about every transport failure and answer, and stops calls early
+    /// while it says the remote is down.
+    pub fn with_health(mut self, health: Arc<dyn Health>) -> Remote {
+        self.health = Some(health);
+        self
+    }
+
+    /// The time currently put between requests because the remote answered 429.
+    pub fn slowdown(&self) -> Duration {
+        self.pace.spacing()
     }
 
     pub fn name(&self) -> &str {
@@ -130,15 +162,53 @@ impl Remote {
     {
         let started = Instant::now();
         let mut attempt = 0u32;
+        let mut pushed_back = Duration::ZERO;
         loop {
             attempt += 1;
+            if let Some(health) = &self.health {
+                if health.is_down(&self.config.name).await {
+                    return Err(self.down(what, None));
+                }
+            }
+            let turn = Instant::now();
+            self.pace.wait_turn().await;
             let request = build(&self.client).await?;
-            let error = match request.send().await {
-                Ok(answer) if answer.status().is_success() => return Ok(answer),
-                Ok(answer) if accept.contains(&answer.status().as_u16()) => return Ok(answer),
+            let sent = request.send().await;
+            if let (Ok(_), Some(health)) = (&sent, &self.health) {
+                health.answered(&self.config.name).await;
+            }
+            let error = match sent {
+                Ok(answer) if answer.status().is_success() => {
+                    self.pace.answered();
+                    return Ok(answer);
+                }
+                Ok(answer) if accept.contains(&answer.status().as_u16()) => {
+                    self.pace.answered();
+                    return Ok(answer);
+                }
                 Ok(answer) => self.refusal(what, answer).await,
-                Err(e) => self.transport(what, &e),
+                Err(e) => {
+                    let error = self.transport(what, &e);
+                    if let Some(health) = &self.health {
+                        if health.transport_failed(&error).await {
+                            return Err(self.down(what, Some(&error)));
+                        }
+                    }
+                    error
+                }
             };
+            // A busy remote: slow the whole process down and ask again, without spending
+            // an attempt or the budget (SPEC §4: 429s never fail items).
+            if error.status == Some(429) {
+                self.pace.too_many_requests(error.retry_after);
+                pushed_back += turn.elapsed();
+                if pushed_back < TOO_MANY_REQUESTS_LIMIT {
+                    attempt -= 1;
+                    tracing::debug!(remote = %self.config.name, "429: slowing down");
+                    continue;
+                }
+                return Err(error);
+            }
             let unsafe_to_repeat = replay == Replay::IfUnsent && error.may_have_arrived;
             if !error.is_transient() || attempt >= self.config.attempts || unsafe_to_repeat {
                 return Err(error);
@@ -147,7 +217,7 @@ impl Remote {
                 .retry_after
                 .unwrap_or_default()
                 .max(self.backoff(attempt));
-            if started.elapsed() + wait > self.config.budget {
+            if started.elapsed().saturating_sub(pushed_back) + wait > self.config.budget {
                 return Err(error);
             }
             tracing::debug!(remote = %self.config.name, %error, ?wait, "retrying a remote call");
@@ -181,6 +251,22 @@ impl Remote {
             detail: self.redact(&detail),
             retry_after,
             may_have_arrived: false,
+        }
+    }
+
+    /// The remote is marked down: the call is not made (or not made again).
+    fn down(&self, what: &str, last: Option<&RemoteError>) -> RemoteError {
+        let detail = match last {
+            Some(last) => format!("{what}: the remote is down ({})", last.detail),
+            None => format!("{what}: the remote is down"),
+        };
+        RemoteError {
+            remote: self.config.name.clone(),
+            kind: RemoteErrorKind::Down,
+            status: None,
+            detail: self.redact(&detail),
+            retry_after: None,
+            may_have_arrived: last.is_some_and(|l| l.may_have_arrived),
         }
     }
 

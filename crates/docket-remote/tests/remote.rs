@@ -136,3 +136,84 @@ async fn a_slow_remote_times_out_as_a_transient_error() {
     assert!(e.is_transient());
     assert!(e.to_string().contains("timed out"), "{e}");
 }
+
+#[tokio::test]
+async fn a_429_storm_costs_no_attempts_and_slows_the_remote_down() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = calls.clone();
+    let url = serve(Router::new().route(
+        "/busy",
+        get(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n < 4 {
+                    (StatusCode::TOO_MANY_REQUESTS, "busy")
+                } else {
+                    (StatusCode::OK, "ok")
+                }
+            }
+        }),
+    ))
+    .await;
+    // Two attempts only: the four 429s must not use them up.
+    let config = RemoteConfig {
+        attempts: 2,
+        ..quick("busy")
+    };
+    let remote = Remote::new(config, vec![]).unwrap();
+    let answer = get_path(&remote, format!("{url}/busy")).await.unwrap();
+    assert_eq!(answer.text().await.unwrap(), "ok");
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+    assert!(
+        remote.slowdown() > Duration::ZERO,
+        "the pace was not slowed"
+    );
+}
+
+/// Says the remote is down after `trip` transport failures.
+#[derive(Default)]
+struct CountingHealth {
+    failures: AtomicU32,
+    answers: AtomicU32,
+    trip: u32,
+}
+
+#[async_trait::async_trait]
+impl docket_remote::Health for CountingHealth {
+    async fn is_down(&self, _remote: &str) -> bool {
+        self.failures.load(Ordering::SeqCst) >= self.trip
+    }
+    async fn transport_failed(&self, _error: &docket_remote::RemoteError) -> bool {
+        self.failures.fetch_add(1, Ordering::SeqCst) + 1 >= self.trip
+    }
+    async fn answered(&self, _remote: &str) {
+        self.answers.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_remote_its_health_calls_down_stops_the_call_at_once() {
+    // Nothing listens here: every attempt fails to connect.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let health = Arc::new(CountingHealth {
+        trip: 2,
+        ..CountingHealth::default()
+    });
+    let remote = Remote::new(quick("gone"), vec![])
+        .unwrap()
+        .with_health(health.clone());
+    let e = get_path(&remote, format!("{url}/x")).await.unwrap_err();
+    assert_eq!(e.kind, RemoteErrorKind::Down, "{e}");
+    assert!(e.is_transient() && e.is_down());
+    assert_eq!(
+        health.failures.load(Ordering::SeqCst),
+        2,
+        "stopped at the verdict"
+    );
+    // While down, nothing is sent at all.
+    let e = get_path(&remote, format!("{url}/x")).await.unwrap_err();
+    assert!(e.is_down());
+    assert_eq!(health.failures.load(Ordering::SeqCst), 2);
+}

@@ -3,12 +3,15 @@
 use std::sync::Arc;
 
 use docket_blobs::Blobs;
+use docket_breaker::{Breakers, Probe, Prober};
+use docket_core::BreakerPolicy;
 use docket_core::JobKind;
 use docket_engine::{Engine, EngineConfig, EngineHandle, EngineMetrics, NoopHandler};
 use docket_notify::{Notifier, NotifyConfig, WebhookDeliverer};
 use docket_pipeline::{
-    Classifiers, DocumentLister, ExtractorPool, FolderLister, PoolConfig, ProcessHandler,
-    ProcessLimits, ReindexHandler, Trainer,
+    Classifiers, DocumentLister, ExtractorPool, FolderLister, GoogleVision, OcrProviders,
+    PoolConfig, ProcessHandler, ProcessLimits, ReindexHandler, Trainer, VisionConfig,
+    GOOGLE_VISION,
 };
 use docket_publish::{PublishHandler, PublishLister};
 use docket_service::{Backoff, ServicesStatus, Supervisor, Ticking};
@@ -32,6 +35,10 @@ pub struct RuntimeConfig {
     /// Where `publish` jobs publish to. Without any, this process claims no `publish` items
     /// (so a worker configured without targets never fails another's publish).
     pub publish_targets: docket_publish::Targets,
+    /// `[ocr.google_vision]`, if configured: jobs may then choose `google_vision`.
+    pub google_vision: Option<VisionConfig>,
+    /// When a remote is marked down and how it is probed.
+    pub breaker: BreakerPolicy,
 }
 
 /// A composed process, ready to run.
@@ -60,6 +67,8 @@ pub fn compose(
     let extractor = ExtractorPool::new(config.extractor);
     let classifiers = Classifiers::new(store.clone());
     let mut supervisor = Supervisor::new(config.backoff);
+    let breakers = Breakers::new(store.clone(), config.breaker);
+    let ocr = ocr_providers(config.google_vision, &breakers)?;
 
     let mut engine = config
         .run_engine
@@ -71,6 +80,7 @@ pub fn compose(
                 extractor.clone(),
                 classifiers.clone(),
                 &config.publish_targets,
+                ocr.clone(),
             )
         })
         .transpose()?;
@@ -89,6 +99,20 @@ pub fn compose(
     supervisor.add(Arc::new(Ticking(Trainer {
         store: store.clone(),
     })));
+    // Every process with remotes probes the down ones; each due probe is taken by one.
+    let probes: Vec<Probe> = ocr
+        .google_vision
+        .iter()
+        .map(|vision| Probe {
+            remote: GOOGLE_VISION.to_owned(),
+            url: vision.probe_url(),
+        })
+        .collect();
+    if !probes.is_empty() {
+        let prober =
+            Prober::new(breakers, probes).map_err(|e| RuntimeError::Remotes(e.to_string()))?;
+        supervisor.add(Arc::new(Ticking(prober)));
+    }
     // Further services of the process (durable deletion, …) are added here.
 
     Ok(Runtime {
@@ -102,6 +126,22 @@ pub fn compose(
     })
 }
 
+/// The remote OCR providers configured, reporting to this process's breakers.
+fn ocr_providers(
+    google_vision: Option<VisionConfig>,
+    breakers: &Breakers,
+) -> Result<OcrProviders, RuntimeError> {
+    let health: Arc<dyn docket_remote::Health> = Arc::new(breakers.clone());
+    let google_vision = google_vision
+        .map(|config| GoogleVision::new(config, Some(health)).map(Arc::new))
+        .transpose()
+        .map_err(|e| RuntimeError::Remotes(e.to_string()))?;
+    Ok(OcrProviders {
+        google_vision,
+        breakers: Some(breakers.clone()),
+    })
+}
+
 fn engine(
     store: Arc<dyn Store>,
     blobs: Blobs,
@@ -109,6 +149,7 @@ fn engine(
     extractor: ExtractorPool,
     classifiers: Classifiers,
     targets: &docket_publish::Targets,
+    ocr: OcrProviders,
 ) -> Result<Engine, RuntimeError> {
     let process = ProcessHandler::new(
         store.clone(),
@@ -116,7 +157,8 @@ fn engine(
         ProcessLimits::default(),
         extractor,
     )
-    .with_classifiers(classifiers.clone());
+    .with_classifiers(classifiers.clone())
+    .with_ocr(ocr);
     let reindex = ReindexHandler {
         store: store.clone(),
         classifiers,

@@ -6,6 +6,8 @@ pub enum RuntimeError {
     Webhooks(String),
     #[error("setting up publishing: {0}")]
     Publish(String),
+    #[error("setting up the remotes: {0}")]
+    Remotes(String),
     #[error("the engine task failed: {0}")]
     EngineTask(String),
 }

@@ -37,6 +37,7 @@ pub trait Store:
     + ExportStore
     + StatsStore
     + Deletions
+    + RemoteStore
     + TestHooks
 {
 }
@@ -53,6 +54,7 @@ impl<T> Store for T where
         + ExportStore
         + StatsStore
         + Deletions
+        + RemoteStore
         + TestHooks
 {
 }

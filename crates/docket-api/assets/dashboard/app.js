@@ -7,6 +7,7 @@ import * as job from './job.js';
 import * as upload from './upload.js';
 import * as search from './search.js';
 import * as doc from './document.js';
+import { watchRemotes } from './remotes.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -38,6 +39,7 @@ function route() {
   if (!token()) return signIn();
   nav.hidden = false;
   signout.hidden = false;
+  watchRemotes(document.getElementById('remotes'));
   const { path, params } = parseHash();
   for (const [pattern, view, section] of ROUTES) {
     const m = pattern.exec(path);

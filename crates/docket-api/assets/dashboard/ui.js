@@ -114,6 +114,7 @@ export function time(iso) {
 
 const LABELS = {
   consecutive_failures: 'too many failures in a row',
+  remote_unavailable: 'a remote it needs is down; resumes by itself',
   user: 'by you',
 };
 

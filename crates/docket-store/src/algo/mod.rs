@@ -14,6 +14,7 @@ mod export;
 pub(crate) mod jobs;
 pub(crate) mod listing;
 pub(crate) mod queue;
+mod remotes;
 pub(crate) mod sql;
 mod tokens;
 mod webhooks;

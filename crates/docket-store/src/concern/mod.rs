@@ -10,6 +10,7 @@ mod listing;
 #[cfg(feature = "testing")]
 mod probe;
 mod queue;
+mod remotes;
 mod stats;
 mod tokens;
 mod webhooks;
@@ -24,6 +25,7 @@ pub use listing::ListingStore;
 #[cfg(feature = "testing")]
 pub use probe::SchemaProbe;
 pub use queue::QueueStore;
+pub use remotes::RemoteStore;
 pub use stats::StatsStore;
 pub use tokens::TokenStore;
 pub use webhooks::WebhookStore;

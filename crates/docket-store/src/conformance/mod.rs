@@ -23,6 +23,7 @@ mod export;
 mod jobs;
 mod listing;
 mod queries;
+mod remotes;
 mod schema;
 mod search;
 mod stats;
@@ -40,6 +41,7 @@ pub use export::*;
 pub use jobs::*;
 pub use listing::*;
 pub use queries::*;
+pub use remotes::*;
 pub use schema::*;
 pub use search::*;
 pub use stats::*;
@@ -83,6 +85,7 @@ macro_rules! conformance_suite {
             checkpoints_are_saved_only_by_the_holder_and_survive_a_takeover,
             export_rows_list_finished_items_with_their_documents,
             a_job_result_is_recorded_only_while_the_job_runs,
+            a_down_remote_pauses_its_jobs_and_resumes_only_those_when_back,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {
