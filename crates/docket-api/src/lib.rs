@@ -46,6 +46,8 @@ pub struct ApiConfig {
     pub allowed_roots: Vec<PathBuf>,
     /// Where jobs can be published to (trusted configuration; users name one).
     pub publish_targets: docket_publish::Targets,
+    /// Where a job's `notify_url` may point (`[webhooks] allow_private`).
+    pub webhook_policy: docket_app::WebhookPolicy,
 }
 
 #[derive(Clone)]
@@ -75,6 +77,7 @@ impl AppState {
             Arc::new(self.config.allowed_roots.clone()),
             self.config.upload_limit,
         )
+        .with_webhook_policy(self.config.webhook_policy.clone())
     }
 
     pub(crate) fn deletion(&self) -> docket_app::Deletion {

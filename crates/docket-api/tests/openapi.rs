@@ -347,6 +347,7 @@ async fn app() -> axum::Router {
             upload_limit: 1024 * 1024,
             allowed_roots: Vec::new(),
             publish_targets: Default::default(),
+            webhook_policy: Default::default(),
         }),
         tokens: Arc::new(TokenCache::default()),
         jobs: Arc::new(JobCache::default()),
