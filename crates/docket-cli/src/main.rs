@@ -4,6 +4,7 @@ mod bench;
 mod client;
 mod config;
 mod jobs_cmd;
+mod private_files;
 mod run;
 mod serve;
 mod token_cmd;
@@ -216,6 +217,12 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    if matches!(
+        cli.command,
+        Command::Serve | Command::Worker | Command::Migrate
+    ) {
+        private_files::restrict_new_files();
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async_main(cli))
 }
