@@ -17,6 +17,7 @@ impl Handler for FailsWhileLoading {
 /// heartbeats, which carry the stage, come only every few seconds).
 pub async fn a_failed_item_shows_the_stage_it_failed_in(store: Arc<dyn Store>) {
     let config = EngineConfig {
+        lease: Duration::from_secs(120),
         heartbeat_every: Duration::from_secs(60),
         ..fast_config()
     };
