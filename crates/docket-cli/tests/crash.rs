@@ -203,9 +203,6 @@ pub async fn killed_three_times_still_exactly_one_document_per_item(
         ITEMS as i64,
         "one index entry per document"
     );
-    for i in (0..ITEMS).step_by(97) {
-        assert_eq!(search(own_word(i)).await, 1, "document {i} is indexed once");
-    }
     // The kills really hit items in flight: some were taken over after their lease expired.
     let mut taken_over = 0;
     let mut cursor = None;
