@@ -106,8 +106,12 @@ pub async fn file(
 /// `attachment` with the file's base name: an ASCII `filename` for old clients and an RFC 8187
 /// `filename*` with the exact name.
 fn content_disposition(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let base = if base.is_empty() { "document" } else { base };
+    let base = docket_core::visible_name(name.rsplit(['/', '\\']).next().unwrap_or(name));
+    let base = if base.is_empty() {
+        "document"
+    } else {
+        base.as_str()
+    };
     let ascii: String = base
         .chars()
         .map(|c| match c {
@@ -140,6 +144,11 @@ mod tests {
         assert_eq!(
             content_disposition("Zürich \"x\".pdf"),
             "attachment; filename=\"Z_rich _x_.pdf\"; filename*=UTF-8''Z%C3%BCrich%20%22x%22.pdf"
+        );
+        // No bidi override reaches the download dialog, in either parameter.
+        assert_eq!(
+            content_disposition("scans/invoice\u{202e}fdp.exe"),
+            "attachment; filename=\"invoicefdp.exe\"; filename*=UTF-8''invoicefdp.exe"
         );
         assert_eq!(
             content_disposition("dir/"),

@@ -49,6 +49,8 @@ pub struct ApiConfig {
     pub publish_targets: docket_publish::Targets,
     /// Every remote the configuration names (OCR providers, publish targets).
     pub remotes: Vec<docket_app::ConfiguredRemote>,
+    /// Where a job's `notify_url` may point (`[webhooks] allow_private`).
+    pub webhook_policy: docket_app::WebhookPolicy,
 }
 
 #[derive(Clone)]
@@ -78,6 +80,7 @@ impl AppState {
             Arc::new(self.config.allowed_roots.clone()),
             self.config.upload_limit,
         )
+        .with_webhook_policy(self.config.webhook_policy.clone())
     }
 
     pub(crate) fn deletion(&self) -> docket_app::Deletion {

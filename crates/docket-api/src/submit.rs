@@ -117,13 +117,14 @@ fn parse_options(state: &AppState, value: &serde_json::Value) -> ApiResult<JobOp
 }
 
 /// A display name for an uploaded file: its relative path (a folder upload keeps its
-/// structure) without `.`/`..` parts, absolute roots or control characters, bounded. It is only
+/// structure) without `.`/`..` parts, absolute roots, control or format characters (bidi
+/// overrides, zero-width characters: `visible_name`), bounded. It is only
 /// ever a name: files are stored under generated keys.
 fn clean_name(raw: Option<&str>, index: usize) -> String {
     let parts: Vec<String> = raw
         .unwrap_or("")
         .split(['/', '\\'])
-        .map(|p| p.chars().filter(|c| !c.is_control()).collect::<String>())
+        .map(docket_core::visible_name)
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty() && p != "." && p != "..")
         .collect();
@@ -147,6 +148,20 @@ mod tests {
         assert_eq!(clean_name(Some("a\\b.txt"), 0), "a/b.txt");
         assert_eq!(clean_name(Some("..\u{0}"), 3), "file-000003");
         assert_eq!(clean_name(None, 7), "file-000007");
+    }
+
+    #[test]
+    fn names_lose_bidi_controls_and_other_format_characters() {
+        // U+202E would show `invoice\u{202e}txt.exe` as `invoiceexe.txt`.
+        assert_eq!(
+            clean_name(Some("invoice\u{202e}txt.exe"), 0),
+            "invoicetxt.exe"
+        );
+        assert_eq!(
+            clean_name(Some("a\u{2067}b\u{2069}/c\u{200b}d\u{061c}.pdf"), 0),
+            "ab/cd.pdf"
+        );
+        assert_eq!(clean_name(Some("\u{202e}\u{200f}"), 4), "file-000004");
     }
 }
 

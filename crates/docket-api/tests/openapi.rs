@@ -348,6 +348,7 @@ async fn app() -> axum::Router {
             allowed_roots: Vec::new(),
             publish_targets: Default::default(),
             remotes: Vec::new(),
+            webhook_policy: Default::default(),
         }),
         tokens: Arc::new(TokenCache::default()),
         jobs: Arc::new(JobCache::default()),

@@ -26,6 +26,7 @@ mod submission;
 
 pub use classify::{too_large as classify_too_large, Classification, Decision, CLASSIFY_LIMIT};
 pub use deletion::{run_deletions, Deletion, DeletionError};
+pub use docket_notify::{AddressPolicy, WebhookPolicy};
 pub use error::ServiceError;
 pub use export::{flat_row, write_bundle, Include};
 pub use publish::{publish, PublishRequest};

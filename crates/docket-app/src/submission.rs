@@ -8,6 +8,7 @@ use docket_blobs::Blobs;
 use docket_core::{
     blob_keys, now_millis, ErrorCode, ItemPayload, Job, JobId, JobKind, JobOptions, JobSource,
 };
+use docket_notify::WebhookPolicy;
 use docket_store::{Created, NewItem, NewJob, Store};
 use futures::Stream;
 
@@ -28,6 +29,8 @@ pub struct Submission {
     allowed_roots: Arc<Vec<PathBuf>>,
     /// Largest upload, all files together, in bytes.
     upload_limit: u64,
+    /// Where a job's `notify_url` may point.
+    webhooks: WebhookPolicy,
 }
 
 /// What a synthetic job asks for.
@@ -49,7 +52,25 @@ impl Submission {
             blobs,
             allowed_roots,
             upload_limit,
+            webhooks: WebhookPolicy::default(),
         }
+    }
+
+    /// Judges `notify_url`s by `policy` (the default: public addresses only).
+    pub fn with_webhook_policy(mut self, policy: WebhookPolicy) -> Submission {
+        self.webhooks = policy;
+        self
+    }
+
+    /// The `notify_url` must satisfy the webhook policy now; the sender checks it again on the
+    /// address it dials.
+    async fn check_notify_url(&self, options: &JobOptions) -> Result<(), ServiceError> {
+        let Some(url) = &options.notify_url else {
+            return Ok(());
+        };
+        self.webhooks.check(url).await.map_err(|refusal| {
+            ServiceError::refused(ErrorCode::NotifyUrlRefused, refusal.to_string())
+        })
     }
 
     /// The job an earlier submit with this idempotency key created, if any.
@@ -80,6 +101,7 @@ impl Submission {
         options: JobOptions,
         idempotency_key: Option<String>,
     ) -> Result<Created, ServiceError> {
+        self.check_notify_url(&options).await?;
         let folder = allowed_folder(self.allowed_roots.to_vec(), path).await?;
         let new = NewJob {
             source: Some(JobSource::Folder { path: folder }),
@@ -96,6 +118,7 @@ impl Submission {
         options: JobOptions,
         idempotency_key: Option<String>,
     ) -> Result<Created, ServiceError> {
+        self.check_notify_url(&options).await?;
         let count = spec
             .count
             .filter(|c| (1..=NOOP_MAX_ITEMS).contains(c))
@@ -202,6 +225,10 @@ impl Upload {
                 ErrorCode::EmptyUpload,
                 "every uploaded file is empty",
             ));
+        }
+        if let Err(e) = self.submission.check_notify_url(&options).await {
+            self.abandon().await;
+            return Err(e);
         }
         let new = NewJob {
             id: Some(self.id.clone()),

@@ -102,8 +102,9 @@ impl Blobs {
             });
         }
         let dir = Path::new(spec);
-        std::fs::create_dir_all(dir)
-            .map_err(|e| BlobError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        private_dir(dir).map_err(|e| {
+            BlobError::Config(format!("cannot create {} as private: {e}", dir.display()))
+        })?;
         let local = LocalFileSystem::new_with_prefix(dir)?;
         Ok(Blobs {
             store: Arc::new(local),
@@ -224,5 +225,32 @@ impl Blobs {
             }
         }
         Ok(n)
+    }
+}
+
+/// Creates `dir` (and its missing parents) readable by this account only, and takes group and
+/// other access away from it if it already existed. The files below are then private whatever
+/// their own modes (`object_store` creates them with the process umask, which `serve` and
+/// `worker` set to 077).
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.as_os_str().is_empty() {
+        return Ok(()); // the working directory: not ours to narrow
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir)
     }
 }

@@ -49,6 +49,9 @@ pub struct Config {
     /// `[remotes]`: when a remote is marked down, and how it is probed.
     #[serde(default)]
     pub remotes: RemotesSection,
+    /// `[webhooks]`: where `notify_url`s may point.
+    #[serde(default)]
+    pub webhooks: WebhooksSection,
 }
 
 /// The `[ocr]` section.
@@ -81,6 +84,17 @@ impl Default for RemotesSection {
             probe_max_ms: policy.probe_cap_ms as u64,
         }
     }
+}
+
+/// The `[webhooks]` section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksSection {
+    /// Non-public ranges (CIDRs or single addresses) webhooks may still be sent to, for
+    /// deployments with internal receivers: `allow_private = ["10.0.0.0/8"]`. Everything else
+    /// must resolve to a public address. `DOCKET_WEBHOOKS_ALLOW_PRIVATE`: comma-separated.
+    #[serde(default)]
+    pub allow_private: Vec<String>,
 }
 
 /// The `[publish]` section.
@@ -134,6 +148,7 @@ impl Default for Config {
             publish: PublishSection::default(),
             ocr: OcrSection::default(),
             remotes: RemotesSection::default(),
+            webhooks: WebhooksSection::default(),
         }
     }
 }
@@ -157,6 +172,15 @@ impl Config {
                 .map(PathBuf::from)
                 .collect();
             figment = figment.merge(Serialized::default("allowed_roots", roots));
+        }
+        if let Ok(ranges) = std::env::var("DOCKET_WEBHOOKS_ALLOW_PRIVATE") {
+            let ranges: Vec<String> = ranges
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            figment = figment.merge(Serialized::default("webhooks.allow_private", ranges));
         }
         if let Ok(langs) = std::env::var("DOCKET_OCR_LANGUAGES") {
             let langs: Vec<String> = langs.split(['+', ',']).map(str::to_string).collect();
@@ -229,6 +253,13 @@ impl Config {
             probe_base_ms: ms(r.probe_base_ms),
             probe_cap_ms: ms(r.probe_max_ms.max(r.probe_base_ms)),
         }
+    }
+
+    /// Where `notify_url`s may point: a bad `allow_private` entry stops the process at start.
+    pub fn webhook_policy(&self) -> anyhow::Result<docket_notify::WebhookPolicy> {
+        let addresses = docket_notify::AddressPolicy::parse(&self.webhooks.allow_private)
+            .map_err(|e| anyhow::anyhow!("[webhooks] allow_private: {e}"))?;
+        Ok(docket_notify::WebhookPolicy::new(addresses))
     }
 
     pub fn engine(&self) -> EngineConfig {
@@ -318,6 +349,40 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file("docket.toml", "wrokers = 3")?;
             assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn webhook_allow_list_is_read_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "docket.toml",
+                "[webhooks]\nallow_private = [\"10.0.0.0/8\", \"fd00::/8\"]\n",
+            )?;
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            let policy = c.webhook_policy().map_err(|e| e.to_string())?;
+            assert!(policy.addresses().permits("10.9.8.7".parse().unwrap()));
+            assert!(!policy.addresses().permits("127.0.0.1".parse().unwrap()));
+            jail.set_env("DOCKET_WEBHOOKS_ALLOW_PRIVATE", "127.0.0.0/8, 192.168.0.1");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            let policy = c.webhook_policy().map_err(|e| e.to_string())?;
+            assert!(policy.addresses().permits("127.0.0.1".parse().unwrap()));
+            assert!(policy.addresses().permits("192.168.0.1".parse().unwrap()));
+            assert!(!policy.addresses().permits("10.9.8.7".parse().unwrap()));
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("docket.toml", "[webhooks]\nallow_privat = []\n")?;
+            let e = Config::load(None).expect_err("a misspelt key");
+            assert!(format!("{e:#}").contains("allow_privat"), "{e:#}");
+            jail.create_file(
+                "docket.toml",
+                "[webhooks]\nallow_private = [\"10.0.0.0/40\"]\n",
+            )?;
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            let e = c.webhook_policy().expect_err("a bad range");
+            assert!(e.to_string().contains("10.0.0.0/40"), "{e}");
             Ok(())
         });
     }

@@ -5,6 +5,7 @@ mod client;
 mod config;
 mod jobs_cmd;
 mod remotes_cmd;
+mod private_files;
 mod run;
 mod serve;
 mod token_cmd;
@@ -223,6 +224,12 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    if matches!(
+        cli.command,
+        Command::Serve | Command::Worker | Command::Migrate
+    ) {
+        private_files::restrict_new_files();
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async_main(cli))
 }

@@ -20,6 +20,10 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 pub async fn worker(config: &Config) -> anyhow::Result<()> {
+    // A worker elsewhere may have no data directory (it only reads a webhook secret there).
+    if config.data_dir.exists() {
+        crate::private_files::private_data_dir(&config.data_dir)?;
+    }
     let store = docket_store::connect(&config.database_url).await?;
     let blobs = docket_blobs::Blobs::open(&config.blobs)?;
     let shutdown = CancellationToken::new();

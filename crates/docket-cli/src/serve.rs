@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::run::{self, stop_on_signal};
 
 pub async fn serve(config: &Config) -> anyhow::Result<()> {
+    crate::private_files::private_data_dir(&config.data_dir)?;
     let store = docket_store::connect(&config.database_url)
         .await
         .with_context(|| format!("opening the database {}", run::redact(&config.database_url)))?;
@@ -59,6 +60,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
             allowed_roots,
             publish_targets: config.publish_targets()?,
             remotes: config.remotes(),
+            webhook_policy: config.webhook_policy()?,
         }),
         tokens: Arc::new(TokenCache::default()),
         jobs: Arc::new(JobCache::default()),
@@ -104,8 +106,6 @@ async fn first_start_token(store: &Arc<dyn Store>, config: &Config) -> anyhow::R
             docket_core::now_millis(),
         )
         .await?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let path = config.data_dir.join("token");
     write_private(&path, &token)
         .with_context(|| format!("saving the token to {}", path.display()))?;

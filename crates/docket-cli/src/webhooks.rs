@@ -30,16 +30,18 @@ pub fn secret(config: &Config, create: bool) -> anyhow::Result<Option<String>> {
 
 fn save(path: &Path, secret: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        docket_blobs::private_dir(dir)?;
     }
     crate::serve::write_private(path, secret)
 }
 
 /// The webhook sender's settings, if this process has a signing secret.
 pub fn notify_config(config: &Config, create_secret: bool) -> anyhow::Result<Option<NotifyConfig>> {
+    let policy = config.webhook_policy()?;
     Ok(secret(config, create_secret)?.map(|secret| {
         let mut notify = NotifyConfig::new(secret);
         notify.retry.base_ms = config.webhook_retry_base_ms.max(1);
+        notify.policy = policy.clone();
         notify
     }))
 }

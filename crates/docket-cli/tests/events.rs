@@ -289,6 +289,8 @@ async fn a_finished_job_posts_a_signed_webhook_and_retries_after_500(backend: Ba
         &[
             ("DOCKET_WEBHOOK_SECRET", "s3cret".into()),
             ("DOCKET_WEBHOOK_RETRY_BASE_MS", "100".into()),
+            // The receiver is on loopback, which only an allow-list admits.
+            ("DOCKET_WEBHOOKS_ALLOW_PRIVATE", "127.0.0.0/8".into()),
         ],
     )
     .await;
@@ -306,14 +308,75 @@ async fn a_finished_job_posts_a_signed_webhook_and_retries_after_500(backend: Ba
     let received = received.lock().unwrap().clone();
     assert_eq!(received.len(), 2);
     for (signature, body) in &received {
-        assert!(docket_notify::verify("s3cret", signature, body), "signed");
+        assert_eq!(
+            docket_notify::verify("s3cret", signature, body),
+            Ok(()),
+            "signed"
+        );
         let posted: Value = serde_json::from_slice(body).unwrap();
         assert_eq!(posted["id"], id.as_str());
         assert_eq!(posted["state"], "completed");
     }
 }
 
+/// SSRF: a `notify_url` that reaches the server's own network is refused at submit, in every
+/// spelling, on both submit paths; nothing is created.
+async fn an_internal_notify_url_is_refused_at_submit(backend: Backend) {
+    let server = Server::start_on(backend, &[("DOCKET_WEBHOOK_SECRET", "s3cret".into())]).await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://2130706433/",
+        "http://127.1/",
+        "http://[::1]/",
+        "http://localhost/",
+        "http://0.0.0.0/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://10.0.0.1/",
+        "http://100.64.0.1/",
+        "http://user:pw@127.0.0.1/",
+    ] {
+        let r = server
+            .post("/v1/jobs")
+            .json(&json!({"kind": "noop", "source": {"count": 1}, "options": {"notify_url": url}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{url}");
+        let problem: Value = r.json().await.unwrap();
+        assert_eq!(problem["code"], "notify_url_refused", "{url}: {problem}");
+    }
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "files",
+            reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"),
+        )
+        .text(
+            "options",
+            json!({"notify_url": "http://127.0.0.1:9/hook"}).to_string(),
+        );
+    let r = server
+        .post("/v1/jobs")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["code"], "notify_url_refused", "{problem}");
+    let jobs: Value = server
+        .get("/v1/jobs")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jobs["items"].as_array().map(Vec::len), Some(0), "{jobs}");
+}
+
 on_both_backends!(
+    an_internal_notify_url_is_refused_at_submit,
     sse_delivers_every_item_change_in_order_and_resumes_without_gaps,
     the_all_jobs_stream_follows_every_job_of_the_caller,
     a_finished_job_posts_a_signed_webhook_and_retries_after_500,

@@ -27,6 +27,9 @@ pub enum ErrorCode {
     UnreadableFile,
     /// 400: the submit's `options` are invalid.
     InvalidOptions,
+    /// 400: the `notify_url` is refused by the webhook policy: not http(s), carries
+    /// credentials, or its host does not resolve to a public address (or an allowed range).
+    NotifyUrlRefused,
     /// 400: the query string names an unknown filter value or parameter.
     InvalidQuery,
     /// 400: a pagination cursor that this API did not hand out.
@@ -68,7 +71,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::InvalidRequest,
         ErrorCode::MalformedJson,
         ErrorCode::MalformedMultipart,
@@ -78,6 +81,7 @@ impl ErrorCode {
         ErrorCode::UploadInterrupted,
         ErrorCode::UnreadableFile,
         ErrorCode::InvalidOptions,
+        ErrorCode::NotifyUrlRefused,
         ErrorCode::InvalidQuery,
         ErrorCode::InvalidCursor,
         ErrorCode::InvalidLastEventId,
@@ -110,6 +114,7 @@ impl ErrorCode {
             ErrorCode::UploadInterrupted => "upload_interrupted",
             ErrorCode::UnreadableFile => "unreadable_file",
             ErrorCode::InvalidOptions => "invalid_options",
+            ErrorCode::NotifyUrlRefused => "notify_url_refused",
             ErrorCode::InvalidQuery => "invalid_query",
             ErrorCode::InvalidCursor => "invalid_cursor",
             ErrorCode::InvalidLastEventId => "invalid_last_event_id",

@@ -47,6 +47,9 @@ pub enum ItemTarget {
     },
     Failed {
         error: AttemptError,
+        /// The stage the last attempt failed in, when the worker knows it (the engine fills it
+        /// in; a rescued item keeps the stage its heartbeats last wrote).
+        stage: Option<Stage>,
     },
     Pending {
         stage: Stage,
@@ -96,7 +99,7 @@ pub fn decide(
                     error,
                 }
             } else {
-                ItemTarget::Failed { error }
+                ItemTarget::Failed { error, stage: None }
             }
         }
     }

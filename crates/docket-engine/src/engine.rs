@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use docket_core::{decide, now_millis, JobKind, Outcome};
+use docket_core::{decide, now_millis, ItemTarget, JobKind, Outcome, Stage};
 use docket_service::{Backoff, Service, Supervisor};
 use docket_store::prelude::*;
 use docket_store::{Claimed, Completion};
@@ -64,6 +64,8 @@ pub(crate) struct Shared {
     pub writing: tokio::sync::Mutex<()>,
     /// Asks the control loop to look at job states now (after outcomes were written).
     pub check_controls: Notify,
+    /// Asks the heartbeat to report soon: items started (so they show as current).
+    pub items_started: Notify,
     /// Set on graceful shutdown: nothing new starts, running items stop at a stage boundary.
     pub draining: Arc<AtomicBool>,
     /// Fired when the shutdown grace is over: running items are handed back as they are.
@@ -162,6 +164,7 @@ impl Engine {
             wake: self.wake,
             drained: Notify::new(),
             check_controls: Notify::new(),
+            items_started: Notify::new(),
             writing: tokio::sync::Mutex::new(()),
             draining: Arc::new(AtomicBool::new(false)),
             abort: CancellationToken::new(),
@@ -307,18 +310,23 @@ async fn worker_loop(
         if work_rx.len() <= half {
             shared.drained.notify_one();
         }
-        let outcome = run_item(&shared, &item).await;
-        let target = decide(
+        let (outcome, reached) = run_item(&shared, &item).await;
+        let mut target = decide(
             outcome,
             item.attempts,
             item.max_retries,
             &shared.config.retry,
             now_millis(),
         );
+        // A failed item shows the stage it failed in (loading, extracting, …), not `queued`.
+        if let ItemTarget::Failed { stage, .. } = &mut target {
+            *stage = Some(reached);
+        }
         shared.metrics.count(&target);
         let completion = Completion {
             item_id: item.item_id,
             job_id: item.job_id,
+            attempt: item.attempts,
             target,
         };
         if done_tx.send((completion, item.attempts)).is_err() {
@@ -327,7 +335,16 @@ async fn worker_loop(
     }
 }
 
-async fn run_item(shared: &Arc<Shared>, item: &Claimed) -> Outcome {
+/// Runs one item; answers its outcome and the stage it reached (where a failure happened).
+async fn run_item(shared: &Arc<Shared>, item: &Claimed) -> (Outcome, Stage) {
+    let Some((progress, _, _)) = shared.registry.lookup((item.item_id, item.attempts)) else {
+        return (attempt(shared, item).await, item.stage);
+    };
+    let outcome = attempt(shared, item).await;
+    (outcome, progress.get().0)
+}
+
+async fn attempt(shared: &Arc<Shared>, item: &Claimed) -> Outcome {
     let Some((progress, stop, job)) = shared.registry.lookup((item.item_id, item.attempts)) else {
         // Not tracked (should not happen): hand it back untouched rather than drop it.
         return Outcome::Interrupted {
@@ -353,6 +370,8 @@ async fn run_item(shared: &Arc<Shared>, item: &Claimed) -> Outcome {
             transient: false,
         };
     };
+    shared.registry.mark_started((item.item_id, item.attempts));
+    shared.items_started.notify_one();
     let ctx = Arc::new(ItemContext {
         item: item.clone(),
         progress,

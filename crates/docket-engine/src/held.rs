@@ -2,6 +2,7 @@
 //! written), and per-job signals. The heartbeat renews exactly these leases.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use docket_store::{Claimed, ProgressUpdate};
@@ -14,6 +15,8 @@ pub(crate) struct HeldItem {
     pub progress: Arc<ProgressCell>,
     /// Fires when the item must stop: its job was cancelled or its lease was lost.
     pub stop: CancellationToken,
+    /// A worker picked it up (until then it waits in the local queue).
+    pub started: AtomicBool,
 }
 
 /// An item claim: the item and its attempt number. The same item can be claimed again by this
@@ -48,6 +51,7 @@ impl Registry {
             job_id: item.job_id.clone(),
             progress: Arc::new(ProgressCell::new(item.stage)),
             stop: signal.cancel.child_token(),
+            started: AtomicBool::new(false),
         };
         if let Some(old) = lock(&self.items).insert((item.item_id, item.attempts), held) {
             // Cannot happen (attempts grow with every claim); keep the job count right anyway.
@@ -65,6 +69,13 @@ impl Registry {
         let jobs = lock(&self.jobs);
         let (signal, _) = jobs.get(&held.job_id)?;
         Some((held.progress.clone(), held.stop.clone(), signal.clone()))
+    }
+
+    /// A worker starts running a held item: heartbeats report it as started from now on.
+    pub fn mark_started(&self, key: ClaimKey) {
+        if let Some(held) = lock(&self.items).get(&key) {
+            held.started.store(true, Ordering::Release);
+        }
     }
 
     fn unref_job(&self, job_id: &str) {
@@ -105,6 +116,7 @@ impl Registry {
                     item_id,
                     stage,
                     progress,
+                    started: h.started.load(Ordering::Acquire),
                 }
             })
             .collect()

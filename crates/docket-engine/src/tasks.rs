@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use docket_core::{now_millis, JobState};
 use docket_store::Completion;
@@ -98,13 +98,26 @@ async fn write_outcomes(shared: &Shared, batch: Vec<Completion>) {
     }
 }
 
+/// How soon after an item starts the heartbeat reports it (so `current_items` follows the
+/// workers), and so at most how often starts cause a heartbeat of their own.
+const STARTS_REPORTED_WITHIN: Duration = Duration::from_secs(1);
+
 pub(crate) async fn heartbeat_loop(shared: Arc<Shared>, stop: CancellationToken) {
     let c = &shared.config;
+    let mut last = Instant::now();
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(c.heartbeat_every) => {}
+            _ = tokio::time::sleep(c.heartbeat_every.saturating_sub(last.elapsed())) => {}
+            _ = shared.items_started.notified() => {
+                let wait = STARTS_REPORTED_WITHIN.min(c.heartbeat_every);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait.saturating_sub(last.elapsed())) => {}
+                    _ = stop.cancelled() => return,
+                }
+            }
             _ = stop.cancelled() => return,
         }
+        last = Instant::now();
         let _writing = shared.writing.lock().await;
         let held = shared.registry.snapshot();
         if held.is_empty() {

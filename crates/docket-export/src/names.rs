@@ -61,13 +61,8 @@ pub(crate) fn sanitize(raw: &str) -> String {
             // Congress validator) does not decode `%25`; a name without one reads the same in
             // both.
             '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' | '%' => '_',
-            c if c.is_control() => continue,
-            // Unicode line and paragraph separators and BOMs act like control characters.
-            '\u{2028}'
-            | '\u{2029}'
-            | '\u{feff}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{202a}'..='\u{202e}' => continue,
+            // Control and format characters (bidi overrides, zero-width, BOM, separators).
+            c if docket_core::names::is_hidden(c) => continue,
             c => c,
         };
         out.push(c);
@@ -158,6 +153,9 @@ mod tests {
         assert_eq!(sanitize(".."), "unnamed");
         assert_eq!(sanitize("CON"), "_CON");
         assert_eq!(sanitize("nul.txt"), "_nul.txt");
+        // Bidi isolates and marks and other format characters go too.
+        assert_eq!(sanitize("bad\u{2067}gpj\u{2069}.exe"), "badgpj.exe");
+        assert_eq!(sanitize("a\u{061c}b\u{2066}c\u{00ad}d.txt"), "abcd.txt");
         let cut = sanitize(&long);
         assert!(cut.ends_with(".pdf") && cut.len() <= MAX_BYTES, "{cut}");
         assert!(cut.starts_with('é'));

@@ -4,9 +4,14 @@
 //! and any process running a [`WebhookDeliverer`] may send them; a store-side hold keeps two processes
 //! from sending the same attempt. Every attempt is recorded on the job.
 //!
-//! The body is signed so receivers can trust it: the header
-//! `Docket-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` (the time is
-//! signed too, so a captured request cannot be replayed later with a fresh time).
+//! The body is signed so receivers can trust it ([`signature`]): the time is signed with it and
+//! a verifier refuses old times, so a captured request cannot be replayed.
+//!
+//! Any user chooses a `notify_url`, so where a webhook may go is a policy ([`policy`]): http(s)
+//! only, no credentials, and only to public addresses (or ranges the configuration allows),
+//! checked at submit and again on the address actually dialled. What an attempt records says
+//! no more than "refused by policy", "the receiver answered N" or "no answer", so the attempt
+//! log cannot be used to scan a network.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,11 +19,15 @@ use std::time::Duration;
 use docket_core::{now_millis, Job, JobState, Millis, RetryPolicy, WebhookAttempt};
 use docket_store::prelude::*;
 use docket_store::{StoreError, WebhookNext};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
+pub mod address;
+pub mod policy;
+mod signature;
 mod webhook_deliverer;
 
+pub use address::AddressPolicy;
+pub use policy::{Refusal, WebhookPolicy};
+pub use signature::{signature, verify, verify_at, VerifyError, TOLERANCE};
 pub use webhook_deliverer::WebhookDeliverer;
 
 #[derive(Debug, Clone)]
@@ -32,6 +41,8 @@ pub struct NotifyConfig {
     pub timeout: Duration,
     /// How often to look for due deliveries.
     pub poll: Duration,
+    /// Where webhooks may be sent (checked again on every address dialled).
+    pub policy: WebhookPolicy,
 }
 
 impl NotifyConfig {
@@ -46,46 +57,9 @@ impl NotifyConfig {
             },
             timeout: Duration::from_secs(10),
             poll: Duration::from_secs(1),
+            policy: WebhookPolicy::default(),
         }
     }
-}
-
-/// The header value for `body` signed at `unix_seconds`.
-pub fn signature(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
-    format!("t={unix_seconds},v1={}", sign(secret, unix_seconds, body))
-}
-
-/// The MAC over `"{t}.{body}"`; `None` only if the key were refused, which HMAC never does.
-fn mac(secret: &str, unix_seconds: i64, body: &[u8]) -> Option<Hmac<Sha256>> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
-    mac.update(unix_seconds.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    Some(mac)
-}
-
-fn sign(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
-    mac(secret, unix_seconds, body)
-        .map(|m| hex::encode(m.finalize().into_bytes()))
-        .unwrap_or_default()
-}
-
-/// Checks a `Docket-Signature` header against `body`, in constant time. For receivers written
-/// in Rust, and for the tests.
-pub fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
-    let mut t = None;
-    let mut v1 = None;
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", value)) => t = value.parse::<i64>().ok(),
-            Some(("v1", value)) => v1 = hex::decode(value).ok(),
-            _ => {}
-        }
-    }
-    let (Some(t), Some(v1)) = (t, v1) else {
-        return false;
-    };
-    mac(secret, t, body).is_some_and(|m| m.verify_slice(&v1).is_ok())
 }
 
 pub struct Notifier {
@@ -94,14 +68,35 @@ pub struct Notifier {
     client: reqwest::Client,
 }
 
+/// The attempt error for a destination the policy refuses.
+const REFUSED: &str = "refused by policy";
+/// The attempt error for every failure without an HTTP answer.
+const NO_ANSWER: &str = "no answer from the receiver";
+
+/// Whether the request failed because the policy resolver refused every address.
+fn refused_by_policy(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<policy::RefusedByPolicy>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 /// Deliveries sent at once per poll.
 const BATCH: usize = 16;
 
 impl Notifier {
     pub fn new(store: Arc<dyn Store>, config: NotifyConfig) -> Result<Notifier, reqwest::Error> {
+        // Every name is resolved through the policy, so only permitted addresses are dialled;
+        // no proxy (it would resolve names itself), and no redirects (they would lead anywhere).
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(config.policy.dialling_resolver()))
             .user_agent(concat!("docket/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Notifier {
@@ -159,6 +154,15 @@ impl Notifier {
             Ok(body) => body,
             Err(e) => return (None, Some(format!("the job could not be encoded: {e}"))),
         };
+        // A literal address is dialled without resolving: judge it here. (A job stored before
+        // the policy existed may also carry credentials or another scheme.)
+        match policy::destination(url) {
+            Ok(policy::Destination::Address(ip)) if !self.config.policy.addresses().permits(ip) => {
+                return (None, Some(REFUSED.into()))
+            }
+            Ok(_) => {}
+            Err(_) => return (None, Some(REFUSED.into())),
+        }
         let t = now_millis() / 1000;
         let event = match job.state {
             JobState::Completed => "job.completed",
@@ -171,6 +175,7 @@ impl Notifier {
             .header("content-type", "application/json")
             .header("docket-event", event)
             .header("docket-delivery", format!("{}:{}", job.id, t))
+            .header("docket-timestamp", t.to_string())
             .header("docket-signature", signature(&self.config.secret, t, &body))
             .body(body)
             .send()
@@ -179,11 +184,15 @@ impl Notifier {
             Ok(r) if r.status().is_success() => (Some(r.status().as_u16()), None),
             Ok(r) => (
                 Some(r.status().as_u16()),
-                Some(format!("the receiver answered {}", r.status())),
+                Some(format!("the receiver answered {}", r.status().as_u16())),
             ),
-            Err(e) if e.is_timeout() => (None, Some("the receiver did not answer in time".into())),
-            Err(e) if e.is_connect() => (None, Some("could not connect to the receiver".into())),
-            Err(e) => (None, Some(format!("the request failed: {e}"))),
+            Err(e) if refused_by_policy(&e) => (None, Some(REFUSED.into())),
+            Err(e) => {
+                // Refused, reset, timed out or TLS: all one to the user (telling them apart
+                // would map the network); the log keeps the cause for the operator.
+                tracing::debug!(job = %job.id, "webhook request failed: {e:#}");
+                (None, Some(NO_ANSWER.into()))
+            }
         }
     }
 }

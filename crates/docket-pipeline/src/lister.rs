@@ -76,7 +76,7 @@ fn walk(
         }
         let relative = entry.path().strip_prefix(&root).unwrap_or(entry.path());
         batch.push(NewItem {
-            name: relative.display().to_string(),
+            name: docket_core::visible_name(&relative.display().to_string()),
             payload: ItemPayload::ServerFile {
                 path: entry.path().to_path_buf(),
             },

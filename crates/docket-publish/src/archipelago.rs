@@ -278,7 +278,7 @@ pub fn file_ref(document: &Value) -> Option<FileRef> {
 /// control characters or path separators (Drupal keeps the base name only anyway).
 pub(crate) fn disposition_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let clean: String = base
+    let clean: String = docket_core::visible_name(base)
         .chars()
         .map(|c| {
             if c.is_control() || matches!(c, '"' | '\\') || !c.is_ascii() {
@@ -305,6 +305,11 @@ mod tests {
         assert_eq!(disposition_name("a\\b.txt"), "b.txt");
         assert_eq!(disposition_name("ünï.pdf"), "_n_.pdf");
         assert_eq!(disposition_name(".."), "file");
+        assert_eq!(
+            disposition_name("scan\u{202e}fdp.exe"),
+            "scanfdp.exe",
+            "no bidi trace"
+        );
     }
 
     #[test]

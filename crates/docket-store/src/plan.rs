@@ -53,6 +53,8 @@ pub(crate) struct Succeeded {
 pub(crate) struct Failed {
     pub item_id: i64,
     pub streak: i64,
+    /// The stage it failed in, if known (else the stored one stays).
+    pub stage: Option<Stage>,
 }
 
 pub(crate) struct Retrying {
@@ -79,11 +81,16 @@ pub(crate) struct CompletionPlan {
     pub report: CompleteReport,
 }
 
+/// Which attempt each item still running under the completing worker is on.
+pub(crate) type Held = HashMap<i64, u32>;
+
 /// Turns completions into a plan, updating `books` (job id → bookkeeping) as it goes. Only
-/// items in `held` (still running under this worker) are applied; the rest were lost.
+/// outcomes of the attempt an item is still held under (running under this worker) are
+/// applied; the rest were lost — including an outcome of an earlier attempt that arrives after
+/// the same worker claimed the item again.
 pub(crate) fn plan_completions(
     done: Vec<Completion>,
-    held: &HashSet<i64>,
+    held: &Held,
     books: &mut HashMap<String, JobBook>,
 ) -> CompletionPlan {
     let mut plan = CompletionPlan::default();
@@ -93,8 +100,9 @@ pub(crate) fn plan_completions(
             plan.report.lost += 1;
             continue;
         };
-        // Not held (taken over), or a repeat within this batch: applying twice would count twice.
-        if !held.contains(&c.item_id) || !applied.insert(c.item_id) {
+        // Not held (taken over), held under another attempt (a stale outcome), or a repeat
+        // within this batch: applying twice would count twice.
+        if held.get(&c.item_id) != Some(&c.attempt) || !applied.insert(c.item_id) {
             plan.report.lost += 1;
             continue;
         }
@@ -114,13 +122,14 @@ pub(crate) fn plan_completions(
                     output,
                 });
             }
-            ItemTarget::Failed { error } => {
+            ItemTarget::Failed { error, stage } => {
                 let streak = book
                     .on_item_left_running(ItemState::Failed)
                     .unwrap_or_default();
                 plan.failed.push(Failed {
                     item_id: c.item_id,
                     streak,
+                    stage,
                 });
                 plan.errors.push((c.item_id, error));
             }
@@ -181,7 +190,7 @@ pub(crate) fn rescue_target(attempts: u32, max_retries: u32, now: Millis) -> Ite
         transient: true,
     };
     if attempts > max_retries {
-        ItemTarget::Failed { error }
+        ItemTarget::Failed { error, stage: None }
     } else {
         ItemTarget::Pending {
             stage: Stage::Queued,

@@ -95,10 +95,11 @@ impl JobRow {
     pub fn into_job(
         self,
         detail: JobDetail,
-        current: Vec<(String, f64)>,
+        current: Vec<(String, f64, bool)>,
         now: Millis,
     ) -> Result<Job, StoreError> {
-        let in_flight: f64 = current.iter().map(|(_, p)| p).sum();
+        // Every claimed item's progress counts; only started ones are shown as current.
+        let in_flight: f64 = current.iter().map(|(_, p, _)| p).sum();
         let kind: JobKind = self.kind.parse()?;
         let state: JobState = self.state.parse()?;
         let pause_reason: Option<PauseReason> =
@@ -135,8 +136,9 @@ impl JobRow {
             eta_seconds: None,
             current_items: current
                 .into_iter()
+                .filter(|(_, _, started)| *started)
                 .take(CURRENT_ITEMS)
-                .map(|(n, _)| n)
+                .map(|(n, _, _)| n)
                 .collect(),
             consecutive_failures: self.consecutive_failures.max(0) as u32,
             options,

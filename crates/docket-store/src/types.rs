@@ -52,6 +52,9 @@ pub struct Claimed {
 pub struct Completion {
     pub item_id: i64,
     pub job_id: String,
+    /// The attempt the outcome was produced for (`Claimed::attempts`): it applies only while
+    /// the item still runs under that attempt, never to a later one.
+    pub attempt: u32,
     pub target: ItemTarget,
 }
 
@@ -66,6 +69,9 @@ pub struct ProgressUpdate {
     pub item_id: i64,
     pub stage: Stage,
     pub progress: f64,
+    /// Whether a worker has picked the item up (`false` while it waits in a local queue): only
+    /// started items are `current_items`.
+    pub started: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -105,6 +105,7 @@ async fn concurrent_workers_apply_each_item_once() {
                             item_id: c.item_id,
                             stage: Stage::Extracting,
                             progress: 50.0,
+                            started: true,
                         })
                         .collect();
                     let done: Vec<Completion> = claimed
@@ -112,6 +113,7 @@ async fn concurrent_workers_apply_each_item_once() {
                         .map(|c| Completion {
                             item_id: c.item_id,
                             job_id: c.job_id.clone(),
+                            attempt: c.attempts,
                             // Every third item of every other batch fails transiently once.
                             target: if round.is_multiple_of(2)
                                 && c.item_id % 3 == 0
@@ -245,6 +247,7 @@ async fn nul_characters() {
                 Completion {
                     item_id: c[0].item_id,
                     job_id: id.clone(),
+                    attempt: c[0].attempts,
                     target: ItemTarget::Succeeded {
                         output: serde_json::json!({"text": "a\u{0}b"}),
                     },
@@ -252,6 +255,7 @@ async fn nul_characters() {
                 Completion {
                     item_id: c[1].item_id,
                     job_id: id.clone(),
+                    attempt: c[1].attempts,
                     target: ItemTarget::Retrying {
                         next_attempt_at: 0,
                         error: AttemptError {
@@ -382,6 +386,7 @@ async fn listing_while_workers_drain_the_job() {
                                 .map(|c| Completion {
                                     item_id: c.item_id,
                                     job_id: c.job_id.clone(),
+                                    attempt: c.attempts,
                                     target: ItemTarget::Succeeded {
                                         output: serde_json::json!(c.name),
                                     },
@@ -565,6 +570,7 @@ async fn documents_race_job_deletion() {
                     .map(|c| Completion {
                         item_id: c.item_id,
                         job_id: c.job_id.clone(),
+                        attempt: c.attempts,
                         target: ItemTarget::Succeeded {
                             output: serde_json::json!(null),
                         },

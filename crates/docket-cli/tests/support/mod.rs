@@ -82,7 +82,7 @@ impl Server {
         Server::start_on_in(backend, dir, env).await
     }
 
-    async fn start_on_in(
+    pub async fn start_on_in(
         backend: Backend,
         dir: tempfile::TempDir,
         env: &[(&str, String)],

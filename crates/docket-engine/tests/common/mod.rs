@@ -14,7 +14,9 @@ use docket_store::{ItemQuery, NewItem, NewJob};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+mod bookkeeping;
 mod checkpoints;
+pub use bookkeeping::*;
 pub use checkpoints::*;
 
 pub fn fast_config() -> EngineConfig {
@@ -837,6 +839,8 @@ macro_rules! engine_suite {
             retention_deletes_finished_jobs_and_their_files,
             engines_with_different_handlers_share_a_database,
             a_pause_between_checkpointed_steps_repeats_none,
+            a_failed_item_shows_the_stage_it_failed_in,
+            current_items_are_only_the_started_ones,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use docket_core::{JobBook, Millis};
 
 use super::sql::{On, Sql, Statements};
-use crate::plan::{plan_completions, rescue_target, CompletionPlan};
+use crate::plan::{plan_completions, rescue_target, CompletionPlan, Held};
 use crate::{CompleteReport, Completion, StoreError};
 
 /// A job's book as a completion transaction locked it.
@@ -39,13 +39,14 @@ pub(crate) trait CompletionDriver: Statements {
         tx: &mut Self::Tx,
         ids: &[String],
     ) -> Result<Vec<LockedBook>, StoreError>;
-    /// Which of these items are still running under `worker`, locked.
+    /// Which of these items are still running under `worker`, locked, with the attempt each
+    /// is on.
     async fn held_items(
         &self,
         tx: &mut Self::Tx,
         ids: &[i64],
         worker: &str,
-    ) -> Result<HashSet<i64>, StoreError>;
+    ) -> Result<Held, StoreError>;
     /// Writes the plan's item updates, results and errors.
     async fn apply_plan(
         &self,
@@ -134,13 +135,17 @@ pub(crate) async fn rescue_expired<D: CompletionDriver>(
             &[ids.as_slice().into(), now.into()],
         )
         .await?;
-    let held: HashSet<i64> = still.iter().map(|e| e.id).collect();
+    let held: Held = still
+        .iter()
+        .map(|e| (e.id, e.attempts.max(0) as u32))
+        .collect();
     let done: Vec<Completion> = still
         .into_iter()
         .map(|e| {
             let retries = max_retries.get(&e.job_id).copied().unwrap_or(0);
             Completion {
                 item_id: e.id,
+                attempt: e.attempts.max(0) as u32,
                 target: rescue_target(e.attempts.max(0) as u32, retries.max(0) as u32, now),
                 job_id: e.job_id,
             }

@@ -69,15 +69,15 @@ async fn finish<D: Statements>(
     row: FullJobRow,
     now: Millis,
 ) -> Result<Job, StoreError> {
-    let current: Vec<(String, f64)> = if row.job.running > 0 {
+    let current: Vec<(String, f64, bool)> = if row.job.running > 0 {
         driver
             .fetch_all(
                 On::Read,
                 Sql::each(
-                    "SELECT name, progress FROM items INDEXED BY items_running \
+                    "SELECT name, progress, started FROM items INDEXED BY items_running \
                      WHERE job_id = $1 AND state = 'running' ORDER BY id",
-                    "SELECT name, progress FROM items WHERE job_id = $1 AND state = 'running' \
-                     ORDER BY id",
+                    "SELECT name, progress, started FROM items WHERE job_id = $1 \
+                     AND state = 'running' ORDER BY id",
                 ),
                 &[(&row.job.id).into()],
             )

@@ -59,6 +59,7 @@ pub async fn checkpoints_are_saved_only_by_the_holder_and_survive_a_takeover(
     let interrupted = Completion {
         item_id: item,
         job_id: id.clone(),
+        attempt: second[0].attempts,
         target: decide(
             Outcome::Interrupted {
                 stage: Stage::Extracting,

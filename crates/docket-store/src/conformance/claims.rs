@@ -28,7 +28,7 @@ pub async fn claim_complete_keeps_counters_and_one_result_per_item(store: Arc<dy
     assert_eq!(j.state, JobState::Running);
     assert_eq!((j.counts.pending, j.counts.running), (15, 10));
     assert!(j.started_at.is_some());
-    assert_eq!(j.current_items.len(), 8);
+    assert!(j.current_items.is_empty(), "claimed, not yet started");
 
     let report = store
         .complete(W, claimed.iter().map(succeed).collect(), 2_000)
@@ -221,4 +221,48 @@ pub async fn claims_take_only_the_asked_kinds(store: Arc<dyn Store>) {
         (process_job.counts.running, process_job.counts.pending),
         (6, 0)
     );
+}
+
+/// `current_items` names the items a worker has started, not those it claimed ahead and holds
+/// in its local queue; a new claim of an item starts it afresh.
+pub async fn only_started_items_are_current(store: Arc<dyn Store>) {
+    let id = store
+        .create_job(new_job("u", 5, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let claimed = store.claim(W, JobKind::ALL, 5, 1_000, 0).await.unwrap();
+    assert_eq!(claimed.len(), 5);
+    let j = job(&store, &id).await;
+    assert_eq!(j.counts.running, 5);
+    assert!(j.current_items.is_empty(), "{:?}", j.current_items);
+    // Two are picked up; three still wait.
+    let updates: Vec<crate::ProgressUpdate> = claimed
+        .iter()
+        .enumerate()
+        .map(|(i, c)| crate::ProgressUpdate {
+            item_id: c.item_id,
+            stage: if i < 2 {
+                Stage::Extracting
+            } else {
+                Stage::Queued
+            },
+            progress: if i < 2 { 40.0 } else { 0.0 },
+            started: i < 2,
+        })
+        .collect();
+    store.heartbeat(W, &updates, 2_000, 500).await.unwrap();
+    let j = job(&store, &id).await;
+    assert_eq!(
+        j.current_items,
+        vec![claimed[0].name.clone(), claimed[1].name.clone()]
+    );
+    // The lease lapses; claimed again, the items are only claimed, not started.
+    assert_eq!(store.rescue_expired(2_001).await.unwrap(), 5);
+    store
+        .claim(W, JobKind::ALL, 5, 10_000, 2_002)
+        .await
+        .unwrap();
+    assert!(job(&store, &id).await.current_items.is_empty());
 }

@@ -39,6 +39,7 @@ pub async fn completing_twice_is_idempotent_and_lost_items_are_skipped(store: Ar
                     item_id: c.item_id,
                     stage: Stage::Extracting,
                     progress: 42.0,
+                    started: true,
                 })
                 .collect::<Vec<_>>(),
             2 * LEASE,
@@ -63,6 +64,45 @@ pub async fn completing_twice_is_idempotent_and_lost_items_are_skipped(store: Ar
         .items
         .iter()
         .all(|i| i.stage == "extracting" && i.progress == 42.0));
+}
+
+/// A worker whose lease lapsed and that then claimed the same item again (one process keeps
+/// one worker id) still holds it, but under a later attempt: the first attempt's outcome,
+/// arriving late, is stale and must not be applied to the second.
+pub async fn a_stale_outcome_applies_only_to_its_own_attempt(store: Arc<dyn Store>) {
+    let id = store
+        .create_job(new_job("u", 1, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let first = store.claim(W, JobKind::ALL, 1, 1_000, 0).await.unwrap();
+    assert_eq!(first[0].attempts, 1);
+    assert_eq!(store.rescue_expired(1_001).await.unwrap(), 1);
+    let second = store
+        .claim(W, JobKind::ALL, 1, 100_000, 1_002)
+        .await
+        .unwrap();
+    assert_eq!(
+        (second[0].item_id, second[0].attempts),
+        (first[0].item_id, 2)
+    );
+    // The first attempt's failure arrives now: same worker, same item, stale attempt.
+    let stale = store
+        .complete(W, vec![fail(&first[0], false, 1_003)], 1_003)
+        .await
+        .unwrap();
+    assert_eq!((stale.applied, stale.lost), (0, 1));
+    let j = job(&store, &id).await;
+    assert_eq!((j.counts.running, j.counts.failed), (1, 0), "still running");
+    // The second attempt's own outcome applies.
+    let own = store
+        .complete(W, vec![succeed(&second[0])], 1_004)
+        .await
+        .unwrap();
+    assert_eq!((own.applied, own.lost), (1, 0));
+    let j = job(&store, &id).await;
+    assert_eq!((j.counts.succeeded, j.state), (1, JobState::Completed));
 }
 
 pub async fn transient_failures_retry_then_permanent_fail(store: Arc<dyn Store>) {

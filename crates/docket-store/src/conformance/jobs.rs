@@ -23,6 +23,7 @@ pub async fn pause_waits_for_in_flight_then_resume_continues(store: Arc<dyn Stor
     let interrupted = Completion {
         item_id: c[0].item_id,
         job_id: id.clone(),
+        attempt: c[0].attempts,
         target: decide(
             Outcome::Interrupted {
                 stage: Stage::Classifying,
@@ -107,6 +108,7 @@ pub async fn cancel_keeps_finished_and_cancels_the_rest(store: Arc<dyn Store>) {
                 Completion {
                     item_id: c[3].item_id,
                     job_id: id.clone(),
+                    attempt: c[3].attempts,
                     target: ItemTarget::Cancelled,
                 },
             ],

@@ -56,11 +56,13 @@ macro_rules! conformance_suite {
             schema_refuses_exactly_the_illegal_transitions,
             claim_complete_keeps_counters_and_one_result_per_item,
             completing_twice_is_idempotent_and_lost_items_are_skipped,
+            a_stale_outcome_applies_only_to_its_own_attempt,
             transient_failures_retry_then_permanent_fail,
             consecutive_failures_pause_and_resume_requeues_that_streak,
             pause_waits_for_in_flight_then_resume_continues,
             cancel_keeps_finished_and_cancels_the_rest,
             expired_leases_are_rescued,
+            only_started_items_are_current,
             fair_shares_and_max_workers,
             claims_take_only_the_asked_kinds,
             idempotency_key_returns_the_first_job,
@@ -126,6 +128,7 @@ fn succeed(c: &Claimed) -> Completion {
     Completion {
         item_id: c.item_id,
         job_id: c.job_id.clone(),
+        attempt: c.attempts,
         target: ItemTarget::Succeeded {
             output: json!({"item": c.name}),
         },
@@ -136,6 +139,7 @@ fn fail(c: &Claimed, transient: bool, now: i64) -> Completion {
     Completion {
         item_id: c.item_id,
         job_id: c.job_id.clone(),
+        attempt: c.attempts,
         target: decide(
             Outcome::Failed {
                 message: format!("boom {}", c.name),

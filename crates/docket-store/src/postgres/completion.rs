@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::algo::completion::{CompletionDriver, LockedBook};
+use crate::plan::Held;
 
 #[async_trait]
 impl CompletionDriver for PgStore {
@@ -20,22 +21,19 @@ impl CompletionDriver for PgStore {
             .collect()
     }
 
-    async fn held_items(
-        &self,
-        tx: &mut Tx,
-        ids: &[i64],
-        worker: &str,
-    ) -> Result<HashSet<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM items WHERE id = ANY($1::bigint[]) AND state = 'running' \
+    async fn held_items(&self, tx: &mut Tx, ids: &[i64], worker: &str) -> Result<Held, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, attempts FROM items WHERE id = ANY($1::bigint[]) AND state = 'running' \
              AND worker_id = $2 ORDER BY id FOR UPDATE",
         )
         .bind(ids)
         .bind(worker)
         .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .collect())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, attempts)| (id, attempts.max(0) as u32))
+            .collect())
     }
 
     /// Applies a completion plan's item updates, results and errors. The jobs and the items of
@@ -87,13 +85,20 @@ impl CompletionDriver for PgStore {
         if !plan.failed.is_empty() {
             let ids: Vec<i64> = plan.failed.iter().map(|f| f.item_id).collect();
             let streaks: Vec<i64> = plan.failed.iter().map(|f| f.streak).collect();
+            let stages: Vec<Option<&str>> = plan
+                .failed
+                .iter()
+                .map(|f| f.stage.map(|s| s.as_str()))
+                .collect();
             sqlx::query(
                 "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'failed', worker_id = NULL, lease_until = NULL, \
-                 failure_streak = u.streak \
-                 FROM UNNEST($1::bigint[], $2::bigint[]) AS u(id, streak) WHERE items.id = u.id",
+                 failure_streak = u.streak, stage = coalesce(u.stage, items.stage) \
+                 FROM UNNEST($1::bigint[], $2::bigint[], $3::text[]) AS u(id, streak, stage) \
+                 WHERE items.id = u.id",
             )
             .bind(&ids)
             .bind(&streaks)
+            .bind(&stages)
             .execute(&mut **tx)
             .await?;
         }

@@ -82,7 +82,7 @@ impl QueueDriver for PgStore {
             if j.job.retrying > 0 {
                 rows = sqlx::query_as(
                     "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'running', attempts = attempts + 1, \
-                     worker_id = $1, lease_until = $2, next_attempt_at = NULL \
+                     worker_id = $1, lease_until = $2, next_attempt_at = NULL, started = false \
                      WHERE id = ANY(ARRAY(SELECT id FROM items WHERE job_id = $3 \
                      AND state = 'retrying' AND next_attempt_at <= $4 \
                      ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED)) \
@@ -102,7 +102,7 @@ impl QueueDriver for PgStore {
             if rows.len() < share && j.job.pending > 0 {
                 let pending: Vec<ClaimedRow> = sqlx::query_as(
                     "UPDATE items SET event_seq = nextval('item_event_seq'), state = 'running', attempts = attempts + 1, \
-                     worker_id = $1, lease_until = $2 \
+                     worker_id = $1, lease_until = $2, started = false \
                      WHERE id = ANY(ARRAY(SELECT id FROM items WHERE job_id = $3 \
                      AND state = 'pending' ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)) \
                      RETURNING id, name, payload::text AS payload, attempts, stage, \
@@ -160,13 +160,16 @@ impl QueueDriver for PgStore {
         let ids: Vec<i64> = held.iter().map(|u| u.item_id).collect();
         let stages: Vec<&str> = held.iter().map(|u| u.stage.as_str()).collect();
         let progress: Vec<f64> = held.iter().map(|u| u.progress.clamp(0.0, 100.0)).collect();
+        let started: Vec<bool> = held.iter().map(|u| u.started).collect();
         // Items are locked in id order first, like a completion does, so that a heartbeat and
         // a completion of the same worker cannot deadlock.
         let ids: Vec<i64> = sqlx::query_scalar(
             "WITH mine AS MATERIALIZED (SELECT id FROM items WHERE id = ANY($1::bigint[]) \
              AND state = 'running' AND worker_id = $4 ORDER BY id FOR UPDATE) \
-             UPDATE items SET lease_until = $5, stage = u.stage, progress = u.progress \
-             FROM UNNEST($1::bigint[], $2::text[], $3::float8[]) AS u(id, stage, progress) \
+             UPDATE items SET lease_until = $5, stage = u.stage, progress = u.progress, \
+             started = u.started \
+             FROM UNNEST($1::bigint[], $2::text[], $3::float8[], $6::bool[]) \
+             AS u(id, stage, progress, started) \
              WHERE items.id = u.id AND items.id IN (SELECT id FROM mine) \
              AND items.state = 'running' AND items.worker_id = $4 \
              RETURNING items.id",
@@ -176,6 +179,7 @@ impl QueueDriver for PgStore {
         .bind(&progress)
         .bind(worker)
         .bind(lease_until)
+        .bind(&started)
         .fetch_all(&self.pool)
         .await?;
         Ok(ids)

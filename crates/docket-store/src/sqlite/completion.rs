@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::algo::completion::{CompletionDriver, LockedBook};
-use crate::plan::CompletionPlan;
+use crate::plan::{CompletionPlan, Held};
 
 /// A job row with what a rescue needs to decide retry or failure.
 #[derive(sqlx::FromRow)]
@@ -35,22 +35,19 @@ impl CompletionDriver for SqliteStore {
         Ok(books)
     }
 
-    async fn held_items(
-        &self,
-        tx: &mut Tx,
-        ids: &[i64],
-        worker: &str,
-    ) -> Result<HashSet<i64>, StoreError> {
+    async fn held_items(&self, tx: &mut Tx, ids: &[i64], worker: &str) -> Result<Held, StoreError> {
         let held: String = sqlx::query_scalar(
-            "SELECT json_group_array(id) FROM items WHERE id IN (SELECT value FROM json_each(?1)) \
+            "SELECT json_group_array(json_array(id, attempts)) FROM items \
+             WHERE id IN (SELECT value FROM json_each(?1)) \
              AND state = 'running' AND worker_id = ?2",
         )
         .bind(ids_json(ids.iter().copied()))
         .bind(worker)
         .fetch_one(&mut **tx)
         .await?;
-        Ok(serde_json::from_str::<Vec<i64>>(&held)?
+        Ok(serde_json::from_str::<Vec<(i64, i64)>>(&held)?
             .into_iter()
+            .map(|(id, attempts)| (id, attempts.max(0) as u32))
             .collect())
     }
 
@@ -99,9 +96,10 @@ impl CompletionDriver for SqliteStore {
         for f in &plan.failed {
             sqlx::query(
                 "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'failed', worker_id = NULL, lease_until = NULL, \
-                 failure_streak = ? WHERE id = ?",
+                 failure_streak = ?, stage = coalesce(?, stage) WHERE id = ?",
             )
             .bind(f.streak)
+            .bind(f.stage.map(|s| s.as_str()))
             .bind(f.item_id)
             .execute(&mut **tx)
             .await?;

@@ -9,6 +9,7 @@ mod creation;
 mod deletion;
 mod documents;
 mod driver;
+mod files;
 mod jobs;
 mod listing;
 #[cfg(feature = "testing")]
@@ -16,7 +17,6 @@ mod probe;
 mod queue;
 mod stats;
 
-use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -54,13 +54,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30))
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory");
-        if let Some(dir) = std::path::Path::new(options.get_filename()).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    StoreError::Config(format!("cannot create {}: {e}", dir.display()))
-                })?;
-            }
-        }
+        files::make_private(options.get_filename())?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(60))

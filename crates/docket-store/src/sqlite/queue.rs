@@ -81,7 +81,8 @@ impl QueueDriver for SqliteStore {
             let ids_text = ids_json(ids.iter().copied());
             sqlx::query(
                 "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'running', attempts = attempts + 1, worker_id = ?1, \
-                 lease_until = ?2, next_attempt_at = NULL WHERE id IN (SELECT value FROM json_each(?3))",
+                 lease_until = ?2, next_attempt_at = NULL, started = 0 \
+                 WHERE id IN (SELECT value FROM json_each(?3))",
             )
             .bind(worker)
             .bind(lease_until)
@@ -136,13 +137,22 @@ impl QueueDriver for SqliteStore {
         }
         let updates: Vec<serde_json::Value> = held
             .iter()
-            .map(|u| json!([u.item_id, u.stage.as_str(), u.progress.clamp(0.0, 100.0)]))
+            .map(|u| {
+                json!([
+                    u.item_id,
+                    u.stage.as_str(),
+                    u.progress.clamp(0.0, 100.0),
+                    u.started
+                ])
+            })
             .collect();
         let mut tx = self.begin().await?;
         let ids: Vec<i64> = sqlx::query_scalar(
-            "UPDATE items SET lease_until = ?1, stage = u.stage, progress = u.progress \
+            "UPDATE items SET lease_until = ?1, stage = u.stage, progress = u.progress, \
+             started = u.started \
              FROM (SELECT value ->> '$[0]' AS id, value ->> '$[1]' AS stage, \
-                          value ->> '$[2]' AS progress FROM json_each(?2)) AS u \
+                          value ->> '$[2]' AS progress, value ->> '$[3]' AS started \
+                   FROM json_each(?2)) AS u \
              WHERE items.id = u.id AND items.state = 'running' AND items.worker_id = ?3 \
              RETURNING items.id",
         )
