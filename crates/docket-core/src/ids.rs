@@ -38,6 +38,42 @@ impl fmt::Display for JobId {
     }
 }
 
+/// A resumable upload's id (tus, `/v1/uploads/{id}`): `upl_` followed by a UUIDv7 in simple
+/// form, like a job id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UploadId(String);
+
+impl UploadId {
+    pub fn generate() -> UploadId {
+        UploadId(format!("upl_{}", uuid::Uuid::now_v7().simple()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for UploadId {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ok = s.len() == 36
+            && s.starts_with("upl_")
+            && s[4..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        if ok {
+            Ok(UploadId(s.to_string()))
+        } else {
+            Err(CoreError::MalformedId(s.to_string()))
+        }
+    }
+}
+
+impl fmt::Display for UploadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// An item id. Items are stored under a 64-bit integer key (cheap to insert by the million);
 /// the public form is `itm_` and that number in hex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -73,5 +109,8 @@ mod tests {
         assert!("job_x".parse::<JobId>().is_err());
         assert!("itm_".parse::<ItemId>().is_err());
         assert!("itm_zz".parse::<ItemId>().is_err());
+        let u = UploadId::generate();
+        assert_eq!(u.as_str().parse::<UploadId>().ok(), Some(u));
+        assert!("upl_../x".parse::<UploadId>().is_err());
     }
 }

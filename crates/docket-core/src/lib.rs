@@ -19,7 +19,7 @@ mod webhook;
 pub use book::{Counts, JobBook, Settled};
 pub use error::CoreError;
 pub use error_code::ErrorCode;
-pub use ids::{ItemId, JobId};
+pub use ids::{ItemId, JobId, UploadId};
 pub use options::JobOptions;
 pub use outcome::{decide, AttemptError, ItemTarget, Outcome};
 pub use payload::{ItemPayload, JobSource, PublishMode};

@@ -16,6 +16,7 @@ pub(crate) mod listing;
 pub(crate) mod queue;
 pub(crate) mod sql;
 mod tokens;
+mod uploads;
 mod webhooks;
 
 use async_trait::async_trait;

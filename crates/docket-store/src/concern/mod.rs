@@ -12,6 +12,7 @@ mod probe;
 mod queue;
 mod stats;
 mod tokens;
+mod uploads;
 mod webhooks;
 
 pub use categories::CategoryStore;
@@ -26,4 +27,5 @@ pub use probe::SchemaProbe;
 pub use queue::QueueStore;
 pub use stats::StatsStore;
 pub use tokens::TokenStore;
+pub use uploads::UploadStore;
 pub use webhooks::WebhookStore;
