@@ -347,6 +347,7 @@ async fn app() -> axum::Router {
             upload_limit: 1024 * 1024,
             allowed_roots: Vec::new(),
             publish_targets: Default::default(),
+            upload_expiry: std::time::Duration::from_secs(3600),
         }),
         tokens: Arc::new(TokenCache::default()),
         jobs: Arc::new(JobCache::default()),

@@ -43,6 +43,26 @@ pub struct Config {
     /// `[publish.targets.NAME]`: the repositories jobs can be published to.
     #[serde(default)]
     pub publish: PublishSection,
+    /// `[uploads]`: resumable (tus) uploads.
+    #[serde(default)]
+    pub uploads: UploadsSection,
+}
+
+/// The `[uploads]` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadsSection {
+    /// A resumable upload not appended to for this long expires and is removed
+    /// (`DOCKET_UPLOADS_EXPIRY_SECONDS`). Default: a day.
+    pub expiry_seconds: u64,
+}
+
+impl Default for UploadsSection {
+    fn default() -> Self {
+        UploadsSection {
+            expiry_seconds: 24 * 3600,
+        }
+    }
 }
 
 /// The `[publish]` section.
@@ -94,6 +114,7 @@ impl Default for Config {
             webhook_secret: None,
             webhook_retry_base_ms: 2_000,
             publish: PublishSection::default(),
+            uploads: UploadsSection::default(),
         }
     }
 }
@@ -118,6 +139,12 @@ impl Config {
                 .collect();
             figment = figment.merge(Serialized::default("allowed_roots", roots));
         }
+        if let Ok(expiry) = std::env::var("DOCKET_UPLOADS_EXPIRY_SECONDS") {
+            let seconds: u64 = expiry.trim().parse().with_context(|| {
+                format!("DOCKET_UPLOADS_EXPIRY_SECONDS must be a number of seconds, not `{expiry}`")
+            })?;
+            figment = figment.merge(Serialized::default("uploads.expiry_seconds", seconds));
+        }
         if let Ok(langs) = std::env::var("DOCKET_OCR_LANGUAGES") {
             let langs: Vec<String> = langs.split(['+', ',']).map(str::to_string).collect();
             figment = figment.merge(Serialized::default("ocr_languages", langs));
@@ -125,6 +152,14 @@ impl Config {
         figment
             .extract()
             .with_context(|| format!("reading configuration ({})", file.display()))
+    }
+
+    /// The limits of resumable uploads.
+    pub fn resumable(&self) -> docket_app::ResumableConfig {
+        docket_app::ResumableConfig {
+            max_size: self.upload_limit_bytes,
+            expiry: Duration::from_secs(self.uploads.expiry_seconds.max(1)),
+        }
     }
 
     /// The token the CLI sends: configured, or the one `serve` saved at first start.

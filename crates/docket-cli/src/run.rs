@@ -45,6 +45,7 @@ pub fn runtime_config(
         webhooks: crate::webhooks::notify_config(config, create_secret)?,
         backoff: Backoff::default(),
         publish_targets: config.publish_targets()?,
+        resumable: config.resumable(),
     })
 }
 

@@ -58,6 +58,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
             upload_limit: config.upload_limit_bytes,
             allowed_roots,
             publish_targets: config.publish_targets()?,
+            upload_expiry: config.resumable().expiry,
         }),
         tokens: Arc::new(TokenCache::default()),
         jobs: Arc::new(JobCache::default()),

@@ -3,6 +3,15 @@ use std::str::FromStr;
 
 use crate::CoreError;
 
+/// `prefix` and a UUID in lowercase simple form.
+fn is_prefixed_uuid(s: &str, prefix: &str) -> bool {
+    s.len() == prefix.len() + 32
+        && s.starts_with(prefix)
+        && s[prefix.len()..]
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
 /// A job id: `job_` followed by a UUIDv7 in simple form, so ids sort by creation time.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JobId(String);
@@ -19,12 +28,7 @@ impl JobId {
 impl FromStr for JobId {
     type Err = CoreError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let ok = s.len() == 36
-            && s.starts_with("job_")
-            && s[4..]
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-        if ok {
+        if is_prefixed_uuid(s, "job_") {
             Ok(JobId(s.to_string()))
         } else {
             Err(CoreError::MalformedId(s.to_string()))
@@ -55,12 +59,7 @@ impl UploadId {
 impl FromStr for UploadId {
     type Err = CoreError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let ok = s.len() == 36
-            && s.starts_with("upl_")
-            && s[4..]
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-        if ok {
+        if is_prefixed_uuid(s, "upl_") {
             Ok(UploadId(s.to_string()))
         } else {
             Err(CoreError::MalformedId(s.to_string()))

@@ -32,6 +32,8 @@ pub struct RuntimeConfig {
     /// Where `publish` jobs publish to. Without any, this process claims no `publish` items
     /// (so a worker configured without targets never fails another's publish).
     pub publish_targets: docket_publish::Targets,
+    /// Resumable uploads: expired ones are removed by this process's `upload_cleaner`.
+    pub resumable: docket_app::ResumableConfig,
 }
 
 /// A composed process, ready to run.
@@ -89,7 +91,10 @@ pub fn compose(
     supervisor.add(Arc::new(Ticking(Trainer {
         store: store.clone(),
     })));
-    // Further services of the process (durable deletion, …) are added here.
+    supervisor.add(Arc::new(Ticking(docket_app::UploadCleaner {
+        uploads: docket_app::Resumable::new(store.clone(), blobs.clone(), config.resumable),
+    })));
+    // Further services of the process are added here.
 
     Ok(Runtime {
         engine_handle: engine.as_ref().map(Engine::handle),
