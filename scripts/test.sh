@@ -49,6 +49,19 @@ if ! bagit_ok; then
     bagit_ok || die "bagit was installed but bagit.py is not on PATH"
 fi
 
+# The tus tests (crates/docket-cli/tests/tus_clients.rs) upload with stock clients: tuspy from
+# PyPI, and tus-js-client from npm (pinned in tests/tus/package.json) under Node; they fail,
+# never skip, without them.
+tuspy_ok() { python3 -c 'import tusclient' >/dev/null 2>&1; }
+if ! tuspy_ok; then
+    pip_install "tus client for the resumable upload tests" tuspy==1.1.0
+    tuspy_ok || die "tuspy was installed but python3 cannot import tusclient"
+fi
+command -v node >/dev/null || apt_install nodejs
+command -v npm >/dev/null || apt_install npm
+say "installing tus-js-client (npm ci in tests/tus)"
+(cd tests/tus && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tests/tus failed"
+
 export DOCKET_TEST_POSTGRES_URL="${DOCKET_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432; }

@@ -298,12 +298,27 @@ async function run() {
     (await page.textContent('#file-summary')).startsWith(`${files.length} files`));
   await page.fill('#options', '{"max_workers": 1}');
   await shot(page, '0-upload');
+  // The files go up as resumable (tus) uploads: the network drops the first appends, and the
+  // form waits, asks the server for the offset and goes on, without a reload.
+  let droppedAppends = 0;
+  await page.route('**/v1/uploads/upl_*', async (route) => {
+    if (route.request().method() === 'PATCH' && droppedAppends < 2) {
+      droppedAppends += 1;
+      await route.abort('connectionreset');
+    } else {
+      await route.continue();
+    }
+  });
   await page.click('button:has-text("Start job")');
+  await until('the form to say the connection was lost', async () =>
+    /Connection lost/.test((await page.textContent('#upload-waiting')) || ''));
   const created = page.locator('#created article.job');
   await created.waitFor({ timeout: 20000 });
   const jobId = await created.getAttribute('data-job-id');
   assert(/^job_/.test(jobId), `created job id "${jobId}"`);
-  log('created', jobId);
+  assert(droppedAppends === 2, `${droppedAppends} appends were dropped`);
+  await page.unroute('**/v1/uploads/upl_*');
+  log('created', jobId, 'after', droppedAppends, 'dropped appends');
 
   // The jobs list: the bar moves live; pause and resume mid-job with the buttons.
   await page.getByRole('link', { name: 'Jobs', exact: true }).click();

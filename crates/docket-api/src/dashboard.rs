@@ -50,6 +50,7 @@ static ASSETS: &[Asset] = &[
     asset!("jobs.js", JS),
     asset!("job.js", JS),
     asset!("upload.js", JS),
+    asset!("tus.js", JS),
     asset!("search.js", JS),
     asset!("document.js", JS),
 ];

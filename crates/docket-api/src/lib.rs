@@ -22,12 +22,13 @@ mod remotes;
 mod results;
 mod search;
 mod submit;
+mod uploads;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, options, post};
 use axum::Router;
 use docket_blobs::Blobs;
 use docket_engine::EngineHandle;
@@ -51,6 +52,8 @@ pub struct ApiConfig {
     pub remotes: Vec<docket_app::ConfiguredRemote>,
     /// Where a job's `notify_url` may point (`[webhooks] allow_private`).
     pub webhook_policy: docket_app::WebhookPolicy,
+    /// A resumable upload not appended to for this long expires.
+    pub upload_expiry: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -83,6 +86,17 @@ impl AppState {
         .with_webhook_policy(self.config.webhook_policy.clone())
     }
 
+    pub(crate) fn resumable(&self) -> docket_app::Resumable {
+        docket_app::Resumable::new(
+            self.store.clone(),
+            self.blobs.clone(),
+            docket_app::ResumableConfig {
+                max_size: self.config.upload_limit,
+                expiry: self.config.upload_expiry,
+            },
+        )
+    }
+
     pub(crate) fn deletion(&self) -> docket_app::Deletion {
         docket_app::Deletion::new(self.store.clone(), self.blobs.clone())
     }
@@ -98,6 +112,25 @@ impl AppState {
     }
 }
 
+/// tus 1.0 under `/v1/uploads`: bodies are streamed to disk (each append is bounded by what is
+/// left of its upload), and every request and answer goes through the tus version check.
+fn upload_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/uploads",
+            options(uploads::options).post(uploads::create),
+        )
+        .route(
+            "/v1/uploads/{id}",
+            axum::routing::head(uploads::head)
+                .patch(uploads::append)
+                .delete(uploads::terminate)
+                .options(uploads::options),
+        )
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(uploads::tus_version))
+}
+
 pub fn router(state: AppState) -> Router {
     let upload_limit = usize::try_from(state.config.upload_limit).unwrap_or(usize::MAX);
     Router::new()
@@ -107,6 +140,7 @@ pub fn router(state: AppState) -> Router {
                 .get(jobs::list)
                 .layer(DefaultBodyLimit::max(upload_limit)),
         )
+        .merge(upload_routes())
         .route("/v1/jobs/{id}", get(jobs::show).delete(jobs::delete))
         .route("/v1/jobs/{id}/pause", post(jobs::pause))
         .route("/v1/jobs/{id}/resume", post(jobs::resume))

@@ -42,7 +42,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::{
     categories, classify, dashboard, document_files, documents, events, health, jobs, labels,
-    metrics, publish, reindex, remotes, results, search, submit,
+    metrics, publish, reindex, remotes, results, search, submit, uploads,
 };
 
 #[derive(OpenApi)]
@@ -56,6 +56,11 @@ use crate::{
     ),
     paths(
         submit::submit,
+        uploads::options,
+        uploads::create,
+        uploads::head,
+        uploads::append,
+        uploads::terminate,
         jobs::list,
         jobs::show,
         jobs::delete,
@@ -104,6 +109,9 @@ use crate::{
     modifiers(&Conventions),
     tags(
         (name = "jobs", description = "Submit, watch and control jobs; read their results"),
+        (name = "uploads", description = "Resumable uploads (tus 1.0: creation, \
+            creation-with-upload, termination, expiration, checksum sha256); a finished upload \
+            is submitted as `source.uploads`"),
         (name = "events", description = "Live progress as Server-Sent Events"),
         (name = "documents", description = "The stored outcome of each input file"),
         (name = "search", description = "Full-text search over documents"),

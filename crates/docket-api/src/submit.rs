@@ -116,24 +116,9 @@ fn parse_options(state: &AppState, value: &serde_json::Value) -> ApiResult<JobOp
     Ok(options)
 }
 
-/// A display name for an uploaded file: its relative path (a folder upload keeps its
-/// structure) without `.`/`..` parts, absolute roots, control or format characters (bidi
-/// overrides, zero-width characters: `visible_name`), bounded. It is only
-/// ever a name: files are stored under generated keys.
+/// [`docket_app::display_name`], or `file-NNNNNN` when nothing of the name is left.
 fn clean_name(raw: Option<&str>, index: usize) -> String {
-    let parts: Vec<String> = raw
-        .unwrap_or("")
-        .split(['/', '\\'])
-        .map(docket_core::visible_name)
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty() && p != "." && p != "..")
-        .collect();
-    let joined: String = parts.join("/").chars().take(512).collect();
-    if joined.is_empty() {
-        format!("file-{index:06}")
-    } else {
-        joined
-    }
+    docket_app::display_name(raw.unwrap_or("")).unwrap_or_else(|| format!("file-{index:06}"))
 }
 
 #[cfg(test)]
@@ -316,6 +301,9 @@ struct Source {
     count: Option<u64>,
     /// Milliseconds per `noop` item (at most 60000 are slept).
     sleep_ms: Option<u64>,
+    /// Finished resumable uploads (`upl_…`, from `/v1/uploads`), for `process`: one item
+    /// each, in this order; each is consumed by the job.
+    uploads: Option<Vec<String>>,
 }
 
 async fn from_json(
@@ -351,10 +339,23 @@ async fn from_json(
     let submission = state.submission();
     match kind {
         JobKind::Process => {
-            let path = body.source.path.ok_or_else(|| {
+            let source = body.source;
+            if let Some(uploads) = source.uploads {
+                if source.path.is_some() {
+                    return Err(AppError::new(
+                        ErrorCode::InvalidRequest,
+                        "a `process` job takes `source.path` or `source.uploads`, not both",
+                    ));
+                }
+                return Ok(submission
+                    .from_uploads(&caller.0, uploads, options, key)
+                    .await?);
+            }
+            let path = source.path.ok_or_else(|| {
                 AppError::new(
                     ErrorCode::InvalidRequest,
-                    "a `process` job needs `source.path`, a folder on the server",
+                    "a `process` job needs `source.path` (a folder on the server) or \
+                     `source.uploads` (finished resumable uploads)",
                 )
             })?;
             Ok(submission

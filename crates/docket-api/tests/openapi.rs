@@ -349,6 +349,7 @@ async fn app() -> axum::Router {
             publish_targets: Default::default(),
             remotes: Vec::new(),
             webhook_policy: Default::default(),
+            upload_expiry: std::time::Duration::from_secs(3600),
         }),
         tokens: Arc::new(TokenCache::default()),
         jobs: Arc::new(JobCache::default()),

@@ -10,6 +10,9 @@
 //! - [`reindex`] and [`Classification`]: the classification requests.
 //! - [`write_bundle`] and [`flat_row`]: exports of a job's results (store rows and blobs fed
 //!   into `docket-export`).
+//! - [`Resumable`]: resumable (tus) uploads, appended at their offset and hashed on the way;
+//!   [`UploadCleaner`] removes the expired and the used ones. [`Submission::from_uploads`]
+//!   turns finished ones into a job.
 //! - [`publish`]: a `publish` job over a finished job's documents, to a configured target.
 //! - [`remote_statuses`] and [`check_ocr_provider`]: the configured remotes and their health.
 
@@ -19,19 +22,25 @@ mod deletion;
 mod error;
 mod export;
 mod folder;
+mod names;
 mod publish;
 mod reindex;
 mod remotes;
+mod resumable;
 mod submission;
+mod upload_cleaner;
 
 pub use classify::{too_large as classify_too_large, Classification, Decision, CLASSIFY_LIMIT};
 pub use deletion::{run_deletions, Deletion, DeletionError};
 pub use docket_notify::{AddressPolicy, WebhookPolicy};
 pub use error::ServiceError;
 pub use export::{flat_row, write_bundle, Include};
+pub use names::display_name;
 pub use publish::{publish, PublishRequest};
 pub use reindex::reindex;
 pub use remotes::{
     check_ocr_provider, remote_statuses, ConfiguredRemote, RemoteKind, RemoteStatus,
 };
+pub use resumable::{Resumable, ResumableConfig, UploadRequest};
 pub use submission::{NoopSpec, Submission, Upload};
+pub use upload_cleaner::UploadCleaner;

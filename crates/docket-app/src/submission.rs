@@ -7,9 +7,10 @@ use bytes::Bytes;
 use docket_blobs::Blobs;
 use docket_core::{
     blob_keys, now_millis, ErrorCode, ItemPayload, Job, JobId, JobKind, JobOptions, JobSource,
+    Millis,
 };
 use docket_notify::WebhookPolicy;
-use docket_store::{Created, NewItem, NewJob, Store};
+use docket_store::{Created, NewItem, NewJob, ResumableUpload, Store, StoreError};
 use futures::Stream;
 
 use crate::cleanup::{remove_uploads, remove_uploads_later};
@@ -18,6 +19,8 @@ use crate::ServiceError;
 
 /// A synthetic `noop` job may ask for at most this many items.
 pub const NOOP_MAX_ITEMS: u64 = 1_000_000;
+/// A job made of resumable uploads names at most this many.
+pub const MAX_UPLOADS_PER_JOB: usize = 10_000;
 /// A `noop` item sleeps at most this long.
 const NOOP_MAX_SLEEP_MS: u64 = 60_000;
 
@@ -110,6 +113,53 @@ impl Submission {
         Ok(self.store.create_job(new, now_millis()).await?)
     }
 
+    /// A `process` job over finished resumable uploads of `user`, one item per upload in the
+    /// given order, each pointing at the upload's bytes with the hash computed while they
+    /// arrived. The uploads are consumed by the job in the transaction that creates it.
+    pub async fn from_uploads(
+        &self,
+        user: &str,
+        uploads: Vec<String>,
+        options: JobOptions,
+        idempotency_key: Option<String>,
+    ) -> Result<Created, ServiceError> {
+        if uploads.is_empty() || uploads.len() > MAX_UPLOADS_PER_JOB {
+            return Err(ServiceError::refused(
+                ErrorCode::InvalidRequest,
+                format!("`source.uploads` needs 1 to {MAX_UPLOADS_PER_JOB} upload ids"),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut items = Vec::with_capacity(uploads.len());
+        let now = now_millis();
+        for id in &uploads {
+            if !seen.insert(id.as_str()) {
+                return Err(ServiceError::refused(
+                    ErrorCode::InvalidRequest,
+                    format!("upload {id} is named twice"),
+                ));
+            }
+            let upload = self.store.upload(id, user).await?.ok_or_else(|| {
+                ServiceError::refused(ErrorCode::NotFound, format!("no upload {id}"))
+            })?;
+            items.push(upload_item(upload, now)?);
+        }
+        let new = NewJob {
+            items,
+            ..job(user, JobKind::Process, options, idempotency_key)
+        };
+        self.store
+            .create_job_from_uploads(new, &uploads, now)
+            .await
+            .map_err(|e| match e {
+                // Another submit consumed one of them between the checks and the job.
+                StoreError::Conflict(detail) => {
+                    ServiceError::refused(ErrorCode::UploadConsumed, detail)
+                }
+                other => other.into(),
+            })
+    }
+
     /// A `noop` job of `count` synthetic items, each sleeping `sleep_ms` (at most 60 s).
     pub async fn noop(
         &self,
@@ -143,6 +193,43 @@ impl Submission {
         };
         Ok(self.store.create_job(new, now_millis()).await?)
     }
+}
+
+/// The item of a finished, unconsumed, unexpired upload.
+fn upload_item(upload: ResumableUpload, now: Millis) -> Result<NewItem, ServiceError> {
+    let id = &upload.id;
+    if upload.job_id.is_some() {
+        return Err(ServiceError::refused(
+            ErrorCode::UploadConsumed,
+            format!("upload {id} was submitted already"),
+        ));
+    }
+    if upload.is_expired(now) {
+        return Err(ServiceError::refused(
+            ErrorCode::UploadExpired,
+            format!("upload {id} has expired or was terminated"),
+        ));
+    }
+    let sha256 = match (&upload.sha256, upload.is_finished()) {
+        (Some(sha256), true) => sha256.clone(),
+        _ => {
+            return Err(ServiceError::refused(
+                ErrorCode::UploadIncomplete,
+                format!(
+                    "upload {id} has {} of its {} bytes; finish it before submitting",
+                    upload.received, upload.length
+                ),
+            ))
+        }
+    };
+    Ok(NewItem {
+        name: upload.name,
+        payload: ItemPayload::Upload {
+            blob: upload.blob,
+            size: u64::try_from(upload.length).unwrap_or(0),
+            sha256,
+        },
+    })
 }
 
 fn job(user: &str, kind: JobKind, options: JobOptions, key: Option<String>) -> NewJob {

@@ -2,7 +2,10 @@
 //! (`s3://bucket/prefix`) shared by every process. Built on `object_store`, so both are one API.
 //! Uploads are streamed in parts and hashed on the way: a file is never held whole in memory.
 
-use std::path::Path;
+mod resumable;
+mod resumable_hash;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -11,6 +14,9 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
+
+pub use resumable::{Appended, ResumableWriter};
+pub use resumable_hash::ResumableSha256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -24,6 +30,14 @@ pub enum BlobError {
     NotFound(String),
     #[error("blob store: {0}")]
     Store(#[from] object_store::Error),
+    /// Another writer holds this resumable upload.
+    #[error("{0} is being written by another request")]
+    Busy(String),
+    /// The bytes do not match the checksum sent with them; none of them were kept.
+    #[error("the data does not match its checksum")]
+    ChecksumMismatch,
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl BlobError {
@@ -45,6 +59,8 @@ pub struct Stored {
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
     describe: String,
+    /// The directory of a directory store (resumable uploads write there in place).
+    local_root: Option<PathBuf>,
 }
 
 /// Parts of this size are written as they fill, bounding memory per upload.
@@ -99,6 +115,7 @@ impl Blobs {
             return Ok(Blobs {
                 store,
                 describe: spec.to_string(),
+                local_root: None,
             });
         }
         let dir = Path::new(spec);
@@ -106,9 +123,12 @@ impl Blobs {
             BlobError::Config(format!("cannot create {} as private: {e}", dir.display()))
         })?;
         let local = LocalFileSystem::new_with_prefix(dir)?;
+        let root = std::fs::canonicalize(dir)
+            .map_err(|e| BlobError::Config(format!("cannot open {}: {e}", dir.display())))?;
         Ok(Blobs {
             store: Arc::new(local),
             describe: dir.display().to_string(),
+            local_root: Some(root),
         })
     }
 

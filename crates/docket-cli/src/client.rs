@@ -7,9 +7,9 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 
 pub struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: Option<String>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) token: Option<String>,
 }
 
 impl Client {
@@ -24,11 +24,11 @@ impl Client {
         })
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    async fn send(&self, request: RequestBuilder) -> anyhow::Result<Response> {
+    pub(crate) async fn send(&self, request: RequestBuilder) -> anyhow::Result<Response> {
         let request = match &self.token {
             Some(t) => request.bearer_auth(t),
             None => request,

@@ -52,6 +52,9 @@ pub struct Config {
     /// `[webhooks]`: where `notify_url`s may point.
     #[serde(default)]
     pub webhooks: WebhooksSection,
+    /// `[uploads]`: resumable (tus) uploads.
+    #[serde(default)]
+    pub uploads: UploadsSection,
 }
 
 /// The `[ocr]` section.
@@ -95,6 +98,23 @@ pub struct WebhooksSection {
     /// must resolve to a public address. `DOCKET_WEBHOOKS_ALLOW_PRIVATE`: comma-separated.
     #[serde(default)]
     pub allow_private: Vec<String>,
+}
+
+/// The `[uploads]` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadsSection {
+    /// A resumable upload not appended to for this long expires and is removed
+    /// (`DOCKET_UPLOADS_EXPIRY_SECONDS`). Default: a day.
+    pub expiry_seconds: u64,
+}
+
+impl Default for UploadsSection {
+    fn default() -> Self {
+        UploadsSection {
+            expiry_seconds: 24 * 3600,
+        }
+    }
 }
 
 /// The `[publish]` section.
@@ -149,6 +169,7 @@ impl Default for Config {
             ocr: OcrSection::default(),
             remotes: RemotesSection::default(),
             webhooks: WebhooksSection::default(),
+            uploads: UploadsSection::default(),
         }
     }
 }
@@ -182,6 +203,12 @@ impl Config {
                 .collect();
             figment = figment.merge(Serialized::default("webhooks.allow_private", ranges));
         }
+        if let Ok(expiry) = std::env::var("DOCKET_UPLOADS_EXPIRY_SECONDS") {
+            let seconds: u64 = expiry.trim().parse().with_context(|| {
+                format!("DOCKET_UPLOADS_EXPIRY_SECONDS must be a number of seconds, not `{expiry}`")
+            })?;
+            figment = figment.merge(Serialized::default("uploads.expiry_seconds", seconds));
+        }
         if let Ok(langs) = std::env::var("DOCKET_OCR_LANGUAGES") {
             let langs: Vec<String> = langs.split(['+', ',']).map(str::to_string).collect();
             figment = figment.merge(Serialized::default("ocr_languages", langs));
@@ -189,6 +216,14 @@ impl Config {
         figment
             .extract()
             .with_context(|| format!("reading configuration ({})", file.display()))
+    }
+
+    /// The limits of resumable uploads.
+    pub fn resumable(&self) -> docket_app::ResumableConfig {
+        docket_app::ResumableConfig {
+            max_size: self.upload_limit_bytes,
+            expiry: Duration::from_secs(self.uploads.expiry_seconds.max(1)),
+        }
     }
 
     /// The token the CLI sends: configured, or the one `serve` saved at first start.

@@ -42,6 +42,7 @@ pub async fn submit(
     paths: &[PathBuf],
     options: Option<&str>,
     idempotency_key: Option<&str>,
+    resumable: Option<crate::resumable_submit::SendPlan>,
     watch_it: bool,
     json: bool,
 ) -> anyhow::Result<()> {
@@ -51,9 +52,17 @@ pub async fn submit(
         .context("--options must be JSON, e.g. '{\"max_workers\": 2}'")?;
     let files = collect(paths)?;
     let count = files.len();
-    let job = client
-        .submit(files, options.as_ref(), idempotency_key)
-        .await?;
+    let job = match resumable {
+        Some(plan) => {
+            crate::resumable_submit::submit(client, files, options, idempotency_key, plan, !json)
+                .await?
+        }
+        None => {
+            client
+                .submit(files, options.as_ref(), idempotency_key)
+                .await?
+        }
+    };
     let id = job["id"].as_str().unwrap_or_default().to_string();
     if json && !watch_it {
         println!("{job}");

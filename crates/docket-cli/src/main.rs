@@ -6,9 +6,12 @@ mod config;
 mod jobs_cmd;
 mod remotes_cmd;
 mod private_files;
+mod resumable_submit;
 mod run;
 mod serve;
+mod submit_state;
 mod token_cmd;
+mod tus;
 mod webhooks;
 
 use std::path::PathBuf;
@@ -51,6 +54,19 @@ enum Command {
         /// Show live progress until the job finishes.
         #[arg(long)]
         watch: bool,
+        /// Continue the interrupted submit of the same paths (a killed CLI, a lost
+        /// connection) from what the server already has.
+        #[arg(long)]
+        resume: bool,
+        /// Send everything in one multipart request instead of resumable (tus) uploads.
+        #[arg(long, conflicts_with = "resume")]
+        multipart: bool,
+        /// Bytes per resumable upload request; each is acknowledged once on the server's disk.
+        #[arg(long, default_value_t = 8 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024))]
+        chunk_size: u64,
+        /// Send at most this many bytes per second.
+        #[arg(long)]
+        limit_rate: Option<u64>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -250,14 +266,25 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
             options,
             idempotency_key,
             watch,
+            resume,
+            multipart,
+            chunk_size,
+            limit_rate,
             server,
         } => {
             let c = client(&server)?;
+            let plan = (!multipart).then_some(resumable_submit::SendPlan {
+                chunk: usize::try_from(chunk_size).unwrap_or(8 * 1024 * 1024),
+                limit_rate,
+                resume,
+                max_retries: 8,
+            });
             jobs_cmd::submit(
                 &c,
                 &paths,
                 options.as_deref(),
                 idempotency_key.as_deref(),
+                plan,
                 watch,
                 json,
             )

@@ -51,6 +51,7 @@ pub fn runtime_config(
         publish_targets: config.publish_targets()?,
         google_vision: config.google_vision()?,
         breaker: config.breaker(),
+        resumable: config.resumable(),
     })
 }
 

@@ -61,6 +61,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
             publish_targets: config.publish_targets()?,
             remotes: config.remotes(),
             webhook_policy: config.webhook_policy()?,
+            upload_expiry: config.resumable().expiry,
         }),
         tokens: Arc::new(TokenCache::default()),
         jobs: Arc::new(JobCache::default()),

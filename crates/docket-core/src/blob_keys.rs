@@ -11,6 +11,18 @@ pub fn upload(job_id: &str, index: usize) -> String {
     format!("uploads/{job_id}/{index:06}")
 }
 
+/// The bytes of a resumable (tus) upload, written in place as they arrive. Outside every job's
+/// prefix: the upload outlives its PATCH requests and is removed by the upload cleaner once it
+/// expires or the job that consumed it is gone.
+pub fn resumable_upload(upload_id: &str) -> String {
+    format!("resumable/{upload_id}/data")
+}
+
+/// Everything stored for one resumable upload (its data, or its parts on object storage).
+pub fn resumable_upload_prefix(upload_id: &str) -> String {
+    format!("resumable/{upload_id}/")
+}
+
 /// What a `process` item saved of its work (see its checkpoint): under the job's uploads, so
 /// deleting the job deletes it too.
 fn checkpoint_prefix(job_id: &str, item_id: i64) -> String {
@@ -54,6 +66,10 @@ mod tests {
         assert!(!super::upload("j10", 0).starts_with(&super::upload_prefix("j1")));
         assert_eq!(super::thumbnail("ab"), "thumbnails/ab.png");
         assert_eq!(super::file("ab"), "files/ab");
+        assert!(
+            super::resumable_upload("upl_1").starts_with(&super::resumable_upload_prefix("upl_1"))
+        );
+        assert!(!super::resumable_upload("upl_1").starts_with(&super::upload_prefix("upl_1")));
         let page = super::checkpoint_page("j1", 3, 2);
         assert_eq!(page, "uploads/j1/checkpoints/3/ocr/00002");
         assert!(page.starts_with(&super::upload_prefix("j1")));

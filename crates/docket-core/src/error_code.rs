@@ -46,6 +46,8 @@ pub enum ErrorCode {
     PathNotFound,
     /// 400: a publish names a target the server's configuration does not have.
     UnknownTarget,
+    /// 400: a submit names a resumable upload that has not received all its bytes yet.
+    UploadIncomplete,
     /// 401: no bearer token, or one that is unknown or revoked.
     Unauthorized,
     /// 403: the server folder of a submit is not under an allowed root.
@@ -55,6 +57,16 @@ pub enum ErrorCode {
     /// 409: the request conflicts with the current state (pausing a finished job, deleting an
     /// unfinished one, reusing an idempotency key differently, …).
     Conflict,
+    /// 409: a tus `PATCH` whose `Upload-Offset` is not the upload's current offset.
+    OffsetMismatch,
+    /// 409: a submit names a resumable upload already submitted with another job.
+    UploadConsumed,
+    /// 410: a resumable upload that expired before it was finished or submitted.
+    UploadExpired,
+    /// 412: a tus request without `Tus-Resumable: 1.0.0`.
+    TusVersionUnsupported,
+    /// 460: a tus `PATCH` whose body does not match its `Upload-Checksum`; nothing was stored.
+    ChecksumMismatch,
     /// 409: the user already has a category of that name.
     CategoryExists,
     /// 409: a publish of a job that has no succeeded documents (yet).
@@ -71,7 +83,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 34] = [
         ErrorCode::InvalidRequest,
         ErrorCode::MalformedJson,
         ErrorCode::MalformedMultipart,
@@ -90,10 +102,16 @@ impl ErrorCode {
         ErrorCode::UnknownCategory,
         ErrorCode::PathNotFound,
         ErrorCode::UnknownTarget,
+        ErrorCode::UploadIncomplete,
         ErrorCode::Unauthorized,
         ErrorCode::PathNotAllowed,
         ErrorCode::NotFound,
         ErrorCode::Conflict,
+        ErrorCode::OffsetMismatch,
+        ErrorCode::UploadConsumed,
+        ErrorCode::UploadExpired,
+        ErrorCode::TusVersionUnsupported,
+        ErrorCode::ChecksumMismatch,
         ErrorCode::CategoryExists,
         ErrorCode::NothingToPublish,
         ErrorCode::PayloadTooLarge,
@@ -123,10 +141,16 @@ impl ErrorCode {
             ErrorCode::UnknownCategory => "unknown_category",
             ErrorCode::PathNotFound => "path_not_found",
             ErrorCode::UnknownTarget => "unknown_target",
+            ErrorCode::UploadIncomplete => "upload_incomplete",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::PathNotAllowed => "path_not_allowed",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::OffsetMismatch => "offset_mismatch",
+            ErrorCode::UploadConsumed => "upload_consumed",
+            ErrorCode::UploadExpired => "upload_expired",
+            ErrorCode::TusVersionUnsupported => "tus_version_unsupported",
+            ErrorCode::ChecksumMismatch => "checksum_mismatch",
             ErrorCode::CategoryExists => "category_exists",
             ErrorCode::NothingToPublish => "nothing_to_publish",
             ErrorCode::PayloadTooLarge => "payload_too_large",
@@ -142,7 +166,14 @@ impl ErrorCode {
             ErrorCode::Unauthorized => 401,
             ErrorCode::PathNotAllowed => 403,
             ErrorCode::NotFound => 404,
-            ErrorCode::Conflict | ErrorCode::CategoryExists | ErrorCode::NothingToPublish => 409,
+            ErrorCode::Conflict
+            | ErrorCode::CategoryExists
+            | ErrorCode::NothingToPublish
+            | ErrorCode::OffsetMismatch
+            | ErrorCode::UploadConsumed => 409,
+            ErrorCode::UploadExpired => 410,
+            ErrorCode::TusVersionUnsupported => 412,
+            ErrorCode::ChecksumMismatch => 460,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::Internal => 500,

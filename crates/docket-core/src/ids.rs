@@ -3,6 +3,15 @@ use std::str::FromStr;
 
 use crate::CoreError;
 
+/// `prefix` and a UUID in lowercase simple form.
+fn is_prefixed_uuid(s: &str, prefix: &str) -> bool {
+    s.len() == prefix.len() + 32
+        && s.starts_with(prefix)
+        && s[prefix.len()..]
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
 /// A job id: `job_` followed by a UUIDv7 in simple form, so ids sort by creation time.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JobId(String);
@@ -19,12 +28,7 @@ impl JobId {
 impl FromStr for JobId {
     type Err = CoreError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let ok = s.len() == 36
-            && s.starts_with("job_")
-            && s[4..]
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-        if ok {
+        if is_prefixed_uuid(s, "job_") {
             Ok(JobId(s.to_string()))
         } else {
             Err(CoreError::MalformedId(s.to_string()))
@@ -33,6 +37,37 @@ impl FromStr for JobId {
 }
 
 impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A resumable upload's id (tus, `/v1/uploads/{id}`): `upl_` followed by a UUIDv7 in simple
+/// form, like a job id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UploadId(String);
+
+impl UploadId {
+    pub fn generate() -> UploadId {
+        UploadId(format!("upl_{}", uuid::Uuid::now_v7().simple()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for UploadId {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if is_prefixed_uuid(s, "upl_") {
+            Ok(UploadId(s.to_string()))
+        } else {
+            Err(CoreError::MalformedId(s.to_string()))
+        }
+    }
+}
+
+impl fmt::Display for UploadId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -73,5 +108,8 @@ mod tests {
         assert!("job_x".parse::<JobId>().is_err());
         assert!("itm_".parse::<ItemId>().is_err());
         assert!("itm_zz".parse::<ItemId>().is_err());
+        let u = UploadId::generate();
+        assert_eq!(u.as_str().parse::<UploadId>().ok(), Some(u));
+        assert!("upl_../x".parse::<UploadId>().is_err());
     }
 }

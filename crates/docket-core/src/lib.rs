@@ -21,7 +21,7 @@ mod webhook;
 pub use book::{Counts, JobBook, Settled};
 pub use error::CoreError;
 pub use error_code::ErrorCode;
-pub use ids::{ItemId, JobId};
+pub use ids::{ItemId, JobId, UploadId};
 pub use names::visible_name;
 pub use options::{JobOptions, OcrOptions, OcrProvider};
 pub use outcome::{decide, AttemptError, ItemTarget, Outcome};

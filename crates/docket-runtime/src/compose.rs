@@ -39,6 +39,8 @@ pub struct RuntimeConfig {
     pub google_vision: Option<VisionConfig>,
     /// When a remote is marked down and how it is probed.
     pub breaker: BreakerPolicy,
+    /// Resumable uploads: expired ones are removed by this process's `upload_cleaner`.
+    pub resumable: docket_app::ResumableConfig,
 }
 
 /// A composed process, ready to run.
@@ -114,6 +116,10 @@ pub fn compose(
         supervisor.add(Arc::new(Ticking(prober)));
     }
     // Further services of the process (durable deletion, …) are added here.
+    supervisor.add(Arc::new(Ticking(docket_app::UploadCleaner {
+        uploads: docket_app::Resumable::new(store.clone(), blobs.clone(), config.resumable),
+    })));
+    // Further services of the process are added here.
 
     Ok(Runtime {
         engine_handle: engine.as_ref().map(Engine::handle),

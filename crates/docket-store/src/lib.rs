@@ -36,6 +36,7 @@ pub trait Store:
     + EventStore
     + ExportStore
     + StatsStore
+    + UploadStore
     + Deletions
     + RemoteStore
     + TestHooks
@@ -53,6 +54,7 @@ impl<T> Store for T where
         + EventStore
         + ExportStore
         + StatsStore
+        + UploadStore
         + Deletions
         + RemoteStore
         + TestHooks

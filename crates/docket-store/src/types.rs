@@ -1,4 +1,6 @@
-use docket_core::{ItemPayload, ItemTarget, JobKind, JobOptions, JobSource, JobState, Stage};
+use docket_core::{
+    ItemPayload, ItemTarget, JobKind, JobOptions, JobSource, JobState, Millis, Stage,
+};
 use serde::{Deserialize, Serialize};
 
 /// A job to create, with its items.
@@ -335,4 +337,69 @@ pub struct ExportDocument {
     pub metadata: serde_json::Value,
     /// Only when asked for (`with_text`).
     pub text: Option<String>,
+}
+
+/// A resumable upload to create (`POST /v1/uploads`).
+#[derive(Debug, Clone)]
+pub struct NewResumableUpload {
+    pub id: String,
+    pub user: String,
+    /// The whole upload's size in bytes (tus `Upload-Length`).
+    pub length: u64,
+    /// The file's name (tus metadata `filename`), cleaned by the caller.
+    pub name: String,
+    /// tus metadata `filetype`, if sent.
+    pub media_type: Option<String>,
+    /// The `Upload-Metadata` header as received, answered back on `HEAD`.
+    pub metadata: String,
+    /// The hash state of no bytes (opaque to the store).
+    pub hash_state: String,
+    /// Where its bytes are stored.
+    pub blob: String,
+    pub expires_at: Millis,
+}
+
+/// A resumable upload as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ResumableUpload {
+    pub id: String,
+    pub user_id: String,
+    pub length: i64,
+    /// Bytes received and durable: the tus `Upload-Offset`.
+    pub received: i64,
+    pub name: String,
+    pub media_type: Option<String>,
+    pub metadata: String,
+    pub hash_state: String,
+    /// The whole file's SHA-256 (hex), once every byte has arrived.
+    pub sha256: Option<String>,
+    pub blob: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub expires_at: Millis,
+    /// The job that consumed it, once submitted.
+    pub job_id: Option<String>,
+}
+
+impl ResumableUpload {
+    pub fn is_finished(&self) -> bool {
+        self.received == self.length
+    }
+
+    /// Expired (or terminated) and not consumed: nothing may touch it any more.
+    pub fn is_expired(&self, now: Millis) -> bool {
+        self.job_id.is_none() && self.expires_at <= now
+    }
+}
+
+/// What one `PATCH` acknowledges: the offset moves from `from` to `to`.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadAdvance<'a> {
+    pub from: u64,
+    pub to: u64,
+    pub hash_state: &'a str,
+    /// The finished file's SHA-256, when `to` is the upload's length.
+    pub sha256: Option<&'a str>,
+    /// Unused uploads expire this long after their last `PATCH`.
+    pub expires_at: Millis,
 }

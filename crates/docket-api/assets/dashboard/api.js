@@ -78,44 +78,10 @@ export function query(params) {
   return s ? '?' + s : '';
 }
 
-function randomKey() {
+export function randomKey() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-}
-
-/**
- * Submits files (multipart, part `files`, optional `options` JSON part). XMLHttpRequest rather
- * than fetch, for upload progress. The Idempotency-Key makes a retried submit safe.
- */
-export function upload(files, options, { onProgress, key = randomKey() } = {}) {
-  const form = new FormData();
-  if (options !== undefined) {
-    form.append('options', JSON.stringify(options));
-  }
-  for (const { file, name } of files) form.append('files', file, name);
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('POST', '/v1/jobs');
-    for (const [k, v] of Object.entries(authHeaders({ 'Idempotency-Key': key }))) {
-      xhr.setRequestHeader(k, v);
-    }
-    xhr.responseType = 'text';
-    xhr.upload.onprogress = (e) => {
-      if (onProgress && e.lengthComputable) onProgress(e.loaded, e.total);
-    };
-    xhr.onload = () => {
-      let body = null;
-      try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-      if (xhr.status === 202 || xhr.status === 200) return resolve(body);
-      if (xhr.status === 401) unauthorized();
-      reject(new ApiError(xhr.status, body && body.code,
-        (body && (body.detail || body.title)) || `${xhr.status} ${xhr.statusText}`));
-    };
-    xhr.onerror = () => reject(new ApiError(0, 'network', 'The upload was interrupted: the server cannot be reached.'));
-    xhr.onabort = () => reject(new ApiError(0, 'aborted', 'The upload was cancelled.'));
-    xhr.send(form);
-  });
 }
 
 /** Downloads an authenticated resource (a plain link cannot carry the token). */

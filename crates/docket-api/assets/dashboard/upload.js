@@ -1,7 +1,9 @@
-// The upload form: drop files or folders (or pick them), optional options JSON, then a
-// multipart POST /v1/jobs; the created job is shown live below the form.
+// The upload form: drop files or folders (or pick them), optional options JSON, then each file
+// as a resumable (tus) upload and one POST /v1/jobs naming them; a lost connection is waited
+// out and the uploads go on from what the server has. The created job is shown live below.
 
-import { api, upload } from './api.js';
+import { api } from './api.js';
+import { submitResumable } from './tus.js';
 import { live } from './live.js';
 import { jobCard } from './jobs.js';
 import { h, add, clear, heading, bytes, num, progress, setProgress, announce, errorBox } from './ui.js';
@@ -39,6 +41,8 @@ export function render(main) {
   const submit = h('button', { type: 'submit', class: 'primary', disabled: true }, 'Start job');
   const bar = progress(0, 'Upload progress');
   bar.hidden = true;
+  const percent = h('span', { id: 'upload-percent', class: 'muted', 'aria-live': 'off' }, '');
+  const waiting = h('p', { id: 'upload-waiting', class: 'help', role: 'status', hidden: true }, '');
   const message = h('div', {});
   const result = h('div', { id: 'created' });
 
@@ -54,7 +58,8 @@ export function render(main) {
       ? `${num(files.length)} file${files.length === 1 ? '' : 's'}, ${bytes(total)}`
       : 'No files chosen.';
     add(clear(names), files.slice(0, LISTED).map((f) =>
-      h('li', {}, f.name, h('span', { class: 'muted' }, ` ${bytes(f.file.size)}`))),
+      h('li', {}, f.name, h('span', { class: 'muted' }, ` ${bytes(f.file.size)}`),
+        h('span', { class: 'file-percent muted', 'data-file': f.name }, ''))),
     files.length > LISTED ? h('li', { class: 'muted' }, `… and ${num(files.length - LISTED)} more`) : null);
     clearButton.hidden = !files.length;
     submit.disabled = !files.length;
@@ -110,7 +115,8 @@ export function render(main) {
       'For example ', h('code', {}, 'max_workers'), ', ', h('code', {}, 'max_retries'), ', ',
       h('code', {}, 'auto_pause_after'), ', ', h('code', {}, 'item_timeout_seconds'), ', ',
       h('code', {}, 'deadline_seconds'), ', ', h('code', {}, 'notify_url'), '.'),
-    h('div', { class: 'row' }, submit, bar),
+    h('div', { class: 'row' }, submit, bar, percent),
+    waiting,
     message);
 
   form.addEventListener('submit', async (e) => {
@@ -138,8 +144,20 @@ export function render(main) {
     bar.hidden = false;
     setProgress(bar, 0);
     try {
-      const job = await upload(files, opts, {
-        onProgress: (done, total) => setProgress(bar, total ? (done / total) * 100 : 0),
+      const perFile = [...names.querySelectorAll('.file-percent')];
+      const job = await submitResumable(files, opts, {
+        onProgress: (done, total) => {
+          const pct = total ? (done / total) * 100 : 100;
+          setProgress(bar, pct);
+          percent.textContent = `${pct.toFixed(0)}%`;
+        },
+        onFile: (i, done, size) => {
+          if (perFile[i]) perFile[i].textContent = ` ${size ? ((done / size) * 100).toFixed(0) : 100}%`;
+        },
+        onWaiting: (why) => {
+          waiting.hidden = !why;
+          waiting.textContent = why || '';
+        },
       });
       setProgress(bar, 100);
       files = [];
@@ -163,6 +181,8 @@ export function render(main) {
     } finally {
       submit.textContent = 'Start job';
       bar.hidden = true;
+      percent.textContent = '';
+      waiting.hidden = true;
     }
   });
 

@@ -321,6 +321,22 @@ impl Server {
             .collect()
     }
 
+    /// The document of a finished job's only item.
+    pub async fn only_document(&self, job_id: &str) -> Value {
+        let results = self.results(job_id).await;
+        assert_eq!(results.len(), 1, "{results:?}");
+        let id = results[0]["output"]["document_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no document: {results:?}"));
+        let r = self
+            .get(&format!("/v1/documents/{id}"))
+            .send()
+            .await
+            .expect("GET document");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("document json")
+    }
+
     /// Peak resident memory of the server process, in bytes (VmHWM).
     pub fn peak_rss(&self) -> u64 {
         let status =

@@ -85,6 +85,17 @@ pub(crate) async fn create_job<D: CreationDriver>(
     new: NewJob,
     now: Millis,
 ) -> Result<Created, StoreError> {
+    create_job_consuming(driver, new, &[], now).await
+}
+
+/// [`create_job`] that also consumes resumable `uploads` in the same transaction, so a job
+/// never exists without its uploads and an upload is never submitted twice.
+pub(crate) async fn create_job_consuming<D: CreationDriver>(
+    driver: &D,
+    new: NewJob,
+    uploads: &[String],
+    now: Millis,
+) -> Result<Created, StoreError> {
     if new.items.is_empty() && new.source.is_none() {
         return Err(StoreError::Invalid("a job needs at least one item".into()));
     }
@@ -112,6 +123,7 @@ pub(crate) async fn create_job<D: CreationDriver>(
             None => Err(StoreError::NotFound),
         };
     }
+    super::uploads::consume(driver, &mut tx, &id, &new.user, uploads, now).await?;
     driver.insert_items(&mut tx, &id, &new.items).await?;
     driver.announce_work(&mut tx).await?;
     driver.commit(tx).await?;

@@ -17,6 +17,7 @@ pub(crate) mod queue;
 mod remotes;
 pub(crate) mod sql;
 mod tokens;
+mod uploads;
 mod webhooks;
 
 use async_trait::async_trait;

@@ -13,6 +13,7 @@ mod queue;
 mod remotes;
 mod stats;
 mod tokens;
+mod uploads;
 mod webhooks;
 
 pub use categories::CategoryStore;
@@ -28,4 +29,5 @@ pub use queue::QueueStore;
 pub use remotes::RemoteStore;
 pub use stats::StatsStore;
 pub use tokens::TokenStore;
+pub use uploads::UploadStore;
 pub use webhooks::WebhookStore;

@@ -28,6 +28,7 @@ mod schema;
 mod search;
 mod stats;
 mod tokens;
+mod uploads;
 mod webhooks;
 
 pub use categories::*;
@@ -46,6 +47,7 @@ pub use schema::*;
 pub use search::*;
 pub use stats::*;
 pub use tokens::*;
+pub use uploads::*;
 pub use webhooks::*;
 
 /// Generates one `#[tokio::test]` per conformance case, each on a fresh store from `$open`.
@@ -88,6 +90,9 @@ macro_rules! conformance_suite {
             export_rows_list_finished_items_with_their_documents,
             a_job_result_is_recorded_only_while_the_job_runs,
             a_down_remote_pauses_its_jobs_and_resumes_only_those_when_back,
+            uploads_advance_only_from_their_offset_and_belong_to_their_user,
+            terminated_and_expired_uploads_are_removable_and_forgotten,
+            finished_uploads_are_consumed_once_with_their_job,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {
