@@ -15,7 +15,9 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 mod checkpoints;
+mod priorities;
 pub use checkpoints::*;
+pub use priorities::*;
 
 pub fn fast_config() -> EngineConfig {
     EngineConfig {
@@ -837,6 +839,8 @@ macro_rules! engine_suite {
             retention_deletes_finished_jobs_and_their_files,
             engines_with_different_handlers_share_a_database,
             a_pause_between_checkpointed_steps_repeats_none,
+            priorities_share_the_workers_one_two_four_and_a_change_applies_at_once,
+            a_job_waits_for_not_before_and_held_jobs_do_not_block_claims,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {
