@@ -194,7 +194,6 @@ struct CandidateRow {
 }
 
 /// A claim candidate from a job's counters, cap, priority and pass.
-#[allow(clippy::too_many_arguments)]
 fn candidate(
     max_workers: Option<i64>,
     running: i64,
