@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::HeaderValue;
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
@@ -61,32 +62,46 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, AppError> {
+        // The rate limiter authenticated this request already.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
             .ok_or_else(|| {
                 AppError::unauthorized(
                     "send `Authorization: Bearer <token>`; create one with `docket token create`",
                 )
             })?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                AppError::unauthorized("the Authorization header must be `Bearer <token>`")
-            })?;
-        let hash = hash_token(token);
-        let user = match state.tokens.get(&hash) {
-            Some(user) => user,
-            None => {
-                let user = state.store.token_user(&hash).await?;
-                state.tokens.put(hash, user.clone());
-                user
-            }
-        };
-        user.map(Caller)
-            .ok_or_else(|| AppError::unauthorized("unknown or revoked token"))
+        Ok(authenticate(state, header).await?.0)
     }
+}
+
+/// The user of an `Authorization` header, and the hash of its token (what identifies the
+/// token without holding it).
+pub(crate) async fn authenticate(
+    state: &AppState,
+    header: &HeaderValue,
+) -> Result<(Caller, String), AppError> {
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            AppError::unauthorized("the Authorization header must be `Bearer <token>`")
+        })?;
+    let hash = hash_token(token);
+    let user = match state.tokens.get(&hash) {
+        Some(user) => user,
+        None => {
+            let user = state.store.token_user(&hash).await?;
+            state.tokens.put(hash.clone(), user.clone());
+            user
+        }
+    };
+    user.map(|user| (Caller(user), hash))
+        .ok_or_else(|| AppError::unauthorized("unknown or revoked token"))
 }

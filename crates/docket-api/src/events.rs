@@ -41,17 +41,45 @@ const CLOCK_SLACK_MS: i64 = 5_000;
 type EventStream =
     Sse<KeepAliveStream<futures::stream::BoxStream<'static, Result<Event, Infallible>>>>;
 
-fn into_sse(rx: mpsc::Receiver<Event>) -> EventStream {
+/// One piece of news, as the feeds read it from the database; each transport (SSE here, the
+/// WebSocket in `ws.rs`) frames it its own way.
+pub(crate) enum FeedEvent {
+    /// A job snapshot, already serialised (for change detection).
+    Job(String),
+    /// An item change: its cursor (the SSE id, `?after=` of the WebSocket) and the item.
+    Item { cursor: String, item: String },
+    /// The job is finished and every change was sent.
+    End(String),
+}
+
+impl FeedEvent {
+    fn into_sse(self) -> Event {
+        match self {
+            FeedEvent::Job(snapshot) => Event::default().event("job").data(snapshot),
+            FeedEvent::Item { cursor, item } => {
+                Event::default().event("item").data(item).id(cursor)
+            }
+            FeedEvent::End(id) => Event::default().event("end").data(id),
+        }
+    }
+}
+
+fn into_sse(rx: mpsc::Receiver<FeedEvent>) -> EventStream {
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|event| (Ok(event), rx))
+        rx.recv().await.map(|event| (Ok(event.into_sse()), rx))
     })
     .boxed();
     Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("ping"))
 }
 
 /// A `job` event from the snapshot already serialised for change detection.
-fn job_event(snapshot: &str) -> Event {
-    Event::default().event("job").data(snapshot)
+fn job_event(snapshot: &str) -> FeedEvent {
+    FeedEvent::Job(snapshot.to_string())
+}
+
+/// Parses a cursor a client hands back (`Last-Event-ID`, `?after=`).
+pub(crate) fn parse_cursor(value: &str) -> Option<ChangeCursor> {
+    value.parse::<ChangeCursor>().ok()
 }
 
 /// `GET /v1/jobs/{id}/events`: `job` snapshots when the job changed (at most a few per second),
@@ -79,20 +107,33 @@ pub async fn job_events(
     let job = owned_job(&state, &caller, &id).await?;
     let cursor = match headers.get("last-event-id") {
         None => ChangeCursor::default(),
-        Some(value) => value
-            .to_str()
-            .ok()
-            .and_then(|v| v.parse::<ChangeCursor>().ok())
-            .ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::InvalidLastEventId,
-                    "Last-Event-ID must be the id of an event this stream sent",
-                )
-            })?,
+        Some(value) => value.to_str().ok().and_then(parse_cursor).ok_or_else(|| {
+            AppError::new(
+                ErrorCode::InvalidLastEventId,
+                "Last-Event-ID must be the id of an event this stream sent",
+            )
+        })?,
     };
+    Ok(into_sse(job_feed(state, job.id, cursor)))
+}
+
+/// The news of one job from `cursor` on, read by a task of its own until the job is finished
+/// or the receiver is dropped.
+pub(crate) fn job_feed(
+    state: AppState,
+    id: String,
+    cursor: ChangeCursor,
+) -> mpsc::Receiver<FeedEvent> {
     let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(follow_job(state, job.id, cursor, tx));
-    Ok(into_sse(rx))
+    tokio::spawn(follow_job(state, id, cursor, tx));
+    rx
+}
+
+/// The news of every job of `user`, read by a task of its own until the receiver is dropped.
+pub(crate) fn jobs_feed(state: AppState, user: String) -> mpsc::Receiver<FeedEvent> {
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(follow_jobs(state, user, tx));
+    rx
 }
 
 /// Sends a job's news until it is finished or the client goes away (a failed send).
@@ -100,7 +141,7 @@ async fn follow_job(
     state: AppState,
     id: String,
     mut cursor: ChangeCursor,
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::Sender<FeedEvent>,
 ) {
     let mut last_snapshot: Option<String> = None;
     loop {
@@ -126,10 +167,14 @@ async fn follow_job(
             };
             let full = changes.len() == CHANGES_PAGE;
             for change in changes {
-                let Ok(event) = Event::default().event("item").json_data(&change.item) else {
+                let Ok(item) = serde_json::to_string(&change.item) else {
                     continue;
                 };
-                if tx.send(event.id(change.cursor.to_string())).await.is_err() {
+                let event = FeedEvent::Item {
+                    cursor: change.cursor.to_string(),
+                    item,
+                };
+                if tx.send(event).await.is_err() {
                     return;
                 }
                 cursor = change.cursor;
@@ -146,7 +191,7 @@ async fn follow_job(
             last_snapshot = Some(snapshot);
         }
         if job.state.is_finished() {
-            let _ = tx.send(Event::default().event("end").data(&job.id)).await;
+            let _ = tx.send(FeedEvent::End(job.id.clone())).await;
             return;
         }
         tokio::select! {
@@ -164,12 +209,10 @@ async fn follow_job(
             caller's jobs changes", body = String, content_type = "text/event-stream"),
     ))]
 pub async fn all_events(State(state): State<AppState>, caller: Caller) -> ApiResult<EventStream> {
-    let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(follow_jobs(state, caller.0, tx));
-    Ok(into_sse(rx))
+    Ok(into_sse(jobs_feed(state, caller.0)))
 }
 
-async fn follow_jobs(state: AppState, user: String, tx: mpsc::Sender<Event>) {
+async fn follow_jobs(state: AppState, user: String, tx: mpsc::Sender<FeedEvent>) {
     let mut sent: HashMap<String, String> = HashMap::new();
     let mut since = now_millis() - RECENT_MS;
     loop {

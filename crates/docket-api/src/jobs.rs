@@ -170,6 +170,31 @@ pub async fn cancel(
     Ok(Json(job))
 }
 
+/// Changes an unfinished job's `priority` and/or `max_workers` (`null` removes the cap). Claims
+/// in every process follow at their next round, well within a second.
+#[utoipa::path(patch, path = "/v1/jobs/{id}", tag = "jobs", operation_id = "change_job",
+    params(crate::openapi::JobPath), request_body = docket_core::JobPatch,
+    responses(
+        (status = 200, description = "The job with its new options", body = Job),
+        (status = 400, description = "Unknown field, bad value or nothing to change"),
+        (status = 404, description = "No such job"),
+        (status = 409, description = "The job is finished"),
+    ))]
+pub async fn change(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<serde_json::Value>,
+) -> ApiResult<Json<Job>> {
+    let patch = docket_core::JobPatch::from_json(&body)
+        .map_err(|e| AppError::new(ErrorCode::InvalidOptions, e.to_string()))?;
+    fresh(&state, &caller, &id).await?;
+    let job = state.store.change_job(&id, &patch, now_millis()).await?;
+    state.jobs.put(&job);
+    state.wake_engine();
+    Ok(Json(job))
+}
+
 /// Deletes a finished job and its data (items, uploads). The job disappears at once; its data
 /// is removed in the background, retried until it is gone.
 #[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "jobs", operation_id = "delete_job",

@@ -17,12 +17,15 @@ mod labels;
 mod metrics;
 mod openapi;
 mod publish;
+mod rate_limit;
 mod reindex;
 mod remotes;
 mod results;
 mod search;
 mod submit;
 mod uploads;
+mod ws;
+mod ws_tickets;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,6 +42,7 @@ pub use cache::JobCache;
 pub use docket_core::rfc3339;
 pub use error::AppError;
 pub use openapi::document as openapi_document;
+pub use rate_limit::{Budget, RateLimitConfig, RateLimits};
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -54,6 +58,8 @@ pub struct ApiConfig {
     pub webhook_policy: docket_app::WebhookPolicy,
     /// A resumable upload not appended to for this long expires.
     pub upload_expiry: std::time::Duration,
+    /// Signs WebSocket tickets; the same on every API process of a deployment.
+    pub ws_ticket_key: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -73,6 +79,8 @@ pub struct AppState {
     pub metrics: Option<Arc<docket_engine::EngineMetrics>>,
     /// This process's background services (empty if it runs none), for `/metrics`.
     pub services: docket_service::ServicesStatus,
+    /// Request budgets per token and failed-authentication budgets per address.
+    pub limits: Arc<RateLimits>,
 }
 
 impl AppState {
@@ -141,13 +149,19 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(upload_limit)),
         )
         .merge(upload_routes())
-        .route("/v1/jobs/{id}", get(jobs::show).delete(jobs::delete))
+        .route(
+            "/v1/jobs/{id}",
+            get(jobs::show).delete(jobs::delete).patch(jobs::change),
+        )
         .route("/v1/jobs/{id}/pause", post(jobs::pause))
         .route("/v1/jobs/{id}/resume", post(jobs::resume))
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/v1/jobs/{id}/items", get(jobs::items))
         .route("/v1/jobs/{id}/events", get(events::job_events))
         .route("/v1/events", get(events::all_events))
+        .route("/v1/jobs/{id}/ws", get(ws::job_ws))
+        .route("/v1/ws", get(ws::all_ws))
+        .route("/v1/ws-tickets", post(ws_tickets::create))
         .route("/v1/jobs/{id}/results", get(results::results))
         .route("/v1/jobs/{id}/publish", post(publish::publish))
         .route("/v1/publish/targets", get(publish::targets))
@@ -185,5 +199,9 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::openapi_json))
         .merge(dashboard::routes())
         .fallback(health::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ))
         .with_state(state)
 }

@@ -42,7 +42,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::{
     categories, classify, dashboard, document_files, documents, events, health, jobs, labels,
-    metrics, publish, reindex, remotes, results, search, submit, uploads,
+    metrics, publish, reindex, remotes, results, search, submit, uploads, ws, ws_tickets,
 };
 
 #[derive(OpenApi)]
@@ -64,6 +64,7 @@ use crate::{
         jobs::list,
         jobs::show,
         jobs::delete,
+        jobs::change,
         jobs::pause,
         jobs::resume,
         jobs::cancel,
@@ -74,6 +75,9 @@ use crate::{
         remotes::list,
         events::job_events,
         events::all_events,
+        ws::job_ws,
+        ws::all_ws,
+        ws_tickets::create,
         documents::show,
         documents::text,
         document_files::file,
@@ -319,6 +323,11 @@ impl Modify for Conventions {
                 } else {
                     for (status, description) in [
                         ("401", "Missing, malformed, unknown or revoked bearer token"),
+                        (
+                            "429",
+                            "The token's request budget is spent, or this address failed \
+                             authentication too often: `Retry-After` says when to try again",
+                        ),
                         (
                             "500",
                             "Something went wrong on the server's side (it is logged)",

@@ -76,6 +76,11 @@ impl Client {
         Ok(self.send(request).await?.json().await?)
     }
 
+    pub async fn patch_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let request = self.http.patch(self.url(path)).json(body);
+        Ok(self.send(request).await?.json().await?)
+    }
+
     pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
         self.send(self.http.delete(self.url(path))).await?;
         Ok(())

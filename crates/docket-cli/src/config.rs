@@ -55,6 +55,9 @@ pub struct Config {
     /// `[uploads]`: resumable (tus) uploads.
     #[serde(default)]
     pub uploads: UploadsSection,
+    /// `[rate_limit]`: request budgets per token and failed authentications per address.
+    #[serde(default)]
+    pub rate_limit: RateLimitSection,
 }
 
 /// The `[ocr]` section.
@@ -89,6 +92,51 @@ impl Default for RemotesSection {
     }
 }
 
+/// The `[rate_limit]` section: a token bucket per token, per-user overrides under
+/// `[rate_limit.users.NAME]`, and failed authentications per client address and minute.
+/// 0 turns a limit off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSection {
+    #[serde(default = "default_requests_per_second")]
+    pub requests_per_second: u32,
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+    #[serde(default = "default_failed_auth_per_minute")]
+    pub failed_auth_per_minute: u32,
+    #[serde(default)]
+    pub users: std::collections::BTreeMap<String, UserBudget>,
+}
+
+/// `[rate_limit.users.NAME]`: this user's tokens get this budget instead.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserBudget {
+    pub requests_per_second: u32,
+    pub burst: u32,
+}
+
+fn default_requests_per_second() -> u32 {
+    100
+}
+fn default_burst() -> u32 {
+    200
+}
+fn default_failed_auth_per_minute() -> u32 {
+    30
+}
+
+impl Default for RateLimitSection {
+    fn default() -> Self {
+        RateLimitSection {
+            requests_per_second: default_requests_per_second(),
+            burst: default_burst(),
+            failed_auth_per_minute: default_failed_auth_per_minute(),
+            users: Default::default(),
+        }
+    }
+}
+
 /// The `[webhooks]` section.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,6 +161,27 @@ impl Default for UploadsSection {
     fn default() -> Self {
         UploadsSection {
             expiry_seconds: 24 * 3600,
+        }
+    }
+}
+
+impl RateLimitSection {
+    /// The API's limits; a user whose override has `requests_per_second = 0` is not limited.
+    pub fn limits(&self) -> docket_api::RateLimitConfig {
+        let budget = |requests_per_second, burst| docket_api::Budget {
+            requests_per_second,
+            burst,
+        };
+        docket_api::RateLimitConfig {
+            per_token: (self.requests_per_second > 0)
+                .then(|| budget(self.requests_per_second, self.burst)),
+            users: self
+                .users
+                .iter()
+                .map(|(user, b)| (user.clone(), budget(b.requests_per_second, b.burst)))
+                .collect(),
+            failed_auth_per_minute: (self.failed_auth_per_minute > 0)
+                .then_some(self.failed_auth_per_minute),
         }
     }
 }
@@ -170,6 +239,7 @@ impl Default for Config {
             remotes: RemotesSection::default(),
             webhooks: WebhooksSection::default(),
             uploads: UploadsSection::default(),
+            rate_limit: RateLimitSection::default(),
         }
     }
 }

@@ -190,6 +190,17 @@ pub fn print_job(job: &Value, json: bool) {
     if let Some(r) = job["pause_reason"].as_str() {
         println!("  paused: {r}");
     }
+    let options = &job["options"];
+    let cap = options["max_workers"]
+        .as_u64()
+        .map_or("no cap".to_string(), |n| format!("at most {n} at once"));
+    println!(
+        "  priority {}, {cap}",
+        options["priority"].as_str().unwrap_or("normal")
+    );
+    if let Some(t) = options["not_before"].as_str() {
+        println!("  not before: {t}");
+    }
     if let Some(e) = job["error"].as_str() {
         println!("  error: {e}");
     }
@@ -203,6 +214,13 @@ pub async fn control(client: &Client, id: &str, action: &str, json: bool) -> any
     let job = client
         .post_json(&format!("/v1/jobs/{id}/{action}"), None)
         .await?;
+    print_job(&job, json);
+    Ok(())
+}
+
+/// `PATCH /v1/jobs/{id}`: a new priority or worker cap.
+pub async fn change(client: &Client, id: &str, change: &Value, json: bool) -> anyhow::Result<()> {
+    let job = client.patch_json(&format!("/v1/jobs/{id}"), change).await?;
     print_job(&job, json);
     Ok(())
 }

@@ -164,6 +164,18 @@ enum JobsCommand {
     Cancel {
         id: String,
     },
+    /// Change an unfinished job's priority: running jobs share the workers 1 : 2 : 4.
+    Priority {
+        id: String,
+        #[arg(value_parser = ["low", "normal", "high"])]
+        priority: String,
+    },
+    /// Change how many of an unfinished job's items may run at once (`none`: no cap).
+    Workers {
+        id: String,
+        /// A number of at least 1, or `none`.
+        max_workers: String,
+    },
     /// Delete a finished job and its files.
     Rm {
         id: String,
@@ -305,6 +317,20 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
                 JobsCommand::Pause { id } => jobs_cmd::control(&c, &id, "pause", json).await,
                 JobsCommand::Resume { id } => jobs_cmd::control(&c, &id, "resume", json).await,
                 JobsCommand::Cancel { id } => jobs_cmd::control(&c, &id, "cancel", json).await,
+                JobsCommand::Priority { id, priority } => {
+                    let change = serde_json::json!({ "priority": priority });
+                    jobs_cmd::change(&c, &id, &change, json).await
+                }
+                JobsCommand::Workers { id, max_workers } => {
+                    let cap = match max_workers.as_str() {
+                        "none" => serde_json::Value::Null,
+                        n => serde_json::json!(n.parse::<u32>().map_err(|_| anyhow::anyhow!(
+                            "max_workers must be a number of at least 1, or `none`"
+                        ))?),
+                    };
+                    let change = serde_json::json!({ "max_workers": cap });
+                    jobs_cmd::change(&c, &id, &change, json).await
+                }
                 JobsCommand::Rm { id } => {
                     c.delete(&format!("/v1/jobs/{id}")).await?;
                     if json {

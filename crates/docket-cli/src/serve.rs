@@ -62,6 +62,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
             remotes: config.remotes(),
             webhook_policy: config.webhook_policy()?,
             upload_expiry: config.resumable().expiry,
+            ws_ticket_key: ws_ticket_key(config)?,
         }),
         tokens: Arc::new(TokenCache::default()),
         jobs: Arc::new(JobCache::default()),
@@ -69,6 +70,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         extractor,
         metrics: engine_metrics,
         services: service_status,
+        limits: Arc::new(docket_api::RateLimits::new(&config.rate_limit.limits())),
     };
     let addr: SocketAddr = config
         .bind
@@ -83,13 +85,25 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     tracing::info!(%local, workers, ?services, "serving");
     let app = docket_api::router(state);
     let token = shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { token.cancelled().await })
-        .await
-        .context("serving HTTP")?;
+    // The client's address is what failed authentications are counted by.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { token.cancelled().await })
+    .await
+    .context("serving HTTP")?;
     background.await.context("engine and services task")??;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The key WebSocket tickets are signed with: derived from the deployment's webhook secret
+/// (configured, or made at first start), which every API process shares already.
+fn ws_ticket_key(config: &Config) -> anyhow::Result<Vec<u8>> {
+    use sha2::{Digest, Sha256};
+    let secret = crate::webhooks::secret(config, true)?.unwrap_or_else(docket_api::new_token);
+    Ok(Sha256::digest(format!("docket websocket tickets\0{secret}")).to_vec())
 }
 
 /// On a brand-new installation there is no token yet: make one for the user `local`, save it

@@ -216,6 +216,7 @@ async fn two_hundred_files_answer_202_fast_and_complete(backend: Backend) {
     for service in [
         "rescuer",
         "deadline_watcher",
+        "held_releaser",
         "retention_cleaner",
         "lister",
         "webhook_deliverer",

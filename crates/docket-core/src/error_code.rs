@@ -75,6 +75,9 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// 415: the body's content type is not one the endpoint accepts.
     UnsupportedMediaType,
+    /// 429: the token's request budget is spent, or this address failed authentication too
+    /// often; `Retry-After` says when to try again.
+    RateLimited,
     /// 500: a fault on the server's side; it has been logged.
     Internal,
     /// 503: the database or blob store is busy or unreachable; try again shortly.
@@ -83,7 +86,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 34] = [
+    pub const ALL: [ErrorCode; 35] = [
         ErrorCode::InvalidRequest,
         ErrorCode::MalformedJson,
         ErrorCode::MalformedMultipart,
@@ -116,6 +119,7 @@ impl ErrorCode {
         ErrorCode::NothingToPublish,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
+        ErrorCode::RateLimited,
         ErrorCode::Internal,
         ErrorCode::Unavailable,
     ];
@@ -155,6 +159,7 @@ impl ErrorCode {
             ErrorCode::NothingToPublish => "nothing_to_publish",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
             ErrorCode::Unavailable => "unavailable",
         }
@@ -176,6 +181,7 @@ impl ErrorCode {
             ErrorCode::ChecksumMismatch => 460,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
             _ => 400,

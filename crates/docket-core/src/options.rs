@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::CoreError;
+use crate::{CoreError, Millis, Priority};
 
 /// Submit options (SPEC §5). Unknown fields are rejected, not ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +32,18 @@ pub struct JobOptions {
         schema(max_length = 2048, pattern = r"^https?://[^/\s]\S*$")
     )]
     pub notify_url: Option<String>,
+    /// The job's share of the workers next to other running jobs (1 : 2 : 4); changeable
+    /// while it runs (`PATCH /v1/jobs/{id}`).
+    #[serde(default)]
+    pub priority: Priority,
+    /// The job stays `queued` until this time (RFC 3339).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::as_rfc3339_opt"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub not_before: Option<Millis>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +119,8 @@ impl Default for JobOptions {
             deadline_seconds: None,
             ocr: None,
             notify_url: None,
+            priority: Priority::Normal,
+            not_before: None,
         }
     }
 }
@@ -199,5 +213,25 @@ mod tests {
         let e = JobOptions::from_json(&json!({"ocr": {"provider": "abbyy"}})).unwrap_err();
         assert!(e.to_string().contains("abbyy"), "{e}");
         assert!(e.to_string().contains("google_vision"), "{e}");
+    }
+
+    #[test]
+    fn priority_and_not_before() {
+        let o = JobOptions::from_json(
+            &json!({"priority": "high", "not_before": "2026-12-07T02:00:00+01:00"}),
+        )
+        .unwrap();
+        assert_eq!(o.priority, Priority::High);
+        assert_eq!(o.not_before, Some(1_796_605_200_000));
+        let shown = serde_json::to_value(&o).unwrap();
+        assert_eq!(shown["not_before"], "2026-12-07T01:00:00.000Z");
+        assert_eq!(shown["priority"], "high");
+        let e = JobOptions::from_json(&json!({"priority": "urgent"})).unwrap_err();
+        assert!(e.to_string().contains("urgent"), "{e}");
+        let e = JobOptions::from_json(&json!({"not_before": "tomorrow"})).unwrap_err();
+        assert!(
+            e.to_string().contains("premature end") || e.to_string().contains("input"),
+            "{e}"
+        );
     }
 }

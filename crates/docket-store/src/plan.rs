@@ -1,9 +1,10 @@
 //! Backend-independent planning: how a claim is shared between jobs, and how a batch of
 //! completions turns into item updates and job bookkeeping. Backends only run the SQL.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
-use docket_core::{AttemptError, ItemState, ItemTarget, JobBook, Millis, Stage};
+use docket_core::{AttemptError, ItemState, ItemTarget, JobBook, Millis, Priority, Stage};
 
 use crate::{CompleteReport, Completion};
 
@@ -13,32 +14,61 @@ pub(crate) struct ClaimCandidate {
     pub headroom: i64,
     /// Items waiting to run (pending or retrying).
     pub waiting: i64,
+    /// The job's place in claim order (`jobs.claim_pass`).
+    pub pass: i64,
+    pub priority: Priority,
 }
 
-/// Shares `limit` slots between candidates, least recently served first, so that a huge job
-/// does not starve a small one: each round gives every job with headroom an equal slice.
-pub(crate) fn fair_shares(candidates: &[ClaimCandidate], limit: usize) -> Vec<usize> {
-    let mut shares = vec![0usize; candidates.len()];
-    let cap: Vec<usize> = candidates
+impl ClaimCandidate {
+    fn cap(&self) -> usize {
+        self.headroom.min(self.waiting).max(0) as usize
+    }
+
+    /// The job's pass once it has been served `got` items in a claim whose front runner is
+    /// at `front`: a job that waited (paused, capped, new) starts from the front, not from
+    /// where it stopped, so it cannot take the workers for itself while it catches up.
+    pub fn pass_after(&self, front: i64, got: usize) -> i64 {
+        self.pass
+            .max(front)
+            .saturating_add(got as i64 * self.priority.stride())
+    }
+}
+
+/// The lowest pass among candidates that can take an item now: where every job that joins or
+/// comes back starts.
+pub(crate) fn claim_front(candidates: &[ClaimCandidate]) -> i64 {
+    candidates
         .iter()
-        .map(|c| c.headroom.min(c.waiting).max(0) as usize)
+        .filter(|c| c.cap() > 0)
+        .map(|c| c.pass)
+        .min()
+        .unwrap_or(0)
+}
+
+/// Shares `limit` slots between candidates by stride scheduling: each slot goes to the job
+/// with the lowest pass, which then moves back by its priority's stride, so running jobs are
+/// served 1 : 2 : 4 by priority, a huge job does not starve a small one, and a low job still
+/// moves.
+pub(crate) fn fair_shares(candidates: &[ClaimCandidate], limit: usize, front: i64) -> Vec<usize> {
+    let mut shares = vec![0usize; candidates.len()];
+    let mut line: BinaryHeap<Reverse<(i64, usize)>> = candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.cap() > 0)
+        .map(|(i, c)| Reverse((c.pass.max(front), i)))
         .collect();
     let mut remaining = limit;
-    loop {
-        let open: Vec<usize> = (0..candidates.len())
-            .filter(|&i| shares[i] < cap[i])
-            .collect();
-        if remaining == 0 || open.is_empty() {
+    while remaining > 0 {
+        let Some(Reverse((pass, i))) = line.pop() else {
             break;
-        }
-        let slice = remaining.div_ceil(open.len()).max(1);
-        for i in open {
-            let give = slice.min(cap[i] - shares[i]).min(remaining);
-            shares[i] += give;
-            remaining -= give;
-            if remaining == 0 {
-                break;
-            }
+        };
+        shares[i] += 1;
+        remaining -= 1;
+        if shares[i] < candidates[i].cap() {
+            line.push(Reverse((
+                pass.saturating_add(candidates[i].priority.stride()),
+                i,
+            )));
         }
     }
     shares
@@ -207,26 +237,86 @@ mod tests {
     use super::*;
 
     fn c(headroom: i64, waiting: i64) -> ClaimCandidate {
-        ClaimCandidate { headroom, waiting }
+        ClaimCandidate {
+            headroom,
+            waiting,
+            pass: 0,
+            priority: Priority::Normal,
+        }
+    }
+
+    fn p(priority: Priority, pass: i64) -> ClaimCandidate {
+        ClaimCandidate {
+            headroom: i64::MAX,
+            waiting: 1_000_000,
+            pass,
+            priority,
+        }
     }
 
     #[test]
     fn small_jobs_get_their_share() {
         // The small job gets everything it can take; the big one the rest.
         assert_eq!(
-            fair_shares(&[c(i64::MAX, 1_000_000), c(i64::MAX, 10)], 100),
+            fair_shares(&[c(i64::MAX, 1_000_000), c(i64::MAX, 10)], 100, 0),
             vec![90, 10]
         );
         assert_eq!(
-            fair_shares(&[c(i64::MAX, 1_000), c(i64::MAX, 1_000)], 100),
+            fair_shares(&[c(i64::MAX, 1_000), c(i64::MAX, 1_000)], 100, 0),
             vec![50, 50]
         );
     }
 
     #[test]
     fn headroom_caps_a_job() {
-        assert_eq!(fair_shares(&[c(2, 100), c(i64::MAX, 100)], 10), vec![2, 8]);
-        assert_eq!(fair_shares(&[c(0, 100)], 10), vec![0]);
-        assert_eq!(fair_shares(&[], 10), Vec::<usize>::new());
+        assert_eq!(
+            fair_shares(&[c(2, 100), c(i64::MAX, 100)], 10, 0),
+            vec![2, 8]
+        );
+        assert_eq!(fair_shares(&[c(0, 100)], 10, 0), vec![0]);
+        assert_eq!(fair_shares(&[], 10, 0), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn priorities_share_one_two_four() {
+        let jobs = [
+            p(Priority::Low, 0),
+            p(Priority::Normal, 0),
+            p(Priority::High, 0),
+        ];
+        assert_eq!(fair_shares(&jobs, 700, 0), vec![100, 200, 400]);
+    }
+
+    #[test]
+    fn one_slot_at_a_time_still_shares_by_weight() {
+        // Claims of a single item, passes written back after each: the shares over many
+        // claims follow the weights too, and the low job is never starved.
+        let mut jobs = [
+            p(Priority::Low, 0),
+            p(Priority::Normal, 0),
+            p(Priority::High, 0),
+        ];
+        let mut served = [0usize; 3];
+        for _ in 0..700 {
+            let front = claim_front(&jobs);
+            let shares = fair_shares(&jobs, 1, front);
+            for (i, share) in shares.into_iter().enumerate() {
+                if share > 0 {
+                    served[i] += share;
+                    jobs[i].pass = jobs[i].pass_after(front, share);
+                }
+            }
+        }
+        assert_eq!(served, [100, 200, 400]);
+    }
+
+    #[test]
+    fn a_job_that_waited_starts_from_the_front() {
+        // A job whose pass is far behind (new, or back from a pause) does not take every slot
+        // until it has caught up: it joins at the front runner's pass.
+        let jobs = [p(Priority::Normal, 0), p(Priority::Normal, 10_000)];
+        let front = claim_front(&jobs[1..]);
+        assert_eq!(fair_shares(&jobs, 10, front), vec![5, 5]);
+        assert_eq!(jobs[0].pass_after(front, 5), 10_010);
     }
 }

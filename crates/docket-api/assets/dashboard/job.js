@@ -97,6 +97,20 @@ export function render(main, params, { id }) {
   const filter = h('select', { id: 'item-state' },
     ITEM_STATES.map((s) => h('option', { value: s, selected: s === stateFilter }, s || 'any state')));
   const deleteButton = h('button', { type: 'button', class: 'danger', hidden: true }, 'Delete job');
+  // Priority: the job's share of the workers next to other running jobs (1 : 2 : 4).
+  const priority = h('select', {
+    id: 'job-priority', 'aria-label': 'Priority',
+    title: 'Running jobs share the workers 1 : 2 : 4 (low : normal : high)',
+    onchange: async () => {
+      clear(failure);
+      priority.disabled = true;
+      try {
+        showJob(await api(`/v1/jobs/${encodeURIComponent(id)}`,
+          { method: 'PATCH', body: { priority: priority.value } }));
+      } catch (e) { showError(e); }
+      priority.disabled = finished;
+    },
+  }, ['low', 'normal', 'high'].map((p) => h('option', { value: p }, p)));
 
   clear(main).append(head, failure, cardSlot, tools, details,
     h('section', { 'aria-labelledby': 'items-h' },
@@ -119,6 +133,9 @@ export function render(main, params, { id }) {
     publish.update(j);
     add(clear(details),
       h('dt', {}, 'Kind'), h('dd', {}, j.kind),
+      h('dt', {}, 'Priority'), h('dd', {}, priority),
+      j.options && j.options.not_before
+        ? [h('dt', {}, 'Not before'), h('dd', {}, time(j.options.not_before))] : null,
       h('dt', {}, 'Created'), h('dd', {}, time(j.created_at)),
       h('dt', {}, 'Started'), h('dd', {}, time(j.started_at)),
       h('dt', {}, 'Finished'), h('dd', {}, time(j.finished_at)),
@@ -134,6 +151,8 @@ export function render(main, params, { id }) {
     deleteButton.hidden = !isFinished(j);
     const wasFinished = finished;
     finished = isFinished(j);
+    if (document.activeElement !== priority) priority.value = (j.options && j.options.priority) || 'normal';
+    priority.disabled = finished;
     if (finished && !wasFinished) loadItems().catch(showError);
   };
 

@@ -1,9 +1,10 @@
 //! The engine's named background services, one file each: rescue of expired leases,
-//! deadlines, retention, deletion and listing. [`crate::Engine::take_services`] hands them to the
+//! deadlines, jobs held until `not_before`, retention, deletion and listing. [`crate::Engine::take_services`] hands them to the
 //! process's supervisor; an engine whose services were not taken runs them itself.
 
 mod deadline_watcher;
 mod deleter;
+mod held_releaser;
 mod lister;
 mod rescuer;
 mod retention_cleaner;
@@ -20,6 +21,7 @@ use crate::{EngineConfig, EngineMetrics, JobCleanup, Lister};
 
 pub use deadline_watcher::DeadlineWatcher;
 pub use deleter::Deleter;
+pub use held_releaser::HeldReleaser;
 pub use lister::ListerService;
 pub use rescuer::Rescuer;
 pub use retention_cleaner::RetentionCleaner;
@@ -42,6 +44,7 @@ pub(crate) fn all(duties: Arc<Duties>) -> Vec<Arc<dyn Service>> {
     let mut services: Vec<Arc<dyn Service>> = vec![
         Arc::new(Ticking(Rescuer(duties.clone()))),
         Arc::new(Ticking(DeadlineWatcher(duties.clone()))),
+        Arc::new(Ticking(HeldReleaser(duties.clone()))),
     ];
     if duties.config.retention.is_some() {
         services.push(Arc::new(Ticking(RetentionCleaner(duties.clone()))));

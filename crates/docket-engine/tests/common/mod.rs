@@ -17,7 +17,9 @@ use tokio_util::sync::CancellationToken;
 mod bookkeeping;
 mod checkpoints;
 pub use bookkeeping::*;
+mod priorities;
 pub use checkpoints::*;
+pub use priorities::*;
 
 pub fn fast_config() -> EngineConfig {
     EngineConfig {
@@ -841,6 +843,8 @@ macro_rules! engine_suite {
             a_pause_between_checkpointed_steps_repeats_none,
             a_failed_item_shows_the_stage_it_failed_in,
             current_items_are_only_the_started_ones,
+            priorities_share_the_workers_one_two_four_and_a_change_applies_at_once,
+            a_job_waits_for_not_before_and_held_jobs_do_not_block_claims,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {

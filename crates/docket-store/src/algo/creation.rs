@@ -22,16 +22,16 @@ const INSERT_JOB: Sql = Sql::each(
     "INSERT INTO jobs (id, user_id, kind, state, created_at, updated_at, deadline_at, \
      total, pending, running, retrying, succeeded, failed, cancelled, max_workers, \
      max_retries, auto_pause_after, item_timeout_ms, options, idempotency_key, source, \
-     sealed, notify_url, notify_state) \
+     sealed, notify_url, notify_state, priority, held_until) \
      VALUES ($1, $2, $3, 'queued', $4, $4, $5, $6, $6, 0, 0, 0, 0, 0, $7, $8, $9, $10, $11, \
-     $12, $13, $14, $15, CASE WHEN $15 IS NOT NULL THEN 'pending' END)",
+     $12, $13, $14, $15, CASE WHEN $15 IS NOT NULL THEN 'pending' END, $16, $17)",
     "INSERT INTO jobs (id, user_id, kind, state, created_at, updated_at, deadline_at, \
      total, pending, running, retrying, succeeded, failed, cancelled, max_workers, \
      max_retries, auto_pause_after, item_timeout_ms, options, idempotency_key, source, \
-     sealed, notify_url, notify_state) \
+     sealed, notify_url, notify_state, priority, held_until) \
      VALUES ($1, $2, $3, 'queued', $4, $4, $5, $6, $6, 0, 0, 0, 0, 0, $7, $8, $9, $10, \
      $11::jsonb, $12, $13::jsonb, $14, $15::text, \
-     CASE WHEN $15::text IS NOT NULL THEN 'pending' END) \
+     CASE WHEN $15::text IS NOT NULL THEN 'pending' END, $16, $17) \
      ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
 );
 
@@ -60,12 +60,18 @@ async fn insert_job<D: CreationDriver>(
     let o = &new.options;
     let options = serde_json::to_string(o)?;
     let source = new.source.as_ref().map(serde_json::to_string).transpose()?;
+    // A job held until `not_before` is left out of claims until then; its deadline counts
+    // from when it may start.
+    let held_until = o.not_before.filter(|&t| t > now);
+    let starts = held_until.unwrap_or(now);
     let args = [
         id.into(),
         new.user.as_str().into(),
         new.kind.as_str().into(),
         now.into(),
-        o.deadline_seconds.map(|s| now + (s as i64) * 1000).into(),
+        o.deadline_seconds
+            .map(|s| starts.saturating_add((s as i64).saturating_mul(1000)))
+            .into(),
         (new.items.len() as i64).into(),
         o.max_workers.map(i64::from).into(),
         (o.max_retries as i64).into(),
@@ -76,6 +82,8 @@ async fn insert_job<D: CreationDriver>(
         source.as_deref().into(),
         new.source.is_none().into(),
         o.notify_url.as_deref().into(),
+        o.priority.as_str().into(),
+        held_until.into(),
     ];
     Ok(driver.execute(tx, INSERT_JOB, &args).await? == 1)
 }

@@ -2,7 +2,7 @@
 //! over the drivers of creation and deletion and the shared statements.
 
 use async_trait::async_trait;
-use docket_core::{Item, ItemState, Job, JobState, Millis, PauseReason};
+use docket_core::{Item, ItemState, Job, JobPatch, JobState, Millis, PauseReason};
 
 use super::control;
 use super::creation::{self, CreationDriver};
@@ -214,6 +214,14 @@ impl<D: JobDriver + 'static> JobStore for D {
 
     async fn expire_deadlines(&self, now: Millis) -> Result<u64, StoreError> {
         control::expire_deadlines(self, now).await
+    }
+
+    async fn change_job(&self, id: &str, patch: &JobPatch, now: Millis) -> Result<Job, StoreError> {
+        super::changes::patch(self, id, patch, now).await
+    }
+
+    async fn release_held(&self, now: Millis) -> Result<u64, StoreError> {
+        super::changes::release_held(self, now).await
     }
 
     async fn purge_finished(&self, before: Millis) -> Result<Vec<String>, StoreError> {

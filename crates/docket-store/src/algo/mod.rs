@@ -4,6 +4,7 @@
 //! (`sqlite/driver.rs`, `postgres/driver.rs`).
 
 pub(crate) mod categories;
+pub(crate) mod changes;
 pub(crate) mod completion;
 pub(crate) mod control;
 pub(crate) mod creation;
@@ -45,13 +46,13 @@ pub(crate) trait BookDriver: Send + Sync {
     async fn rollback(&self, tx: Self::Tx) -> Result<(), StoreError>;
 }
 
-/// Writes a job's book back; a claim also records when the job was last served (fairness).
+/// Writes a job's book back; a claim also moves the job's place in claim order (fairness).
 /// PostgreSQL is told the types of the values it reads more than once.
 const WRITE_BOOK: Sql = Sql::each(
     "UPDATE jobs SET state = $1, pause_requested = $2, pause_reason = $3, pending = $4, \
      running = $5, retrying = $6, succeeded = $7, failed = $8, cancelled = $9, \
      consecutive_failures = $10, failure_streak = $11, error = $12, updated_at = $13, \
-     total = $15, sealed = $16, last_claim_at = COALESCE($17, last_claim_at), \
+     total = $15, sealed = $16, claim_pass = COALESCE($17, claim_pass), \
      started_at = COALESCE(started_at, CASE WHEN $1 = 'running' THEN $13 END), \
      finished_at = CASE WHEN $1 IN ('completed', 'failed', 'cancelled') \
                         THEN COALESCE(finished_at, $13) END \
@@ -63,19 +64,19 @@ const WRITE_BOOK: Sql = Sql::each(
      started_at = COALESCE(started_at, CASE WHEN $1::text = 'running' THEN $13::bigint END), \
      finished_at = CASE WHEN $1::text IN ('completed', 'failed', 'cancelled') \
                         THEN COALESCE(finished_at, $13::bigint) END, \
-     last_claim_at = COALESCE($17::bigint, last_claim_at) \
+     claim_pass = COALESCE($17::bigint, claim_pass) \
      WHERE id = $14",
 );
 
-/// Writes a job's book (its state and counters) back; `claimed_at` also records when it was
-/// last served.
+/// Writes a job's book (its state and counters) back; a claim also gives the job's new
+/// `claim_pass` (see `plan::fair_shares`).
 pub(crate) async fn write_book<D: Statements>(
     driver: &D,
     tx: &mut D::Tx,
     id: &str,
     b: &JobBook,
     now: Millis,
-    claimed_at: Option<Millis>,
+    claim_pass: Option<i64>,
 ) -> Result<(), StoreError> {
     let args = [
         b.state.as_str().into(),
@@ -94,7 +95,7 @@ pub(crate) async fn write_book<D: Statements>(
         id.into(),
         b.counts.total.into(),
         b.sealed.into(),
-        claimed_at.into(),
+        claim_pass.into(),
     ];
     driver.execute(tx, WRITE_BOOK, &args).await?;
     Ok(())

@@ -1,7 +1,7 @@
 //! Jobs and their control: creating, reading, pausing, resuming, cancelling, failing, deleting, deadlines and retention.
 
 use async_trait::async_trait;
-use docket_core::{Item, Job, Millis, PauseReason};
+use docket_core::{Item, Job, JobPatch, Millis, PauseReason};
 
 use crate::*;
 
@@ -36,6 +36,13 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Fails every unfinished job whose deadline has passed. Returns how many.
     async fn expire_deadlines(&self, now: Millis) -> Result<u64, StoreError>;
+
+    /// Changes the priority and/or worker cap of an unfinished job (a finished one is a
+    /// `Rule` error); claims in every process follow from their next round.
+    async fn change_job(&self, id: &str, patch: &JobPatch, now: Millis) -> Result<Job, StoreError>;
+
+    /// Makes jobs whose `not_before` has come claimable. Returns how many.
+    async fn release_held(&self, now: Millis) -> Result<u64, StoreError>;
 
     /// Deletes jobs that finished before `before` (documents stay). Returns their ids, so the
     /// caller can delete their files too.

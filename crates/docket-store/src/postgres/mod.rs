@@ -38,7 +38,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use crate::nul::{holds_nul, json_text, may_hold_nul};
-use crate::plan::{fair_shares, ClaimCandidate, CompletionPlan};
+use crate::plan::{claim_front, fair_shares, ClaimCandidate, CompletionPlan};
 use crate::prelude::*;
 use crate::row::stats_rows;
 use crate::row::{JobRow, JOB_COLUMNS};
@@ -89,8 +89,8 @@ impl PgStore {
     /// Locks the rows of these jobs, in id order, and returns them (missing ones are absent).
     async fn lock_jobs(tx: &mut Tx, ids: &[String]) -> Result<Vec<LockedJobRow>, StoreError> {
         Ok(sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS}, max_workers, max_retries, item_timeout_ms FROM jobs \
-             WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE"
+            "SELECT {JOB_COLUMNS}, max_workers, max_retries, item_timeout_ms, priority, \
+             claim_pass FROM jobs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE"
         ))
         .bind(ids)
         .fetch_all(&mut **tx)
@@ -165,6 +165,8 @@ struct LockedJobRow {
     max_workers: Option<i64>,
     max_retries: i64,
     item_timeout_ms: i64,
+    priority: String,
+    claim_pass: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -185,16 +187,23 @@ struct CandidateRow {
     running: i64,
     retrying: i64,
     max_workers: Option<i64>,
+    priority: String,
+    claim_pass: i64,
 }
 
+/// A claim candidate from a job's counters, cap, priority and pass.
 fn candidate(
     max_workers: Option<i64>,
     running: i64,
     pending: i64,
     retrying: i64,
-) -> ClaimCandidate {
-    ClaimCandidate {
+    priority: &str,
+    pass: i64,
+) -> Result<ClaimCandidate, StoreError> {
+    Ok(ClaimCandidate {
         headroom: max_workers.map_or(i64::MAX, |m| m - running),
         waiting: pending + retrying,
-    }
+        pass,
+        priority: priority.parse()?,
+    })
 }

@@ -24,11 +24,11 @@ impl QueueDriver for PgStore {
             .pool
             .begin_with("BEGIN; SET LOCAL enable_sort = off")
             .await?;
-        // A first look without locks picks the jobs to serve, least recently served first.
+        // A first look without locks picks the jobs to serve, in claim order.
         let seen: Vec<CandidateRow> = sqlx::query_as(
-            "SELECT id, pending, running, retrying, max_workers FROM jobs \
+            "SELECT id, pending, running, retrying, max_workers, priority, claim_pass FROM jobs \
              WHERE state IN ('queued', 'running') AND pause_requested = false \
-             AND kind = ANY($2) ORDER BY last_claim_at LIMIT $1",
+             AND held_until IS NULL AND kind = ANY($2) ORDER BY claim_pass LIMIT $1",
         )
         .bind(CLAIM_CANDIDATES)
         .bind(kind_names(kinds))
@@ -36,11 +36,22 @@ impl QueueDriver for PgStore {
         .await?;
         let first: Vec<ClaimCandidate> = seen
             .iter()
-            .map(|j| candidate(j.max_workers, j.running, j.pending, j.retrying))
-            .collect();
+            .map(|j| {
+                candidate(
+                    j.max_workers,
+                    j.running,
+                    j.pending,
+                    j.retrying,
+                    &j.priority,
+                    j.claim_pass,
+                )
+            })
+            .collect::<Result<_, StoreError>>()?;
+        // Every job served in this claim joins no further forward than the front runner.
+        let front = claim_front(&first);
         let mut order: Vec<String> = seen
             .into_iter()
-            .zip(fair_shares(&first, limit))
+            .zip(fair_shares(&first, limit, front))
             .filter(|(_, share)| *share > 0)
             .map(|(j, _)| j.id)
             .collect();
@@ -68,11 +79,20 @@ impl QueueDriver for PgStore {
         }
         let candidates: Vec<ClaimCandidate> = jobs
             .iter()
-            .map(|(j, _)| candidate(j.max_workers, j.job.running, j.job.pending, j.job.retrying))
-            .collect();
-        let shares = fair_shares(&candidates, limit);
+            .map(|(j, _)| {
+                candidate(
+                    j.max_workers,
+                    j.job.running,
+                    j.job.pending,
+                    j.job.retrying,
+                    &j.priority,
+                    j.claim_pass,
+                )
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let shares = fair_shares(&candidates, limit, front);
         let mut claimed = Vec::new();
-        for ((j, mut book), share) in jobs.into_iter().zip(shares) {
+        for (((j, mut book), candidate), share) in jobs.into_iter().zip(&candidates).zip(shares) {
             if share == 0 {
                 continue;
             }
@@ -121,7 +141,8 @@ impl QueueDriver for PgStore {
                 continue;
             }
             book.on_claimed(got_pending as i64, got_retrying as i64);
-            crate::algo::write_book(self, &mut tx, &j.job.id, &book, now, Some(now)).await?;
+            let pass = candidate.pass_after(front, rows.len());
+            crate::algo::write_book(self, &mut tx, &j.job.id, &book, now, Some(pass)).await?;
             rows.sort_by_key(|r| r.id);
             for r in rows {
                 claimed.push(Claimed {

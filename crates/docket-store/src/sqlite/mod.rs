@@ -28,7 +28,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
-use crate::plan::{fair_shares, ClaimCandidate};
+use crate::plan::{claim_front, fair_shares, ClaimCandidate};
 use crate::prelude::*;
 use crate::row::stats_rows;
 use crate::row::{JobRow, JOB_COLUMNS};
@@ -128,6 +128,8 @@ struct ClaimJobRow {
     max_workers: Option<i64>,
     max_retries: i64,
     item_timeout_ms: i64,
+    priority: String,
+    claim_pass: i64,
 }
 
 /// id, name, payload, attempts, stage, checkpoint. The payload stays a slice of the claim's

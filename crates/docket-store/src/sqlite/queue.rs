@@ -17,28 +17,33 @@ impl QueueDriver for SqliteStore {
             return Ok(Vec::new());
         }
         let mut tx = self.begin().await?;
-        // jobs_runnable holds the kind next to last_claim_at, so the kind filter is answered
+        // jobs_runnable holds the kind next to claim_pass, so the kind filter is answered
         // from the index while it is walked in claim order.
         let jobs: Vec<ClaimJobRow> = sqlx::query_as(&format!(
-            "SELECT {JOB_COLUMNS}, max_workers, max_retries, item_timeout_ms \
+            "SELECT {JOB_COLUMNS}, max_workers, max_retries, item_timeout_ms, priority, claim_pass \
              FROM jobs INDEXED BY jobs_runnable \
-             WHERE state IN ('queued', 'running') AND pause_requested = 0 \
+             WHERE state IN ('queued', 'running') AND pause_requested = 0 AND held_until IS NULL \
              AND kind IN (SELECT value FROM json_each(?1)) \
-             ORDER BY last_claim_at LIMIT 64"
+             ORDER BY claim_pass LIMIT 64"
         ))
         .bind(kinds_json(kinds))
         .fetch_all(&mut *tx)
         .await?;
         let candidates: Vec<ClaimCandidate> = jobs
             .iter()
-            .map(|j| ClaimCandidate {
-                headroom: j.max_workers.map_or(i64::MAX, |m| m - j.job.running),
-                waiting: j.job.pending + j.job.retrying,
+            .map(|j| {
+                Ok(ClaimCandidate {
+                    headroom: j.max_workers.map_or(i64::MAX, |m| m - j.job.running),
+                    waiting: j.job.pending + j.job.retrying,
+                    pass: j.claim_pass,
+                    priority: j.priority.parse()?,
+                })
             })
-            .collect();
-        let shares = fair_shares(&candidates, limit);
+            .collect::<Result<_, StoreError>>()?;
+        let front = claim_front(&candidates);
+        let shares = fair_shares(&candidates, limit, front);
         let mut claimed = Vec::new();
-        for (j, share) in jobs.iter().zip(shares) {
+        for ((j, candidate), share) in jobs.iter().zip(&candidates).zip(shares) {
             if share == 0 {
                 continue;
             }
@@ -102,7 +107,8 @@ impl QueueDriver for SqliteStore {
             }
             let mut book = j.job.book()?;
             book.on_claimed(got_pending as i64, got_retrying as i64);
-            crate::algo::write_book(self, &mut tx, &j.job.id, &book, now, Some(now)).await?;
+            let pass = candidate.pass_after(front, rows.len());
+            crate::algo::write_book(self, &mut tx, &j.job.id, &book, now, Some(pass)).await?;
             let mut rows = rows;
             rows.sort_by_key(|r| r.0);
             for (id, name, payload, attempts, stage, checkpoint) in rows {
