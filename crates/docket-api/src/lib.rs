@@ -14,8 +14,10 @@ mod extract;
 mod health;
 mod jobs;
 mod labels;
+mod me;
 mod metrics;
 mod openapi;
+mod openapi_links;
 mod publish;
 mod reindex;
 mod results;
@@ -42,6 +44,11 @@ pub use openapi::document as openapi_document;
 pub struct ApiConfig {
     /// Largest upload (a whole multipart body), in bytes.
     pub upload_limit: u64,
+    /// Largest file, in bytes: the same setting as the pipeline's largest processable file,
+    /// so what could never be processed is refused at upload.
+    pub max_file_bytes: u64,
+    /// Bytes of uploads each user may keep stored; `None`: no quota.
+    pub storage_quota_bytes: Option<u64>,
     /// Canonical directories a folder source may lie under.
     pub allowed_roots: Vec<PathBuf>,
     /// Where jobs can be published to (trusted configuration; users name one).
@@ -73,7 +80,11 @@ impl AppState {
             self.store.clone(),
             self.blobs.clone(),
             Arc::new(self.config.allowed_roots.clone()),
-            self.config.upload_limit,
+            docket_app::UploadLimits {
+                max_file_bytes: self.config.max_file_bytes,
+                max_upload_bytes: self.config.upload_limit,
+                storage_quota_bytes: self.config.storage_quota_bytes,
+            },
         )
     }
 
@@ -138,6 +149,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(classify::CLASSIFY_LIMIT + 64 * 1024)),
         )
         .route("/v1/reindex", post(reindex::reindex))
+        .route("/v1/me", get(me::me))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

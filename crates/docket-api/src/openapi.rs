@@ -40,8 +40,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{Content, Ref, RefOr, Response as ApiResponse};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
+use crate::openapi_links::Links;
 use crate::{
-    categories, classify, dashboard, document_files, documents, events, health, jobs, labels,
+    categories, classify, dashboard, document_files, documents, events, health, jobs, labels, me,
     metrics, publish, reindex, results, search, submit,
 };
 
@@ -81,6 +82,7 @@ use crate::{
         categories::delete,
         classify::classify,
         reindex::reindex,
+        me::me,
         health::healthz,
         health::readyz,
         metrics::metrics,
@@ -100,7 +102,7 @@ use crate::{
         results::Include,
     )),
     security(("bearer" = [])),
-    modifiers(&Conventions),
+    modifiers(&Conventions, &Links),
     tags(
         (name = "jobs", description = "Submit, watch and control jobs; read their results"),
         (name = "events", description = "Live progress as Server-Sent Events"),
@@ -175,6 +177,25 @@ pub(crate) enum SubmitKind {
     Process,
     /// `source.count` synthetic items of `source.sleep_ms` each (for tests and benchmarks).
     Noop,
+}
+
+/// How a category rule matches (paperless-style), or `auto` for the learned classifier.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum CategoryAlgorithm {
+    /// Any of the pattern's words.
+    Any,
+    /// All of the pattern's words.
+    All,
+    /// The pattern as one phrase.
+    Literal,
+    /// The pattern as a regular expression.
+    Regex,
+    /// The pattern, allowing for OCR errors.
+    Fuzzy,
+    /// Learned from documents labelled by hand.
+    Auto,
 }
 
 /// A multipart submit: the files, and optionally the options.
@@ -267,7 +288,7 @@ pub(crate) struct Conventions;
 
 const PROBLEM_JSON: &str = "application/problem+json";
 
-fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+pub(crate) fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         &mut item.get,
         &mut item.put,

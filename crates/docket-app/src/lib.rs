@@ -18,9 +18,11 @@ mod deletion;
 mod error;
 mod export;
 mod folder;
+mod languages;
 mod publish;
 mod reindex;
 mod submission;
+mod upload;
 
 pub use classify::{too_large as classify_too_large, Classification, Decision, CLASSIFY_LIMIT};
 pub use deletion::{run_deletions, Deletion, DeletionError};
@@ -28,4 +30,5 @@ pub use error::ServiceError;
 pub use export::{flat_row, write_bundle, Include};
 pub use publish::{publish, PublishRequest};
 pub use reindex::reindex;
-pub use submission::{NoopSpec, Submission, Upload};
+pub use submission::{NoopSpec, Submission};
+pub use upload::{Upload, UploadLimits};

@@ -58,6 +58,8 @@ pub enum ErrorCode {
     NothingToPublish,
     /// 413: the upload or request body exceeds its limit.
     PayloadTooLarge,
+    /// 507: the upload would take the user past their storage quota (see `GET /v1/me`).
+    QuotaExceeded,
     /// 415: the body's content type is not one the endpoint accepts.
     UnsupportedMediaType,
     /// 500: a fault on the server's side; it has been logged.
@@ -68,7 +70,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::InvalidRequest,
         ErrorCode::MalformedJson,
         ErrorCode::MalformedMultipart,
@@ -93,6 +95,7 @@ impl ErrorCode {
         ErrorCode::CategoryExists,
         ErrorCode::NothingToPublish,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::QuotaExceeded,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::Internal,
         ErrorCode::Unavailable,
@@ -125,6 +128,7 @@ impl ErrorCode {
             ErrorCode::CategoryExists => "category_exists",
             ErrorCode::NothingToPublish => "nothing_to_publish",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Internal => "internal",
             ErrorCode::Unavailable => "unavailable",
@@ -142,6 +146,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
+            ErrorCode::QuotaExceeded => 507,
             _ => 400,
         }
     }

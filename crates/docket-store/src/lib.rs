@@ -35,6 +35,7 @@ pub trait Store:
     + EventStore
     + ExportStore
     + StatsStore
+    + StorageStore
     + Deletions
     + TestHooks
 {
@@ -51,6 +52,7 @@ impl<T> Store for T where
         + EventStore
         + ExportStore
         + StatsStore
+        + StorageStore
         + Deletions
         + TestHooks
 {

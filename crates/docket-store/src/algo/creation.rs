@@ -113,6 +113,7 @@ pub(crate) async fn create_job<D: CreationDriver>(
         };
     }
     driver.insert_items(&mut tx, &id, &new.items).await?;
+    super::storage::record_upload_bytes(driver, &mut tx, &id, &new.items).await?;
     driver.announce_work(&mut tx).await?;
     driver.commit(tx).await?;
     let job = super::jobs::job(driver, &id, now)

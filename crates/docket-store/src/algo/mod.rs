@@ -15,6 +15,7 @@ pub(crate) mod jobs;
 pub(crate) mod listing;
 pub(crate) mod queue;
 pub(crate) mod sql;
+pub(crate) mod storage;
 mod tokens;
 mod webhooks;
 

@@ -11,6 +11,7 @@ mod listing;
 mod probe;
 mod queue;
 mod stats;
+mod storage;
 mod tokens;
 mod webhooks;
 
@@ -25,5 +26,6 @@ pub use listing::ListingStore;
 pub use probe::SchemaProbe;
 pub use queue::QueueStore;
 pub use stats::StatsStore;
+pub use storage::StorageStore;
 pub use tokens::TokenStore;
 pub use webhooks::WebhookStore;

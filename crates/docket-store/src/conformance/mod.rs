@@ -26,6 +26,7 @@ mod queries;
 mod schema;
 mod search;
 mod stats;
+mod storage;
 mod tokens;
 mod webhooks;
 
@@ -43,6 +44,7 @@ pub use queries::*;
 pub use schema::*;
 pub use search::*;
 pub use stats::*;
+pub use storage::*;
 pub use tokens::*;
 pub use webhooks::*;
 
@@ -83,6 +85,7 @@ macro_rules! conformance_suite {
             checkpoints_are_saved_only_by_the_holder_and_survive_a_takeover,
             export_rows_list_finished_items_with_their_documents,
             a_job_result_is_recorded_only_while_the_job_runs,
+            storage_used_follows_uploads_and_deletions,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {
