@@ -17,7 +17,6 @@ mod labels;
 mod me;
 mod metrics;
 mod openapi;
-mod openapi_links;
 mod publish;
 mod reindex;
 mod results;

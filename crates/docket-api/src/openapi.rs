@@ -40,7 +40,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{Content, Ref, RefOr, Response as ApiResponse};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
-use crate::openapi_links::Links;
 use crate::{
     categories, classify, dashboard, document_files, documents, events, health, jobs, labels, me,
     metrics, publish, reindex, results, search, submit,
@@ -102,7 +101,7 @@ use crate::{
         results::Include,
     )),
     security(("bearer" = [])),
-    modifiers(&Conventions, &Links),
+    modifiers(&Conventions),
     tags(
         (name = "jobs", description = "Submit, watch and control jobs; read their results"),
         (name = "events", description = "Live progress as Server-Sent Events"),
@@ -288,7 +287,7 @@ pub(crate) struct Conventions;
 
 const PROBLEM_JSON: &str = "application/problem+json";
 
-pub(crate) fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         &mut item.get,
         &mut item.put,

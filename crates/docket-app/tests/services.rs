@@ -162,11 +162,11 @@ async fn a_failed_or_abandoned_upload_leaves_no_files(s: Setup) {
             futures::stream::iter(vec![Ok::<_, String>(Bytes::from(vec![0u8; 2048]))]),
         )
         .await;
+    // Over the per-file limit: refused by name, and with the limit named.
     assert!(matches!(
-        too_big,
-        Err(ServiceError::Blobs(
-            docket_blobs::BlobError::TooLarge { .. }
-        ))
+        &too_big,
+        Err(ServiceError::Refused { code: ErrorCode::PayloadTooLarge, detail })
+            if detail.contains("`big` exceeds the per-file limit of 1024 bytes")
     ));
     let empty = upload.finish(JobOptions::default(), None).await;
     assert!(matches!(
