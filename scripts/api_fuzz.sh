@@ -124,6 +124,7 @@ category="$(curl -fsS "${auth[@]}" -H 'Content-Type: application/json' \
 export DOCKET_FUZZ_JOB_IDS="$noop_job,$upload_job,$folder_job,$paused_job"
 export DOCKET_FUZZ_DOCUMENT_IDS="$documents"
 export DOCKET_FUZZ_CATEGORY_IDS="$category"
+export DOCKET_FUZZ_FOLDER="$tmp/allowed/docs"
 
 # The event streams are not fuzzed (below); check that a finished job's stream is SSE and ends.
 say "checking a finished job's event stream"
@@ -152,7 +153,7 @@ seed=()
 set +e
 # From the temporary directory: schemathesis keeps state in ./.schemathesis.
 cd "$tmp"
-SCHEMATHESIS_HOOKS=api_fuzz_hooks PYTHONPATH="$hooks_dir${PYTHONPATH:+:$PYTHONPATH}" \
+DOCKET_FUZZ_STATS="$tmp/statuses.txt" SCHEMATHESIS_HOOKS=api_fuzz_hooks PYTHONPATH="$hooks_dir${PYTHONPATH:+:$PYTHONPATH}" \
     st run "$base/openapi.json" \
     -H "Authorization: Bearer $token" \
     --checks "$checks" \
@@ -169,6 +170,12 @@ SCHEMATHESIS_HOOKS=api_fuzz_hooks PYTHONPATH="$hooks_dir${PYTHONPATH:+:$PYTHONPA
 rc=$?
 set -e
 cd - >/dev/null
+if [ -s "$tmp/statuses.txt" ]; then
+    say "answers by status ($(wc -l <"$tmp/statuses.txt") calls): $(awk '{print $3}' "$tmp/statuses.txt" | sort | uniq -c | sort -rn | awk '{printf "%s×%s ", $1, $2}')"
+    say "POST /v1/jobs by status: $(awk '$1 == "POST" && $2 == "/v1/jobs" {print $3}' "$tmp/statuses.txt" | sort | uniq -c | sort -rn | awk '{printf "%s×%s ", $1, $2}')"
+    fives="$(awk '$3 ~ /^5/' "$tmp/statuses.txt" | wc -l)"
+    [ "$fives" -eq 0 ] || { say "$fives answers were 5xx"; rc=1; }
+fi
 if grep -n 'panicked' "$tmp/server.log" >&2; then
     say "the server panicked (above; full log in $tmp/server.log)"
     rc=1

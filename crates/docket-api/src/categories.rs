@@ -16,9 +16,11 @@ use crate::AppState;
 /// A category rule as sent by a client.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "invoices", "algorithm": "any", "pattern": "invoice receipt"}))]
 pub struct CategoryBody {
     name: String,
     /// `any`, `all`, `literal`, `regex`, `fuzzy` or `auto`.
+    #[schema(value_type = crate::openapi::CategoryAlgorithm)]
     algorithm: String,
     /// What to match; unused by `auto`.
     #[serde(default)]

@@ -14,6 +14,7 @@ mod extract;
 mod health;
 mod jobs;
 mod labels;
+mod me;
 mod metrics;
 mod openapi;
 mod publish;
@@ -48,6 +49,11 @@ pub use rate_limit::{Budget, RateLimitConfig, RateLimits};
 pub struct ApiConfig {
     /// Largest upload (a whole multipart body), in bytes.
     pub upload_limit: u64,
+    /// Largest file, in bytes: the same setting as the pipeline's largest processable file,
+    /// so what could never be processed is refused at upload.
+    pub max_file_bytes: u64,
+    /// Bytes of uploads each user may keep stored; `None`: no quota.
+    pub storage_quota_bytes: Option<u64>,
     /// Canonical directories a folder source may lie under.
     pub allowed_roots: Vec<PathBuf>,
     /// Where jobs can be published to (trusted configuration; users name one).
@@ -89,7 +95,11 @@ impl AppState {
             self.store.clone(),
             self.blobs.clone(),
             Arc::new(self.config.allowed_roots.clone()),
-            self.config.upload_limit,
+            docket_app::UploadLimits {
+                max_file_bytes: self.config.max_file_bytes,
+                max_upload_bytes: self.config.upload_limit,
+                storage_quota_bytes: self.config.storage_quota_bytes,
+            },
         )
         .with_webhook_policy(self.config.webhook_policy.clone())
     }
@@ -193,6 +203,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(classify::CLASSIFY_LIMIT + 64 * 1024)),
         )
         .route("/v1/reindex", post(reindex::reindex))
+        .route("/v1/me", get(me::me))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

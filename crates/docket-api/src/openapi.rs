@@ -41,7 +41,7 @@ use utoipa::openapi::{Content, Ref, RefOr, Response as ApiResponse};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::{
-    categories, classify, dashboard, document_files, documents, events, health, jobs, labels,
+    categories, classify, dashboard, document_files, documents, events, health, jobs, labels, me,
     metrics, publish, reindex, remotes, results, search, submit, uploads, ws, ws_tickets,
 };
 
@@ -91,6 +91,7 @@ use crate::{
         categories::delete,
         classify::classify,
         reindex::reindex,
+        me::me,
         health::healthz,
         health::readyz,
         metrics::metrics,
@@ -188,6 +189,25 @@ pub(crate) enum SubmitKind {
     Process,
     /// `source.count` synthetic items of `source.sleep_ms` each (for tests and benchmarks).
     Noop,
+}
+
+/// How a category rule matches (paperless-style), or `auto` for the learned classifier.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum CategoryAlgorithm {
+    /// Any of the pattern's words.
+    Any,
+    /// All of the pattern's words.
+    All,
+    /// The pattern as one phrase.
+    Literal,
+    /// The pattern as a regular expression.
+    Regex,
+    /// The pattern, allowing for OCR errors.
+    Fuzzy,
+    /// Learned from documents labelled by hand.
+    Auto,
 }
 
 /// A multipart submit: the files, and optionally the options.

@@ -64,6 +64,9 @@ pub async fn submit(
         .unwrap_or("")
         .to_ascii_lowercase();
     let created = if content_type.starts_with("multipart/form-data") {
+        if let Some(length) = content_length(request.headers()) {
+            submission.check_declared_size(length)?;
+        }
         from_multipart(&state, &caller, request, key).await?
     } else if content_type.starts_with("application/json") {
         from_json(&state, &caller, request, key).await?
@@ -89,6 +92,17 @@ fn accepted(job: docket_core::Job, replayed: bool) -> Response {
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     response
+}
+
+/// The request's (or a part's) `Content-Length`, if it gives one.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
@@ -159,7 +173,7 @@ async fn from_multipart(
     let mut multipart = Multipart::from_request(request, state)
         .await
         .map_err(|e| AppError::new(ErrorCode::MalformedMultipart, e.body_text()))?;
-    let mut upload = state.submission().upload();
+    let mut upload = state.submission().upload(&caller.0).await?;
     // A refused upload's files are removed before the refusal is sent, so a client that gets
     // a 4xx finds nothing left behind. (A client that goes away mid-upload drops the future
     // instead, and the upload's `Drop` removes them in the background.)
@@ -170,7 +184,7 @@ async fn from_multipart(
             return Err(refused);
         }
     };
-    Ok(upload.finish(&caller.0, options, key).await?)
+    Ok(upload.finish(options, key).await?)
 }
 
 /// Streams the `files` parts into `upload`; returns the `options` part.
@@ -181,6 +195,7 @@ async fn read_parts(
 ) -> ApiResult<JobOptions> {
     let mut options = JobOptions::default();
     let mut seen_part = false;
+    let mut seen_options = false;
     let limit = state.config.upload_limit;
     loop {
         let field = match multipart.next_field().await {
@@ -199,6 +214,9 @@ async fn read_parts(
         match field.name().unwrap_or("") {
             "files" | "file" | "files[]" => {
                 let name = clean_name(field.file_name(), upload.files());
+                if let Some(length) = content_length(field.headers()) {
+                    upload.check_declared_file(&name, length)?;
+                }
                 // Keep the body limit's 413 recognisable through the blob store's error.
                 let body = futures::StreamExt::map(field, |chunk| {
                     chunk.map_err(|e| {
@@ -248,7 +266,16 @@ async fn read_parts(
                         format!("the `options` part is not JSON: {e}"),
                     )
                 })?;
+                if seen_options {
+                    return Err(AppError::new(
+                        ErrorCode::InvalidOptions,
+                        "the `options` part appears more than once: send one",
+                    ));
+                }
+                seen_options = true;
                 options = parse_options(state, &value)?;
+                // Before any file after it is stored.
+                state.submission().check_options(&options).await?;
             }
             other => {
                 return Err(AppError::new(
@@ -279,7 +306,8 @@ fn multipart_error(e: axum::extract::multipart::MultipartError, limit: u64) -> A
 /// A JSON submit.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = JobSubmit)]
+#[schema(as = JobSubmit,
+    example = json!({"kind": "noop", "source": {"count": 3, "sleep_ms": 1}, "options": {"max_retries": 1}}))]
 struct SubmitBody {
     #[schema(value_type = crate::openapi::SubmitKind)]
     kind: String,
@@ -337,6 +365,21 @@ async fn from_json(
         )
     })?;
     let submission = state.submission();
+    let source = &body.source;
+    let foreign: &[(&str, bool)] = match kind {
+        JobKind::Process => &[
+            ("count", source.count.is_some()),
+            ("sleep_ms", source.sleep_ms.is_some()),
+        ],
+        JobKind::Noop => &[("path", source.path.is_some())],
+        _ => &[],
+    };
+    if let Some((field, _)) = foreign.iter().find(|(_, given)| *given) {
+        return Err(AppError::new(
+            ErrorCode::InvalidRequest,
+            format!("a `{kind}` job does not take `source.{field}`"),
+        ));
+    }
     match kind {
         JobKind::Process => {
             let source = body.source;

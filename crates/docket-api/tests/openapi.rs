@@ -346,6 +346,8 @@ async fn app() -> axum::Router {
         engine: None,
         config: Arc::new(ApiConfig {
             upload_limit: 1024 * 1024,
+            max_file_bytes: 1024 * 1024,
+            storage_quota_bytes: None,
             allowed_roots: Vec::new(),
             publish_targets: Default::default(),
             remotes: Vec::new(),

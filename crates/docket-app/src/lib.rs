@@ -22,12 +22,14 @@ mod deletion;
 mod error;
 mod export;
 mod folder;
+mod languages;
 mod names;
 mod publish;
 mod reindex;
 mod remotes;
 mod resumable;
 mod submission;
+mod upload;
 mod upload_cleaner;
 
 pub use classify::{too_large as classify_too_large, Classification, Decision, CLASSIFY_LIMIT};
@@ -42,5 +44,6 @@ pub use remotes::{
     check_ocr_provider, remote_statuses, ConfiguredRemote, RemoteKind, RemoteStatus,
 };
 pub use resumable::{Resumable, ResumableConfig, UploadRequest};
-pub use submission::{NoopSpec, Submission, Upload};
+pub use submission::{NoopSpec, Submission};
+pub use upload::{Upload, UploadLimits};
 pub use upload_cleaner::UploadCleaner;

@@ -3,19 +3,16 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use docket_blobs::Blobs;
 use docket_core::{
-    blob_keys, now_millis, ErrorCode, ItemPayload, Job, JobId, JobKind, JobOptions, JobSource,
-    Millis,
+    now_millis, ErrorCode, ItemPayload, Job, JobKind, JobOptions, JobSource, Millis,
 };
 use docket_notify::WebhookPolicy;
-use docket_store::{Created, NewItem, NewJob, ResumableUpload, Store, StoreError};
-use futures::Stream;
+use docket_store::prelude::*;
+use docket_store::{Created, NewItem, NewJob, ResumableUpload, StoreError};
 
-use crate::cleanup::{remove_uploads, remove_uploads_later};
 use crate::folder::allowed_folder;
-use crate::ServiceError;
+use crate::{ServiceError, Upload, UploadLimits};
 
 /// A synthetic `noop` job may ask for at most this many items.
 pub const NOOP_MAX_ITEMS: u64 = 1_000_000;
@@ -30,8 +27,7 @@ pub struct Submission {
     blobs: Blobs,
     /// Canonical directories a folder source may lie under.
     allowed_roots: Arc<Vec<PathBuf>>,
-    /// Largest upload, all files together, in bytes.
-    upload_limit: u64,
+    limits: UploadLimits,
     /// Where a job's `notify_url` may point.
     webhooks: WebhookPolicy,
 }
@@ -48,13 +44,13 @@ impl Submission {
         store: Arc<dyn Store>,
         blobs: Blobs,
         allowed_roots: Arc<Vec<PathBuf>>,
-        upload_limit: u64,
+        limits: UploadLimits,
     ) -> Submission {
         Submission {
             store,
             blobs,
             allowed_roots,
-            upload_limit,
+            limits,
             webhooks: WebhookPolicy::default(),
         }
     }
@@ -76,6 +72,39 @@ impl Submission {
         })
     }
 
+    pub fn limits(&self) -> UploadLimits {
+        self.limits
+    }
+
+    /// Checks what only this server can know of `options` (the core checks the rest when they
+    /// are parsed): that its `notify_url` is allowed and the OCR languages it names are installed.
+    pub async fn check_options(&self, options: &JobOptions) -> Result<(), ServiceError> {
+        self.check_notify_url(options).await?;
+        if let Some(ocr) = &options.ocr {
+            crate::languages::check_installed(&ocr.languages).await?;
+        }
+        Ok(())
+    }
+
+    /// Refuses at once a request that says it is larger than an upload may be, before any
+    /// of it is read.
+    pub fn check_declared_size(&self, bytes: u64) -> Result<(), ServiceError> {
+        if bytes > self.limits.max_upload_bytes {
+            return Err(crate::upload::upload_too_large(
+                self.limits.max_upload_bytes,
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub(crate) fn blobs(&self) -> &Blobs {
+        &self.blobs
+    }
+
     /// The job an earlier submit with this idempotency key created, if any.
     pub async fn replay(&self, user: &str, key: &str) -> Result<Option<Job>, ServiceError> {
         Ok(self
@@ -84,16 +113,21 @@ impl Submission {
             .await?)
     }
 
-    /// Starts an upload: files are streamed into blobs under a fresh job id as they arrive.
-    /// If the upload is dropped before [`Upload::finish`], its files are removed.
-    pub fn upload(&self) -> Upload {
-        Upload {
-            submission: self.clone(),
-            id: JobId::generate().to_string(),
-            items: Vec::new(),
-            bytes: 0,
-            stored_any: false,
-        }
+    /// Starts an upload by `user`: files are streamed into blobs under a fresh job id as they
+    /// arrive. If the upload is dropped before [`Upload::finish`], its files are removed. A
+    /// user whose storage quota is already used up is refused here, before anything is read.
+    pub async fn upload(&self, user: &str) -> Result<Upload, ServiceError> {
+        let quota_left = match self.limits.storage_quota_bytes {
+            Some(quota) => {
+                let used = self.store.storage_used(user).await?;
+                if used >= quota {
+                    return Err(crate::upload::quota_exceeded(quota, used));
+                }
+                Some((quota - used, quota, used))
+            }
+            None => None,
+        };
+        Ok(Upload::start(self.clone(), user, quota_left))
     }
 
     /// A `process` job over a folder on the server, listed later by the job itself.
@@ -104,7 +138,7 @@ impl Submission {
         options: JobOptions,
         idempotency_key: Option<String>,
     ) -> Result<Created, ServiceError> {
-        self.check_notify_url(&options).await?;
+        self.check_options(&options).await?;
         let folder = allowed_folder(self.allowed_roots.to_vec(), path).await?;
         let new = NewJob {
             source: Some(JobSource::Folder { path: folder }),
@@ -129,6 +163,7 @@ impl Submission {
                 format!("`source.uploads` needs 1 to {MAX_UPLOADS_PER_JOB} upload ids"),
             ));
         }
+        self.check_options(&options).await?;
         let mut seen = std::collections::HashSet::new();
         let mut items = Vec::with_capacity(uploads.len());
         let now = now_millis();
@@ -168,7 +203,6 @@ impl Submission {
         options: JobOptions,
         idempotency_key: Option<String>,
     ) -> Result<Created, ServiceError> {
-        self.check_notify_url(&options).await?;
         let count = spec
             .count
             .filter(|c| (1..=NOOP_MAX_ITEMS).contains(c))
@@ -178,6 +212,7 @@ impl Submission {
                     format!("a `noop` job needs `source.count` between 1 and {NOOP_MAX_ITEMS}"),
                 )
             })?;
+        self.check_options(&options).await?;
         let payload = ItemPayload::Noop {
             sleep_ms: spec.sleep_ms.map(|ms| ms.min(NOOP_MAX_SLEEP_MS)),
         };
@@ -232,7 +267,7 @@ fn upload_item(upload: ResumableUpload, now: Millis) -> Result<NewItem, ServiceE
     })
 }
 
-fn job(user: &str, kind: JobKind, options: JobOptions, key: Option<String>) -> NewJob {
+pub(crate) fn job(user: &str, kind: JobKind, options: JobOptions, key: Option<String>) -> NewJob {
     NewJob {
         id: None,
         user: user.to_owned(),
@@ -241,119 +276,5 @@ fn job(user: &str, kind: JobKind, options: JobOptions, key: Option<String>) -> N
         idempotency_key: key,
         items: Vec::new(),
         source: None,
-    }
-}
-
-/// The files of one upload so far. Dropped unfinished, it removes what it stored.
-pub struct Upload {
-    submission: Submission,
-    id: String,
-    items: Vec<NewItem>,
-    bytes: u64,
-    /// Whether anything may have been written under the job's prefix (cleared once the job
-    /// owns its files, or they are removed).
-    stored_any: bool,
-}
-
-impl Upload {
-    pub fn job_id(&self) -> &str {
-        &self.id
-    }
-
-    pub fn files(&self) -> usize {
-        self.items.len()
-    }
-
-    /// Bytes stored so far, all files together.
-    pub fn bytes(&self) -> u64 {
-        self.bytes
-    }
-
-    /// Streams one file into the blob store, within what is left of the upload limit.
-    pub async fn add_file<S, E>(&mut self, name: String, body: S) -> Result<(), ServiceError>
-    where
-        S: Stream<Item = Result<Bytes, E>> + Unpin,
-        E: std::fmt::Display,
-    {
-        let key = blob_keys::upload(&self.id, self.items.len());
-        let limit = self.submission.upload_limit.saturating_sub(self.bytes);
-        self.stored_any = true;
-        let stored = self.submission.blobs.put_stream(&key, body, limit).await?;
-        self.bytes += stored.size;
-        self.items.push(NewItem {
-            name,
-            payload: ItemPayload::Upload {
-                blob: stored.key,
-                size: stored.size,
-                sha256: stored.sha256,
-            },
-        });
-        Ok(())
-    }
-
-    /// Creates the `process` job over the uploaded files. On any failure, and when an earlier
-    /// submit with the same key wins, the files are removed.
-    pub async fn finish(
-        mut self,
-        user: &str,
-        options: JobOptions,
-        idempotency_key: Option<String>,
-    ) -> Result<Created, ServiceError> {
-        if self.items.is_empty() {
-            self.abandon().await;
-            return Err(ServiceError::refused(
-                ErrorCode::EmptyUpload,
-                "the upload has no files: send one `files` part per file",
-            ));
-        }
-        if self.bytes == 0 {
-            self.abandon().await;
-            return Err(ServiceError::refused(
-                ErrorCode::EmptyUpload,
-                "every uploaded file is empty",
-            ));
-        }
-        if let Err(e) = self.submission.check_notify_url(&options).await {
-            self.abandon().await;
-            return Err(e);
-        }
-        let new = NewJob {
-            id: Some(self.id.clone()),
-            items: std::mem::take(&mut self.items),
-            ..job(user, JobKind::Process, options, idempotency_key)
-        };
-        let created = self.submission.store.create_job(new, now_millis()).await;
-        match created {
-            Ok(created) if created.created => {
-                self.stored_any = false;
-                Ok(created)
-            }
-            Ok(replayed) => {
-                // Lost a race with a concurrent submit under the same key: drop this upload.
-                self.abandon().await;
-                Ok(replayed)
-            }
-            Err(e) => {
-                self.abandon().await;
-                Err(e.into())
-            }
-        }
-    }
-
-    /// Removes what this upload stored (retried in the background until it succeeds).
-    pub async fn abandon(mut self) {
-        if self.stored_any {
-            self.stored_any = false;
-            remove_uploads(&self.submission.blobs, &self.id).await;
-        }
-    }
-}
-
-impl Drop for Upload {
-    fn drop(&mut self) {
-        // A client that goes away mid-upload drops the request's future, and this with it.
-        if self.stored_any {
-            remove_uploads_later(&self.submission.blobs, &self.id);
-        }
     }
 }

@@ -57,7 +57,7 @@ impl Setup {
             self.store.clone(),
             self.blobs.clone(),
             Arc::new(vec![self.blob_dir.path().canonicalize().unwrap()]),
-            1024,
+            docket_app::UploadLimits::uniform(1024),
         )
     }
 
@@ -92,7 +92,7 @@ fn chattr(flag: &str, path: &Path) {
 }
 
 async fn an_upload_becomes_a_job_of_typed_items(s: Setup) {
-    let mut upload = s.submission().upload();
+    let mut upload = s.submission().upload("u").await.unwrap();
     upload
         .add_file("a.txt".into(), body("hello"))
         .await
@@ -102,10 +102,7 @@ async fn an_upload_becomes_a_job_of_typed_items(s: Setup) {
         .await
         .unwrap();
     let id = upload.job_id().to_owned();
-    let created = upload
-        .finish("u", JobOptions::default(), None)
-        .await
-        .unwrap();
+    let created = upload.finish(JobOptions::default(), None).await.unwrap();
     assert!(created.created);
     assert_eq!(created.job.id, id);
     let claimed = s
@@ -128,7 +125,7 @@ async fn an_upload_becomes_a_job_of_typed_items(s: Setup) {
 }
 
 async fn a_failed_or_abandoned_upload_leaves_no_files(s: Setup) {
-    let mut upload = s.submission().upload();
+    let mut upload = s.submission().upload("u").await.unwrap();
     upload
         .add_file("a.txt".into(), body("hello"))
         .await
@@ -142,7 +139,7 @@ async fn a_failed_or_abandoned_upload_leaves_no_files(s: Setup) {
     })
     .await;
 
-    let mut upload = s.submission().upload();
+    let mut upload = s.submission().upload("u").await.unwrap();
     upload
         .add_file("a.txt".into(), body("hello"))
         .await
@@ -153,25 +150,25 @@ async fn a_failed_or_abandoned_upload_leaves_no_files(s: Setup) {
         ..JobOptions::default()
     };
     assert!(matches!(
-        upload.finish("u", bad, None).await,
+        upload.finish(bad, None).await,
         Err(ServiceError::Store(_))
     ));
     assert!(!s.upload_dir(&refused).join("000000").exists());
 
-    let mut upload = s.submission().upload();
+    let mut upload = s.submission().upload("u").await.unwrap();
     let too_big = upload
         .add_file(
             "big".into(),
             futures::stream::iter(vec![Ok::<_, String>(Bytes::from(vec![0u8; 2048]))]),
         )
         .await;
+    // Over the per-file limit: refused by name, and with the limit named.
     assert!(matches!(
-        too_big,
-        Err(ServiceError::Blobs(
-            docket_blobs::BlobError::TooLarge { .. }
-        ))
+        &too_big,
+        Err(ServiceError::Refused { code: ErrorCode::PayloadTooLarge, detail })
+            if detail.contains("`big` exceeds the per-file limit of 1024 bytes")
     ));
-    let empty = upload.finish("u", JobOptions::default(), None).await;
+    let empty = upload.finish(JobOptions::default(), None).await;
     assert!(matches!(
         empty,
         Err(ServiceError::Refused {
@@ -191,14 +188,14 @@ async fn the_same_idempotency_key_answers_the_first_job(s: Setup) {
         .noop("u", spec, JobOptions::default(), Some("k".into()))
         .await
         .unwrap();
-    let mut upload = s.submission().upload();
+    let mut upload = s.submission().upload("u").await.unwrap();
     upload
         .add_file("a.txt".into(), body("hello"))
         .await
         .unwrap();
     let lost = upload.job_id().to_owned();
     let second = upload
-        .finish("u", JobOptions::default(), Some("k".into()))
+        .finish(JobOptions::default(), Some("k".into()))
         .await
         .unwrap();
     assert!(!second.created);
@@ -231,13 +228,13 @@ async fn the_same_idempotency_key_answers_the_first_job(s: Setup) {
 }
 
 async fn deletion_hides_at_once_and_removes_files_then_rows_retrying_failures(s: Setup) {
-    let mut upload = s.submission().upload();
+    let mut upload = s.submission().upload("u").await.unwrap();
     upload
         .add_file("a.txt".into(), body("hello"))
         .await
         .unwrap();
     let id = upload
-        .finish("u", JobOptions::default(), None)
+        .finish(JobOptions::default(), None)
         .await
         .unwrap()
         .job

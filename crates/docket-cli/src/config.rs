@@ -28,7 +28,15 @@ pub struct Config {
     pub retry_base_ms: i64,
     pub retry_cap_ms: i64,
     pub retention_days: f64,
+    /// Largest upload, all its files together.
     pub upload_limit_bytes: u64,
+    /// Largest file: an upload with a larger one is refused (413) before it is stored, and the
+    /// pipeline processes files up to this size (server files included). One setting, so the
+    /// two cannot disagree.
+    pub max_file_bytes: u64,
+    /// Bytes of uploads each user may keep stored (their jobs' files, until the jobs are
+    /// deleted); past it an upload is refused with 507. Default: no quota.
+    pub storage_quota_bytes: Option<u64>,
     pub ocr_languages: Vec<String>,
     /// Items a worker process claims ahead of its free workers (default: 4 per worker). Raise
     /// it for many quick items; keep it low for slow ones, so that processes share fairly.
@@ -58,6 +66,9 @@ pub struct Config {
     /// `[rate_limit]`: request budgets per token and failed authentications per address.
     #[serde(default)]
     pub rate_limit: RateLimitSection,
+    /// `[extract]`: the extractor children.
+    #[serde(default)]
+    pub extract: ExtractSection,
 }
 
 /// The `[ocr]` section.
@@ -186,6 +197,16 @@ impl RateLimitSection {
     }
 }
 
+/// The `[extract]` section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractSection {
+    /// Memory of each extractor child, in MB (MiB); a document that needs more fails with
+    /// "ran out of memory". Default: half of the host's memory (or its cgroup's) shared
+    /// between the children, one per worker (`DOCKET_EXTRACT_MEMORY_LIMIT_MB`).
+    pub memory_limit_mb: Option<u64>,
+}
+
 /// The `[publish]` section.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -208,6 +229,8 @@ const ENV_KEYS: &[&str] = &[
     "retry_cap_ms",
     "retention_days",
     "upload_limit_bytes",
+    "max_file_bytes",
+    "storage_quota_bytes",
     "data_dir",
     "prefetch",
     "webhook_secret",
@@ -229,6 +252,8 @@ impl Default for Config {
             retry_cap_ms: 30_000,
             retention_days: 7.0,
             upload_limit_bytes: 10 * 1024 * 1024 * 1024,
+            max_file_bytes: 512 * 1024 * 1024,
+            storage_quota_bytes: None,
             ocr_languages: vec!["eng".into()],
             data_dir: PathBuf::from("./data"),
             prefetch: None,
@@ -240,6 +265,7 @@ impl Default for Config {
             webhooks: WebhooksSection::default(),
             uploads: UploadsSection::default(),
             rate_limit: RateLimitSection::default(),
+            extract: ExtractSection::default(),
         }
     }
 }
@@ -282,6 +308,12 @@ impl Config {
         if let Ok(langs) = std::env::var("DOCKET_OCR_LANGUAGES") {
             let langs: Vec<String> = langs.split(['+', ',']).map(str::to_string).collect();
             figment = figment.merge(Serialized::default("ocr_languages", langs));
+        }
+        if let Ok(mb) = std::env::var("DOCKET_EXTRACT_MEMORY_LIMIT_MB") {
+            let mb: u64 = mb.trim().parse().with_context(|| {
+                format!("DOCKET_EXTRACT_MEMORY_LIMIT_MB={mb:?} is not a number of MB")
+            })?;
+            figment = figment.merge(Serialized::default("extract.memory_limit_mb", mb));
         }
         figment
             .extract()

@@ -46,6 +46,7 @@ pub fn runtime_config(
         engine: config.engine(),
         run_engine,
         extractor: extractor_pool(config),
+        max_file_bytes: config.max_file_bytes,
         webhooks: crate::webhooks::notify_config(config, create_secret)?,
         backoff: Backoff::default(),
         publish_targets: config.publish_targets()?,
@@ -65,6 +66,12 @@ fn extractor_pool(config: &Config) -> PoolConfig {
     });
     let mut pool = PoolConfig::new(program, vec!["extractor".into()]);
     pool.size = config.engine().workers.max(1);
+    pool.memory_limit_mib = Some(
+        config
+            .extract
+            .memory_limit_mb
+            .unwrap_or_else(|| docket_pipeline::default_extractor_memory_mib(pool.size)),
+    );
     // Only a backstop: each item stops its parser before its own timeout
     // (`item_timeout_seconds`, at most a week) runs out.
     pool.timeout = std::time::Duration::from_secs(7 * 24 * 3600);

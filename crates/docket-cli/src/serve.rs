@@ -57,6 +57,8 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         engine: engine_handle,
         config: Arc::new(ApiConfig {
             upload_limit: config.upload_limit_bytes,
+            max_file_bytes: config.max_file_bytes,
+            storage_quota_bytes: config.storage_quota_bytes,
             allowed_roots,
             publish_targets: config.publish_targets()?,
             remotes: config.remotes(),

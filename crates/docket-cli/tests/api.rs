@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
-use support::{on_both_backends, Backend, Server};
+use support::{assert_problem, on_both_backends, Backend, Server};
 
 fn files_form(n: usize) -> Form {
     let mut form = Form::new();
@@ -21,22 +21,6 @@ fn files_form(n: usize) -> Form {
         );
     }
     form
-}
-
-async fn assert_problem(r: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(r.status().as_u16(), status);
-    let ct = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    assert_eq!(ct, "application/problem+json");
-    let body: Value = r.json().await.expect("problem json");
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["status"], status);
-    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
-    body
 }
 
 async fn two_hundred_files_answer_202_fast_and_complete(backend: Backend) {

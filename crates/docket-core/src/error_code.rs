@@ -73,6 +73,8 @@ pub enum ErrorCode {
     NothingToPublish,
     /// 413: the upload or request body exceeds its limit.
     PayloadTooLarge,
+    /// 507: the upload would take the user past their storage quota (see `GET /v1/me`).
+    QuotaExceeded,
     /// 415: the body's content type is not one the endpoint accepts.
     UnsupportedMediaType,
     /// 429: the token's request budget is spent, or this address failed authentication too
@@ -86,7 +88,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 35] = [
+    pub const ALL: [ErrorCode; 36] = [
         ErrorCode::InvalidRequest,
         ErrorCode::MalformedJson,
         ErrorCode::MalformedMultipart,
@@ -118,6 +120,7 @@ impl ErrorCode {
         ErrorCode::CategoryExists,
         ErrorCode::NothingToPublish,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::QuotaExceeded,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::RateLimited,
         ErrorCode::Internal,
@@ -158,6 +161,7 @@ impl ErrorCode {
             ErrorCode::CategoryExists => "category_exists",
             ErrorCode::NothingToPublish => "nothing_to_publish",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
@@ -184,6 +188,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
+            ErrorCode::QuotaExceeded => 507,
             _ => 400,
         }
     }

@@ -94,6 +94,41 @@ impl std::fmt::Display for OcrProvider {
     }
 }
 
+/// Most OCR languages one job may name: each multiplies recognition time, so more than this
+/// is a mistake, not a document.
+pub const MAX_OCR_LANGUAGES: usize = 8;
+
+impl OcrOptions {
+    /// What can be known of the languages without asking the host: how many, and that each
+    /// is a tesseract language name (letters, digits, `_`; they become file names). Whether
+    /// they are installed is the submitting service's check.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        if self.languages.len() > MAX_OCR_LANGUAGES {
+            return Err(CoreError::InvalidOption(format!(
+                "ocr.languages names {} languages; at most {MAX_OCR_LANGUAGES} can be used together",
+                self.languages.len()
+            )));
+        }
+        for (i, lang) in self.languages.iter().enumerate() {
+            let valid = !lang.is_empty()
+                && lang.len() <= 32
+                && lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(CoreError::InvalidOption(format!(
+                    "ocr.languages: {lang:?} is not a language name (tesseract's codes, e.g. \
+                     `eng`, `deu`, `chi_sim`)"
+                )));
+            }
+            if self.languages[..i].contains(lang) {
+                return Err(CoreError::InvalidOption(format!(
+                    "ocr.languages names `{lang}` twice"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A week: longer than any parser should run.
 const MAX_ITEM_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
 /// A year.
@@ -165,6 +200,9 @@ impl JobOptions {
                 )));
             }
         }
+        if let Some(ocr) = &self.ocr {
+            ocr.validate()?;
+        }
         if let Some(url) = &self.notify_url {
             let rest = url
                 .strip_prefix("http://")
@@ -233,5 +271,24 @@ mod tests {
             e.to_string().contains("premature end") || e.to_string().contains("input"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn ocr_language_names_are_checked_before_the_host_is_asked() {
+        let ok = JobOptions::from_json(&json!({"ocr": {"languages": ["eng", "chi_sim"]}}));
+        assert!(ok.is_ok(), "{ok:?}");
+        for (bad, says) in [
+            (json!(["../../etc/passwd"]), "not a language name"),
+            (json!([""]), "not a language name"),
+            (json!(["eng+deu"]), "not a language name"),
+            (json!(["eng", "eng"]), "twice"),
+            (
+                json!(["a", "b", "c", "d", "e", "f", "g", "h", "i"]),
+                "at most 8",
+            ),
+        ] {
+            let e = JobOptions::from_json(&json!({"ocr": {"languages": bad}})).unwrap_err();
+            assert!(e.to_string().contains(says), "{bad}: {e}");
+        }
     }
 }

@@ -32,8 +32,9 @@ pub enum ExtractError {
     #[error("the parser crashed ({0})")]
     Crashed(String),
 
-    /// The extractor process hit its address-space limit while working on this document.
-    #[error("the parser ran out of memory (limit {limit_mib} MiB)")]
+    /// The extractor process hit its memory limit (`extract.memory_limit_mb`, in MiB) while
+    /// working on this document.
+    #[error("the parser ran out of memory (limit {limit_mib} MB)")]
     OutOfMemory { limit_mib: u64 },
 
     /// The caller asked to stop between two OCR'd pages (see [`crate::Observer`]); the pages

@@ -95,4 +95,8 @@ extern "C" {
     pub(crate) fn TessBaseAPIGetUTF8Text(handle: *mut TessBaseApi) -> *mut c_char;
     pub(crate) fn TessDeleteText(text: *const c_char);
     pub(crate) fn TessBaseAPIClear(handle: *mut TessBaseApi);
+    pub(crate) fn TessBaseAPIGetAvailableLanguagesAsVector(
+        handle: *const TessBaseApi,
+    ) -> *mut *mut c_char;
+    pub(crate) fn TessDeleteTextArray(arr: *mut *mut c_char);
 }

@@ -13,6 +13,7 @@ pub mod child;
 mod docx;
 mod error;
 mod ffi;
+pub mod host;
 mod html;
 mod html_guard;
 mod image;
@@ -166,6 +167,13 @@ pub struct Extraction {
     pub extracted: Extracted,
     /// PNG of the first page, at most 256 pixels on its long side.
     pub thumbnail: Option<Vec<u8>>,
+}
+
+/// The OCR languages installed on this host (sorted), found by loading the first of `probes`
+/// that is installed (e.g. `eng`) and asking tesseract for its data directory's contents.
+/// Loads a model, so it takes a moment: call it on a blocking thread and keep the answer.
+pub fn installed_ocr_languages(probes: &[String]) -> Result<Vec<String>, ExtractError> {
+    ocr::installed_languages(probes)
 }
 
 /// Extracts the text of one document in this process, OCR in English, no thumbnail. `name` is

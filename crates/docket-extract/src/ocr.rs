@@ -42,6 +42,28 @@ pub(crate) fn language_spec(languages: &[String]) -> Result<String, ExtractError
     Ok(languages.join("+"))
 }
 
+/// The OCR languages installed on this host, as tesseract finds them in its data directory
+/// (`TESSDATA_PREFIX`, or the one it was built with). Tesseract lists its directory only once
+/// a language is loaded, so this loads the first of `probes` that is installed (a small
+/// model costs well under a second) and lets it go again.
+pub(crate) fn installed_languages(probes: &[String]) -> Result<Vec<String>, ExtractError> {
+    for probe in probes {
+        let Ok(spec) = language_spec(std::slice::from_ref(probe)) else {
+            continue;
+        };
+        if let Ok(engine) = Engine::new(&spec) {
+            let mut languages = engine.available_languages();
+            languages.sort();
+            languages.dedup();
+            return Ok(languages);
+        }
+    }
+    Err(ExtractError::Ocr(format!(
+        "no OCR language could be loaded (tried {})",
+        probes.join(", ")
+    )))
+}
+
 /// Runs `f` with this thread's engine for `spec`, loading it on first use.
 pub(crate) fn with_engine<R>(
     spec: &str,
@@ -98,6 +120,26 @@ impl Engine {
         // Tesseract writes diagnostics ("Estimating resolution as ...") to stderr by default.
         engine.set_variable(c"debug_file", c"/dev/null");
         Ok(engine)
+    }
+
+    /// Every language in the data directory this engine was loaded from.
+    fn available_languages(&self) -> Vec<String> {
+        // SAFETY: live, initialised handle; the array is null-terminated and ours to free with
+        // TessDeleteTextArray, and each entry a NUL-terminated string.
+        unsafe {
+            let array = ffi::TessBaseAPIGetAvailableLanguagesAsVector(self.0.as_ptr());
+            if array.is_null() {
+                return Vec::new();
+            }
+            let mut languages = Vec::new();
+            let mut entry = array;
+            while !(*entry).is_null() {
+                languages.push(CStr::from_ptr(*entry).to_string_lossy().into_owned());
+                entry = entry.add(1);
+            }
+            ffi::TessDeleteTextArray(array);
+            languages
+        }
     }
 
     fn set_variable(&self, name: &CStr, value: &CStr) {

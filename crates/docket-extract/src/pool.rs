@@ -28,19 +28,24 @@ pub struct PoolConfig {
     pub size: usize,
     /// Longest one document may take; the child is then killed and replaced.
     pub timeout: Duration,
-    /// Address-space limit of each child (`RLIMIT_AS`), in MiB; `None` for no limit.
+    /// Address-space limit of each child (`RLIMIT_AS`), in MiB (the `MB` of
+    /// `extract.memory_limit_mb`); `None` for no limit. A child that reaches it fails its
+    /// document with [`ExtractError::OutOfMemory`].
     pub memory_limit_mib: Option<u64>,
 }
 
 impl PoolConfig {
-    /// One child per core, 600 s per document, 2 GiB of address space per child.
+    /// One child per core, 600 s per document, and each child capped at its share of the
+    /// host's memory ([`crate::host::default_child_limit_mib`]). Whoever changes `size`
+    /// afterwards should recompute the cap with that function.
     pub fn new(program: impl Into<PathBuf>, args: Vec<OsString>) -> Self {
+        let size = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             program: program.into(),
             args,
-            size: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            size,
             timeout: Duration::from_secs(600),
-            memory_limit_mib: Some(2048),
+            memory_limit_mib: Some(crate::host::default_child_limit_mib(size)),
         }
     }
 }
@@ -255,10 +260,14 @@ impl Drop for Worker {
 }
 
 /// What the runtimes print when an allocation fails: Rust's alloc error handler, C++'s
-/// uncaught `std::bad_alloc`, and poppler's and glib's own allocators.
+/// uncaught `std::bad_alloc`, and poppler's and glib's own allocators. A C++ exception that
+/// unwinds into Rust (poppler's `new` failing under the cap, called through poppler-glib)
+/// makes Rust abort with "cannot catch foreign exceptions": poppler and tesseract throw no
+/// exceptions of their own, so that one is `std::bad_alloc` too.
 const OUT_OF_MEMORY_MARKERS: &[&str] = &[
     "memory allocation of",
     "bad_alloc",
+    "cannot catch foreign exceptions",
     "Out of memory",
     "out of memory",
     "failed to allocate",

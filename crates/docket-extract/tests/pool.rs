@@ -143,7 +143,7 @@ async fn hung_crashed_and_bloated_children_are_killed_and_replaced() {
     let err = run(&pool, b"x".to_vec(), "oom").await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the parser ran out of memory (limit 512 MiB)"
+        "the parser ran out of memory (limit 512 MB)"
     );
     assert_still_works(&pool).await;
 }

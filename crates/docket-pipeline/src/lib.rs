@@ -13,6 +13,7 @@ mod vision;
 mod vision_config;
 
 pub use classification::{rule_of, train_due, Classifiers};
+pub use docket_extract::host::default_child_limit_mib as default_extractor_memory_mib;
 pub use docket_extract::pool::{ExtractorPool, PoolConfig};
 pub use lister::FolderLister;
 pub use ocr::{ocr_pages_sent, OcrProviders};

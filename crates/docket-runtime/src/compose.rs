@@ -28,6 +28,9 @@ pub struct RuntimeConfig {
     pub run_engine: bool,
     /// The extractor children (for the `process` handler and `POST /v1/classify`).
     pub extractor: PoolConfig,
+    /// Largest file the `process` handler reads (the same setting as the upload's per-file
+    /// limit).
+    pub max_file_bytes: u64,
     /// `None`: this process has no signing secret and sends no webhooks.
     pub webhooks: Option<NotifyConfig>,
     /// How the supervisor spaces restarts of a failed service.
@@ -79,6 +82,10 @@ pub fn compose(
                 store.clone(),
                 blobs.clone(),
                 config.engine,
+                ProcessLimits {
+                    max_file_bytes: config.max_file_bytes,
+                    ..ProcessLimits::default()
+                },
                 extractor.clone(),
                 classifiers.clone(),
                 &config.publish_targets,
@@ -152,19 +159,15 @@ fn engine(
     store: Arc<dyn Store>,
     blobs: Blobs,
     config: EngineConfig,
+    limits: ProcessLimits,
     extractor: ExtractorPool,
     classifiers: Classifiers,
     targets: &docket_publish::Targets,
     ocr: OcrProviders,
 ) -> Result<Engine, RuntimeError> {
-    let process = ProcessHandler::new(
-        store.clone(),
-        blobs.clone(),
-        ProcessLimits::default(),
-        extractor,
-    )
-    .with_classifiers(classifiers.clone())
-    .with_ocr(ocr);
+    let process = ProcessHandler::new(store.clone(), blobs.clone(), limits, extractor)
+        .with_classifiers(classifiers.clone())
+        .with_ocr(ocr);
     let reindex = ReindexHandler {
         store: store.clone(),
         classifiers,

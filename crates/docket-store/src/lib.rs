@@ -37,6 +37,7 @@ pub trait Store:
     + ExportStore
     + StatsStore
     + UploadStore
+    + StorageStore
     + Deletions
     + RemoteStore
     + TestHooks
@@ -55,6 +56,7 @@ impl<T> Store for T where
         + ExportStore
         + StatsStore
         + UploadStore
+        + StorageStore
         + Deletions
         + RemoteStore
         + TestHooks

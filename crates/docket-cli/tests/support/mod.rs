@@ -355,6 +355,23 @@ impl Server {
     }
 }
 
+/// Asserts `r` is an RFC 9457 problem of `status` and `code` with a detail; answers its body.
+pub async fn assert_problem(r: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(r.status().as_u16(), status);
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(ct, "application/problem+json");
+    let body: Value = r.json().await.expect("problem json");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    body
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

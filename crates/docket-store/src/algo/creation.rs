@@ -133,6 +133,7 @@ pub(crate) async fn create_job_consuming<D: CreationDriver>(
     }
     super::uploads::consume(driver, &mut tx, &id, &new.user, uploads, now).await?;
     driver.insert_items(&mut tx, &id, &new.items).await?;
+    super::storage::record_upload_bytes(driver, &mut tx, &id, &new.items).await?;
     driver.announce_work(&mut tx).await?;
     driver.commit(tx).await?;
     let job = super::jobs::job(driver, &id, now)

@@ -17,6 +17,7 @@ pub(crate) mod listing;
 pub(crate) mod queue;
 mod remotes;
 pub(crate) mod sql;
+pub(crate) mod storage;
 mod tokens;
 mod uploads;
 mod webhooks;

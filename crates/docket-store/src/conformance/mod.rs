@@ -27,6 +27,7 @@ mod remotes;
 mod schema;
 mod search;
 mod stats;
+mod storage;
 mod tokens;
 mod uploads;
 mod webhooks;
@@ -46,6 +47,7 @@ pub use remotes::*;
 pub use schema::*;
 pub use search::*;
 pub use stats::*;
+pub use storage::*;
 pub use tokens::*;
 pub use uploads::*;
 pub use webhooks::*;
@@ -93,6 +95,7 @@ macro_rules! conformance_suite {
             uploads_advance_only_from_their_offset_and_belong_to_their_user,
             terminated_and_expired_uploads_are_removable_and_forgotten,
             finished_uploads_are_consumed_once_with_their_job,
+            storage_used_follows_uploads_and_deletions,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {
