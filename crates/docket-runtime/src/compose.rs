@@ -78,18 +78,21 @@ pub fn compose(
     let mut engine = config
         .run_engine
         .then(|| {
+            let limits = ProcessLimits {
+                max_file_bytes: config.max_file_bytes,
+                ..ProcessLimits::default()
+            };
+            let process =
+                ProcessHandler::new(store.clone(), blobs.clone(), limits, extractor.clone())
+                    .with_classifiers(classifiers.clone())
+                    .with_ocr(ocr.clone());
             engine(
                 store.clone(),
                 blobs.clone(),
                 config.engine,
-                ProcessLimits {
-                    max_file_bytes: config.max_file_bytes,
-                    ..ProcessLimits::default()
-                },
-                extractor.clone(),
+                process,
                 classifiers.clone(),
                 &config.publish_targets,
-                ocr.clone(),
             )
         })
         .transpose()?;
@@ -122,7 +125,6 @@ pub fn compose(
             Prober::new(breakers, probes).map_err(|e| RuntimeError::Remotes(e.to_string()))?;
         supervisor.add(Arc::new(Ticking(prober)));
     }
-    // Further services of the process (durable deletion, …) are added here.
     supervisor.add(Arc::new(Ticking(docket_app::UploadCleaner {
         uploads: docket_app::Resumable::new(store.clone(), blobs.clone(), config.resumable),
     })));
@@ -159,15 +161,10 @@ fn engine(
     store: Arc<dyn Store>,
     blobs: Blobs,
     config: EngineConfig,
-    limits: ProcessLimits,
-    extractor: ExtractorPool,
+    process: ProcessHandler,
     classifiers: Classifiers,
     targets: &docket_publish::Targets,
-    ocr: OcrProviders,
 ) -> Result<Engine, RuntimeError> {
-    let process = ProcessHandler::new(store.clone(), blobs.clone(), limits, extractor)
-        .with_classifiers(classifiers.clone())
-        .with_ocr(ocr);
     let reindex = ReindexHandler {
         store: store.clone(),
         classifiers,

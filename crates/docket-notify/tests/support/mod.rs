@@ -16,11 +16,13 @@ use docket_store::{NewItem, NewJob};
 
 pub const SECRET: &str = "test-secret";
 
+/// (signature header, event header, body, timestamp header) of one request.
+pub type Request = (String, String, Bytes, String);
+
 #[derive(Clone, Default)]
 pub struct Receiver {
-    /// (signature header, event header, body, timestamp header) of every request, in arrival
-    /// order.
-    pub seen: Arc<Mutex<Vec<(String, String, Bytes, String)>>>,
+    /// Every request, in arrival order.
+    pub seen: Arc<Mutex<Vec<Request>>>,
     /// Answers to give, in order; 200 once they run out.
     pub answers: Arc<Mutex<Vec<StatusCode>>>,
 }
