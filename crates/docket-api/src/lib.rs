@@ -142,8 +142,7 @@ fn upload_routes() -> Router<AppState> {
             "/v1/uploads/{id}",
             axum::routing::head(uploads::head)
                 .patch(uploads::append)
-                .delete(uploads::terminate)
-                .options(uploads::options),
+                .delete(uploads::terminate),
         )
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(uploads::tus_version))

@@ -29,14 +29,17 @@ const UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
 const UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
 const UPLOAD_CHECKSUM: HeaderName = HeaderName::from_static("upload-checksum");
 
-/// Refuses a tus request (any but `OPTIONS`) without `Tus-Resumable: 1.0.0` (412, naming the
-/// version this server speaks), and marks every answer with the version.
+/// Refuses an authenticated tus request (any but `OPTIONS`) without `Tus-Resumable: 1.0.0`
+/// (412, naming the version this server speaks), and marks every answer with the version. A
+/// request without a valid token goes on to its handler, which answers 401: who may ask comes
+/// before how they ask.
 pub async fn tus_version(request: Request, next: Next) -> Response {
     let speaks = request
         .headers()
         .get(&TUS_RESUMABLE)
         .is_some_and(|v| v.as_bytes() == TUS_VERSION.as_bytes());
-    let mut response = if speaks || request.method() == Method::OPTIONS {
+    let authenticated = request.extensions().get::<crate::auth::Caller>().is_some();
+    let mut response = if speaks || !authenticated || request.method() == Method::OPTIONS {
         next.run(request).await
     } else {
         let mut refused = AppError::new(
@@ -55,8 +58,10 @@ pub async fn tus_version(request: Request, next: Next) -> Response {
     response
 }
 
-/// What this server supports: versions, extensions, checksum algorithms, largest upload.
+/// What this server supports: versions, extensions, checksum algorithms, largest upload. Public,
+/// as tus discovery is: it tells nothing about anyone's uploads.
 #[utoipa::path(options, path = "/v1/uploads", tag = "uploads", operation_id = "upload_options",
+    security(()),
     responses((status = 204, description = "The tus capabilities", headers(
         ("Tus-Version" = String, description = "`1.0.0`"),
         ("Tus-Extension" = String,

@@ -175,6 +175,8 @@ fn operations_follow_the_conventions() {
         "/metrics",
         "/openapi.json",
         "/readyz",
+        // tus discovery (`OPTIONS`): the server's capabilities, nothing of anyone's uploads.
+        "/v1/uploads",
     ]
     .into_iter()
     .map(String::from)
@@ -416,6 +418,10 @@ async fn every_documented_operation_is_served() {
         let public = op.get("security") == Some(&serde_json::json!([]));
         if !public {
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+            if method == "HEAD" {
+                // An answer to HEAD has no body to carry the problem (tus: HEAD an upload).
+                continue;
+            }
             let problem: Value = serde_json::from_str(&body).expect("problem json");
             let keys: BTreeSet<&str> = problem
                 .as_object()

@@ -593,26 +593,33 @@ async fn bad_input_gets_a_clear_problem_and_the_server_goes_on(backend: Backend)
         "path_not_allowed",
     )
     .await;
+    // The server stops reading at the limit and answers 413 at once (door.rs reads that
+    // answer off a raw socket for bodies of 2 GiB). A client like reqwest that writes the whole
+    // body before it reads may instead see the connection closed under it; either way the
+    // server refused the upload and goes on, which the requests below show.
     let big = Form::new().part(
         "files",
         Part::bytes(vec![b'a'; 2 * 1024 * 1024]).file_name("big.txt"),
     );
-    // On its own connection: the server closes it after refusing the rest of the body.
-    let oversize = reqwest::Client::new()
+    let sent = reqwest::Client::new()
         .post(format!("{}/v1/jobs", server.url))
         .bearer_auth(&server.token)
         .multipart(big)
         .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        oversize
-            .headers()
-            .get("connection")
-            .and_then(|v| v.to_str().ok()),
-        Some("close")
-    );
-    assert_problem(oversize, 413, "payload_too_large").await;
+        .await;
+    match sent {
+        Ok(oversize) => {
+            assert_eq!(
+                oversize
+                    .headers()
+                    .get("connection")
+                    .and_then(|v| v.to_str().ok()),
+                Some("close")
+            );
+            assert_problem(oversize, 413, "payload_too_large").await;
+        }
+        Err(e) => assert!(e.is_request(), "not a closed connection: {e}"),
+    }
     let bad_opts = files_form(1).part("options", Part::text("{nope"));
     assert_problem(
         server
