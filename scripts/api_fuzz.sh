@@ -151,13 +151,16 @@ checks="${API_FUZZ_CHECKS:-$checks}"
 seed=()
 [ -n "${API_FUZZ_SEED:-}" ] && seed=(--seed "$API_FUZZ_SEED")
 set +e
-# From the temporary directory: schemathesis keeps state in ./.schemathesis.
+# From the temporary directory: schemathesis keeps state in ./.schemathesis. The tus endpoints
+# (/v1/uploads) are left to the stock tus clients in crates/docket-cli/tests/tus_clients.rs and
+# to tus.rs: the protocol answers a missing Tus-Resumable with 412 (schemathesis expects 400)
+# and its PATCH body is application/offset+octet-stream, which schemathesis cannot send.
 cd "$tmp"
 DOCKET_FUZZ_STATS="$tmp/statuses.txt" SCHEMATHESIS_HOOKS=api_fuzz_hooks PYTHONPATH="$hooks_dir${PYTHONPATH:+:$PYTHONPATH}" \
     st run "$base/openapi.json" \
     -H "Authorization: Bearer $token" \
     --checks "$checks" \
-    --exclude-path-regex '/events$' \
+    --exclude-path-regex '/events$|^/v1/uploads' \
     --phases examples,coverage,fuzzing,stateful \
     --max-examples "${API_FUZZ_MAX_EXAMPLES:-25}" \
     --max-time "${API_FUZZ_MAX_TIME:-240}" \
