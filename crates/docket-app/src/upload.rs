@@ -2,11 +2,12 @@
 //! per-file limit, the upload limit and the user's quota, then made into a job. Dropped
 //! unfinished, it removes what it stored.
 
-use bytes::Bytes;
-use docket_blobs::BlobError;
+use bytes::{Bytes, BytesMut};
+use docket_blobs::{BlobError, Blobs};
 use docket_core::{blob_keys, now_millis, ErrorCode, ItemPayload, JobId, JobKind, JobOptions};
 use docket_store::{Created, NewItem, NewJob};
-use futures::Stream;
+use futures::{Stream, StreamExt};
+use tokio::task::JoinSet;
 
 use crate::cleanup::{remove_uploads, remove_uploads_later};
 use crate::submission::job;
@@ -62,6 +63,13 @@ pub(crate) fn quota_exceeded(quota: u64, used: u64) -> ServiceError {
     )
 }
 
+/// A file of at most this size is read whole and written with one `put` in the background
+/// while the next part arrives; a larger one is streamed in parts. Small files are what makes
+/// an upload of thousands slow when each waits for its own write.
+const SMALL_FILE: usize = 256 * 1024;
+/// Small files being written at once (so at most this many times `SMALL_FILE` in memory).
+const WRITES_IN_FLIGHT: usize = 16;
+
 /// The files of one upload so far. Dropped unfinished, it removes what it stored.
 pub struct Upload {
     submission: Submission,
@@ -74,6 +82,8 @@ pub struct Upload {
     /// Whether anything may have been written under the job's prefix (cleared once the job
     /// owns its files, or they are removed).
     stored_any: bool,
+    /// Small files still being written.
+    writes: JoinSet<Result<(), BlobError>>,
 }
 
 impl Upload {
@@ -90,6 +100,7 @@ impl Upload {
             bytes: 0,
             quota_left,
             stored_any: false,
+            writes: JoinSet::new(),
         }
     }
 
@@ -152,10 +163,42 @@ impl Upload {
         let key = blob_keys::upload(&self.id, self.items.len());
         let (limit, bound) = self.bound();
         self.stored_any = true;
-        let stored = match self.submission.blobs().put_stream(&key, body, limit).await {
-            Ok(stored) => stored,
-            Err(BlobError::TooLarge { .. }) => return Err(self.refusal(bound, &name)),
-            Err(e) => return Err(e.into()),
+        // Read the start of the file: if it ends within SMALL_FILE, it is whole.
+        let mut body = body;
+        let mut head = BytesMut::new();
+        let mut ended = false;
+        while head.len() <= SMALL_FILE {
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    if (head.len() + chunk.len()) as u64 > limit {
+                        return Err(self.refusal(bound, &name));
+                    }
+                    head.extend_from_slice(&chunk);
+                }
+                Some(Err(e)) => return Err(BlobError::Upload(e.to_string()).into()),
+                None => {
+                    ended = true;
+                    break;
+                }
+            }
+        }
+        let stored = if ended {
+            let bytes = head.freeze();
+            let stored = Blobs::stored_whole(&key, &bytes);
+            self.write_in_background(key, bytes).await?;
+            stored
+        } else {
+            let head = futures::stream::iter([Ok::<Bytes, E>(head.freeze())]);
+            match self
+                .submission
+                .blobs()
+                .put_stream(&key, head.chain(body), limit)
+                .await
+            {
+                Ok(stored) => stored,
+                Err(BlobError::TooLarge { .. }) => return Err(self.refusal(bound, &name)),
+                Err(e) => return Err(e.into()),
+            }
         };
         self.bytes += stored.size;
         self.items.push(NewItem {
@@ -166,6 +209,35 @@ impl Upload {
                 sha256: stored.sha256,
             },
         });
+        Ok(())
+    }
+
+    /// Writes a whole small file while the caller reads on, once fewer than
+    /// `WRITES_IN_FLIGHT` are being written; a write that failed fails the upload here.
+    async fn write_in_background(&mut self, key: String, bytes: Bytes) -> Result<(), ServiceError> {
+        while self.writes.len() >= WRITES_IN_FLIGHT {
+            self.written_one().await?;
+        }
+        let blobs = self.submission.blobs().clone();
+        self.writes
+            .spawn(async move { blobs.put(&key, bytes).await });
+        Ok(())
+    }
+
+    /// Waits for one background write; its error, if it failed.
+    async fn written_one(&mut self) -> Result<(), ServiceError> {
+        match self.writes.join_next().await {
+            Some(Ok(result)) => Ok(result?),
+            Some(Err(e)) => Err(BlobError::Upload(format!("a file write stopped: {e}")).into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until every file is written.
+    async fn all_written(&mut self) -> Result<(), ServiceError> {
+        while !self.writes.is_empty() {
+            self.written_one().await?;
+        }
         Ok(())
     }
 
@@ -194,6 +266,10 @@ impl Upload {
             self.abandon().await;
             return Err(refused);
         }
+        if let Err(failed) = self.all_written().await {
+            self.abandon().await;
+            return Err(failed);
+        }
         let new = NewJob {
             id: Some(self.id.clone()),
             items: std::mem::take(&mut self.items),
@@ -219,6 +295,8 @@ impl Upload {
 
     /// Removes what this upload stored (retried in the background until it succeeds).
     pub async fn abandon(mut self) {
+        // Writes still running finish first, so nothing lands after the removal.
+        while self.writes.join_next().await.is_some() {}
         if self.stored_any {
             self.stored_any = false;
             remove_uploads(self.submission.blobs(), &self.id).await;
@@ -238,7 +316,20 @@ impl Drop for Upload {
     fn drop(&mut self) {
         // A client that goes away mid-upload drops the request's future, and this with it.
         if self.stored_any {
-            remove_uploads_later(self.submission.blobs(), &self.id);
+            // The writes still running finish first (dropping them would abort only the
+            // waiting, not a write already on the blocking pool), then the files go.
+            let mut writes = std::mem::take(&mut self.writes);
+            let blobs = self.submission.blobs().clone();
+            let id = self.id.clone();
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    runtime.spawn(async move {
+                        while writes.join_next().await.is_some() {}
+                        remove_uploads_later(&blobs, &id);
+                    });
+                }
+                Err(_) => remove_uploads_later(&blobs, &id),
+            }
         }
     }
 }

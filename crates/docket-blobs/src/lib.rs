@@ -184,6 +184,16 @@ impl Blobs {
         })
     }
 
+    /// The [`Stored`] of a file already whole in memory (a small upload file): its hash and
+    /// size, computed here, before [`Blobs::put`] writes it in one go.
+    pub fn stored_whole(key: &str, bytes: &[u8]) -> Stored {
+        Stored {
+            key: key.to_string(),
+            size: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(bytes)),
+        }
+    }
+
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError> {
         self.store
             .put(&ObjectPath::from(key), PutPayload::from(bytes))
