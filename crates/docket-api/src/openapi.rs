@@ -42,7 +42,8 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::{
     categories, classify, dashboard, document_files, documents, events, health, jobs, labels, me,
-    metrics, publish, reindex, remotes, results, search, submit, uploads, ws, ws_tickets,
+    metrics, publish, reindex, remotes, results, schedules, search, submit, uploads, ws,
+    ws_tickets,
 };
 
 #[derive(OpenApi)]
@@ -92,6 +93,11 @@ use crate::{
         classify::classify,
         reindex::reindex,
         me::me,
+        schedules::list,
+        schedules::create,
+        schedules::show,
+        schedules::change,
+        schedules::delete,
         health::healthz,
         health::readyz,
         metrics::metrics,
@@ -117,6 +123,8 @@ use crate::{
         (name = "uploads", description = "Resumable uploads (tus 1.0: creation, \
             creation-with-upload, termination, expiration, checksum sha256); a finished upload \
             is submitted as `source.uploads`"),
+        (name = "schedules", description = "Recurring jobs: a cron expression in a time zone \
+            and the job each tick submits"),
         (name = "events", description = "Live progress as Server-Sent Events"),
         (name = "documents", description = "The stored outcome of each input file"),
         (name = "search", description = "Full-text search over documents"),
@@ -133,6 +141,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
+/// The document as served: [`document`] with its links (see `openapi_links`).
+pub fn document_json() -> serde_json::Value {
+    let mut doc = serde_json::to_value(document()).unwrap_or_default();
+    crate::openapi_links::add_links(&mut doc);
+    doc
+}
+
 /// The OpenAPI 3.1 document of this API.
 #[utoipa::path(get, path = "/openapi.json", tag = "system", operation_id = "openapi",
     security(()),
@@ -140,7 +155,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         body = serde_json::Value, content_type = "application/json")))]
 pub async fn openapi_json() -> Response {
     static JSON: OnceLock<String> = OnceLock::new();
-    let body = JSON.get_or_init(|| document().to_json().unwrap_or_default());
+    let body = JSON.get_or_init(|| document_json().to_string());
     ([(header::CONTENT_TYPE, "application/json")], body.as_str()).into_response()
 }
 
