@@ -13,7 +13,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use docket_blobs::{BlobError, Blobs, ResumableSha256};
 use docket_core::{blob_keys, now_millis, ErrorCode, Millis, UploadId};
-use docket_store::{NewResumableUpload, ResumableUpload, Store, UploadAdvance};
+use docket_store::prelude::*;
+use docket_store::{NewResumableUpload, ResumableUpload, UploadAdvance};
 use futures::Stream;
 
 use crate::ServiceError;
@@ -23,6 +24,11 @@ use crate::ServiceError;
 pub struct ResumableConfig {
     /// Largest upload, in bytes (the upload size limit of the configuration).
     pub max_size: u64,
+    /// Largest file the pipeline processes: a larger upload could never become an item.
+    pub max_file_bytes: u64,
+    /// Bytes of uploads each user may keep (`None`: no quota); open uploads count with their
+    /// whole length from the moment they are created.
+    pub storage_quota_bytes: Option<u64>,
     /// An upload not appended to for this long expires, and is removed with its bytes.
     pub expiry: Duration,
 }
@@ -75,8 +81,9 @@ impl Resumable {
     }
 
     /// Whether `user` may store an upload of `length` bytes: decided before any byte is
-    /// stored. The size limit today; the per-user quota is to be checked here as well.
-    async fn admit(&self, _user: &str, length: u64) -> Result<(), ServiceError> {
+    /// stored, against the per-file limit, the upload limit and the user's quota (what their
+    /// jobs keep plus the whole length of their open uploads).
+    async fn admit(&self, user: &str, length: u64) -> Result<(), ServiceError> {
         if !self.blobs.supports_resumable() {
             return Err(ServiceError::refused(
                 ErrorCode::Unavailable,
@@ -92,6 +99,23 @@ impl Resumable {
                     self.config.max_size
                 ),
             ));
+        }
+        if length > self.config.max_file_bytes {
+            return Err(ServiceError::refused(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "the upload is {length} bytes; the per-file limit (the largest file Docket \
+                     processes) is {} bytes",
+                    self.config.max_file_bytes
+                ),
+            ));
+        }
+        if let Some(quota) = self.config.storage_quota_bytes {
+            let used = self.store.storage_used(user).await?
+                + self.store.open_upload_bytes(user, now_millis()).await?;
+            if used.saturating_add(length) > quota {
+                return Err(crate::upload::quota_exceeded(quota, used));
+            }
         }
         Ok(())
     }

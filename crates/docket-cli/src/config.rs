@@ -324,6 +324,8 @@ impl Config {
     pub fn resumable(&self) -> docket_app::ResumableConfig {
         docket_app::ResumableConfig {
             max_size: self.upload_limit_bytes,
+            max_file_bytes: self.max_file_bytes,
+            storage_quota_bytes: self.storage_quota_bytes,
             expiry: Duration::from_secs(self.uploads.expiry_seconds.max(1)),
         }
     }

@@ -387,6 +387,48 @@ async fn creation_with_upload_termination_and_size_limits(backend: Backend) {
     .await;
 }
 
+/// The per-file limit and the storage quota are refused at `POST`, before a byte is stored;
+/// open uploads count against the quota with their whole length, and a terminated one frees
+/// its share.
+async fn per_file_limit_and_quota_are_refused_at_creation(backend: Backend) {
+    let server = Server::start_on(
+        backend,
+        &[
+            ("DOCKET_MAX_FILE_BYTES", "4000".into()),
+            ("DOCKET_STORAGE_QUOTA_BYTES", "6000".into()),
+        ],
+    )
+    .await;
+    let tus = Tus::new(&server);
+    let post = |length: usize| {
+        tus.request(Method::POST, "/v1/uploads")
+            .header("upload-length", length.to_string())
+            .send()
+    };
+    let refused = problem(post(4001).await.expect("POST"), 413, "payload_too_large").await;
+    assert!(
+        refused["detail"].as_str().unwrap().contains("per-file"),
+        "{refused}"
+    );
+    let first = tus.create(4000, "a.bin").await;
+    // 4000 of 6000 are claimed by the open upload: another 4000 is past the quota.
+    let refused = problem(post(4000).await.expect("POST"), 507, "quota_exceeded").await;
+    assert!(
+        refused["detail"].as_str().unwrap().contains("6000"),
+        "{refused}"
+    );
+    let r = tus
+        .request(Method::DELETE, &first)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(r.status(), 204);
+    tus.create(4000, "b.bin").await;
+    // Another user has a quota of their own.
+    let other = Tus::as_user(&server, server.token_for("other"));
+    other.create(4000, "c.bin").await;
+}
+
 async fn unused_uploads_expire_and_are_removed(backend: Backend) {
     let server = Server::start_on(backend, &[("DOCKET_UPLOADS_EXPIRY_SECONDS", "2".into())]).await;
     let tus = Tus::new(&server);
@@ -483,6 +525,7 @@ on_both_backends!(
     options_advertise_the_extensions_and_versions_are_checked,
     an_upload_is_appended_at_its_offset_and_refusals_store_nothing,
     creation_with_upload_termination_and_size_limits,
+    per_file_limit_and_quota_are_refused_at_creation,
     unused_uploads_expire_and_are_removed,
     a_server_killed_mid_upload_loses_nothing_it_acknowledged,
 );

@@ -150,6 +150,23 @@ impl<D: CreationDriver + 'static> UploadStore for D {
         Ok(n == 1)
     }
 
+    async fn open_upload_bytes(&self, user: &str, now: Millis) -> Result<u64, StoreError> {
+        if !self.stores_nul() && user.contains('\0') {
+            return Ok(0);
+        }
+        let (bytes,): (i64,) = self
+            .fetch_one(
+                On::Read,
+                Sql::same(
+                    "SELECT CAST(COALESCE(SUM(length), 0) AS BIGINT) FROM uploads \
+                     WHERE user_id = $1 AND job_id IS NULL AND expires_at > $2",
+                ),
+                &[user.into(), now.into()],
+            )
+            .await?;
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
     async fn expire_upload(&self, id: &str, user: &str, now: Millis) -> Result<bool, StoreError> {
         if !self.stores_nul() && (id.contains('\0') || user.contains('\0')) {
             return Ok(false);

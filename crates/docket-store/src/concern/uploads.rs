@@ -27,6 +27,10 @@ pub trait UploadStore: Send + Sync + 'static {
         now: Millis,
     ) -> Result<bool, StoreError>;
 
+    /// The bytes `user`'s open uploads (unconsumed, unexpired) will hold once finished: what
+    /// they claim of the storage quota before a job owns them.
+    async fn open_upload_bytes(&self, user: &str, now: Millis) -> Result<u64, StoreError>;
+
     /// Makes an unconsumed upload of `user` expire at once (tus termination): every read
     /// then treats it as expired and the cleaner removes it. `false` if there is none.
     async fn expire_upload(&self, id: &str, user: &str, now: Millis) -> Result<bool, StoreError>;
