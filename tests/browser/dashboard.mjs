@@ -548,6 +548,36 @@ async function run() {
     (await page.locator('article.job .badge').textContent()) === 'cancelled', 10000);
   log('a broken upload paused itself; its errors read:', firstError);
 
+  // Schedules: a bad cron is refused naming the field; a per-second schedule makes its jobs
+  // (linked from its runs), pauses and resumes; deleting it leaves none.
+  await page.getByRole('link', { name: 'Schedules', exact: true }).click();
+  await page.locator('#sch-cron').waitFor();
+  await page.fill('#sch-cron', '61 * * * *');
+  await page.fill('#sch-tz', 'Europe/Paris');
+  await page.fill('#sch-count', '1');
+  await page.click('button:has-text("Add schedule")');
+  const cronError = await page.locator('.schedule-form .notice.error').textContent({ timeout: 10000 });
+  assert(/`cron`/.test(cronError), `a bad cron's error: "${cronError}"`);
+  await page.fill('#sch-cron', '* * * * * *');
+  await page.click('button:has-text("Add schedule")');
+  const scheduleCard = page.locator('article.schedule');
+  await scheduleCard.waitFor({ timeout: 10000 });
+  await until('a run of the schedule with its job', async () => {
+    await page.reload();
+    return (await page.locator('article.schedule .runs a').count()) > 0;
+  }, 20000, 1000);
+  await accessible(page, 'schedules');
+  await shot(page, '8-schedules');
+  await page.locator('article.schedule').getByRole('button', { name: 'Pause' }).click();
+  await until('the schedule to show paused', async () =>
+    (await page.locator('article.schedule .badge').first().textContent()) === 'paused', 10000);
+  await page.locator('article.schedule').getByRole('button', { name: 'Resume' }).click();
+  await until('the schedule to show active', async () =>
+    (await page.locator('article.schedule .badge').first().textContent()) === 'active', 10000);
+  await page.locator('article.schedule').getByRole('button', { name: 'Delete' }).click();
+  await until('no schedule left', async () => (await page.locator('article.schedule').count()) === 0, 10000);
+  log('a schedule ran, paused, resumed and went');
+
   // Sign out: back to the sign-in box, token gone.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.locator('#token').waitFor();

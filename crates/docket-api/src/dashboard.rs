@@ -52,6 +52,7 @@ static ASSETS: &[Asset] = &[
     asset!("upload.js", JS),
     asset!("tus.js", JS),
     asset!("search.js", JS),
+    asset!("schedules.js", JS),
     asset!("document.js", JS),
 ];
 

@@ -17,11 +17,13 @@ mod labels;
 mod me;
 mod metrics;
 mod openapi;
+mod openapi_links;
 mod publish;
 mod rate_limit;
 mod reindex;
 mod remotes;
 mod results;
+mod schedules;
 mod search;
 mod submit;
 mod uploads;
@@ -42,7 +44,7 @@ pub use auth::{hash_token, new_token, TokenCache};
 pub use cache::JobCache;
 pub use docket_core::rfc3339;
 pub use error::AppError;
-pub use openapi::document as openapi_document;
+pub use openapi::{document as openapi_document, document_json as openapi_json};
 pub use rate_limit::{Budget, RateLimitConfig, RateLimits};
 
 #[derive(Debug, Clone)]
@@ -104,12 +106,21 @@ impl AppState {
         .with_webhook_policy(self.config.webhook_policy.clone())
     }
 
+    pub(crate) fn schedules(&self) -> docket_app::Schedules {
+        docket_app::Schedules::new(
+            self.submission(),
+            std::sync::Arc::new(self.config.remotes.clone()),
+        )
+    }
+
     pub(crate) fn resumable(&self) -> docket_app::Resumable {
         docket_app::Resumable::new(
             self.store.clone(),
             self.blobs.clone(),
             docket_app::ResumableConfig {
                 max_size: self.config.upload_limit,
+                max_file_bytes: self.config.max_file_bytes,
+                storage_quota_bytes: self.config.storage_quota_bytes,
                 expiry: self.config.upload_expiry,
             },
         )
@@ -203,6 +214,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/reindex", post(reindex::reindex))
         .route("/v1/me", get(me::me))
+        .route(
+            "/v1/schedules",
+            get(schedules::list).post(schedules::create),
+        )
+        .route(
+            "/v1/schedules/{id}",
+            get(schedules::show)
+                .patch(schedules::change)
+                .delete(schedules::delete),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

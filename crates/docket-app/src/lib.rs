@@ -15,6 +15,8 @@
 //!   turns finished ones into a job.
 //! - [`publish`]: a `publish` job over a finished job's documents, to a configured target.
 //! - [`remote_statuses`] and [`check_ocr_provider`]: the configured remotes and their health.
+//! - [`Schedules`]: recurring jobs, checked as a submit would be; [`Scheduler`] submits each
+//!   due tick's job (once, however many processes run one).
 
 mod classify;
 mod cleanup;
@@ -28,6 +30,8 @@ mod publish;
 mod reindex;
 mod remotes;
 mod resumable;
+mod scheduler;
+mod schedules;
 mod submission;
 mod upload;
 mod upload_cleaner;
@@ -44,6 +48,8 @@ pub use remotes::{
     check_ocr_provider, remote_statuses, ConfiguredRemote, RemoteKind, RemoteStatus,
 };
 pub use resumable::{Resumable, ResumableConfig, UploadRequest};
+pub use scheduler::{Clock, Scheduler, SchedulerRound};
+pub use schedules::{Schedules, SCHEDULES_PAGE_MAX};
 pub use submission::{NoopSpec, Submission};
 pub use upload::{Upload, UploadLimits};
 pub use upload_cleaner::UploadCleaner;

@@ -119,7 +119,9 @@ impl Submission {
     pub async fn upload(&self, user: &str) -> Result<Upload, ServiceError> {
         let quota_left = match self.limits.storage_quota_bytes {
             Some(quota) => {
-                let used = self.store.storage_used(user).await?;
+                // Open resumable uploads claim their whole length already.
+                let used = self.store.storage_used(user).await?
+                    + self.store.open_upload_bytes(user, now_millis()).await?;
                 if used >= quota {
                     return Err(crate::upload::quota_exceeded(quota, used));
                 }
@@ -128,6 +130,13 @@ impl Submission {
             None => None,
         };
         Ok(Upload::start(self.clone(), user, quota_left))
+    }
+
+    /// Checks that `path` is a folder under an allowed root, as a folder submit does.
+    pub async fn check_folder(&self, path: PathBuf) -> Result<(), ServiceError> {
+        allowed_folder(self.allowed_roots.to_vec(), path)
+            .await
+            .map(|_| ())
     }
 
     /// A `process` job over a folder on the server, listed later by the job itself.

@@ -8,6 +8,7 @@ mod private_files;
 mod remotes_cmd;
 mod resumable_submit;
 mod run;
+mod schedules_cmd;
 mod serve;
 mod submit_state;
 mod token_cmd;
@@ -94,6 +95,13 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Recurring jobs: a cron expression in a time zone, and the job each tick submits.
+    Schedules {
+        #[command(subcommand)]
+        what: SchedulesCommand,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// The server's remotes (OCR providers, publish targets): up or down, since when, the
     /// last error.
     Remotes {
@@ -138,6 +146,41 @@ struct ServerArgs {
     /// API token (default: DOCKET_TOKEN, the config, or ./data/token).
     #[arg(long, global = true)]
     token: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum SchedulesCommand {
+    /// Your schedules, with their next and last run.
+    Ls,
+    /// One schedule, with the jobs its latest ticks made.
+    Show { id: String },
+    /// Add a schedule: at every tick of CRON, process PATH (a folder on the server; only new
+    /// or changed files are processed again) or, with --noop N, make N synthetic items.
+    Add {
+        /// Five fields (minute hour day month weekday), six with seconds first, or @daily, …
+        #[arg(long)]
+        cron: String,
+        /// An IANA time zone, e.g. Europe/Paris.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// A folder on the server.
+        #[arg(required_unless_present = "noop")]
+        path: Option<PathBuf>,
+        #[arg(long, conflicts_with = "path")]
+        noop: Option<u64>,
+        /// Job options as JSON, e.g. '{"priority": "low"}'.
+        #[arg(long)]
+        options: Option<String>,
+        /// Create it paused.
+        #[arg(long)]
+        paused: bool,
+    },
+    /// Pause a schedule: its ticks do not run until it is resumed.
+    Pause { id: String },
+    /// Resume a schedule from its next tick.
+    Resume { id: String },
+    /// Delete a schedule (the jobs it made stay).
+    Rm { id: String },
 }
 
 #[derive(Subcommand)]
@@ -361,6 +404,34 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
             jobs_cmd::publish(&c, &job, &target, mode.as_deref(), watch, json).await
         }
         Command::Remotes { server } => remotes_cmd::ls(&client(&server)?, json).await,
+        Command::Schedules { what, server } => {
+            let c = client(&server)?;
+            match what {
+                SchedulesCommand::Ls => schedules_cmd::ls(&c, json).await,
+                SchedulesCommand::Show { id } => schedules_cmd::show(&c, &id, json).await,
+                SchedulesCommand::Add {
+                    cron,
+                    timezone,
+                    path,
+                    noop,
+                    options,
+                    paused,
+                } => {
+                    let new = schedules_cmd::NewSchedule {
+                        cron,
+                        timezone,
+                        path,
+                        noop,
+                        options,
+                        paused,
+                    };
+                    schedules_cmd::add(&c, new, json).await
+                }
+                SchedulesCommand::Pause { id } => schedules_cmd::enable(&c, &id, false, json).await,
+                SchedulesCommand::Resume { id } => schedules_cmd::enable(&c, &id, true, json).await,
+                SchedulesCommand::Rm { id } => schedules_cmd::rm(&c, &id, json).await,
+            }
+        }
         Command::Search {
             query,
             category,

@@ -53,7 +53,33 @@ pub fn runtime_config(
         google_vision: config.google_vision()?,
         breaker: config.breaker(),
         resumable: config.resumable(),
+        submit_rules: docket_runtime::SubmitRules {
+            allowed_roots: allowed_roots(config),
+            limits: docket_app::UploadLimits {
+                max_file_bytes: config.max_file_bytes,
+                max_upload_bytes: config.upload_limit_bytes,
+                storage_quota_bytes: config.storage_quota_bytes,
+            },
+            webhook_policy: config.webhook_policy()?,
+            schedule_interval: std::time::Duration::from_millis(500),
+        },
     })
+}
+
+/// The allowed roots of folder sources, resolved once; one that cannot be resolved is left
+/// out (with a warning), so nothing can lie under it.
+pub fn allowed_roots(config: &Config) -> Vec<PathBuf> {
+    config
+        .allowed_roots
+        .iter()
+        .filter_map(|r| match r.canonicalize() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(root = %r.display(), error = %e, "allowed root ignored: it cannot be resolved");
+                None
+            }
+        })
+        .collect()
 }
 
 /// The extractor processes of this process: `docket extractor` children of this binary, one

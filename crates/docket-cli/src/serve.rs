@@ -2,7 +2,6 @@
 //! process.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -40,17 +39,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let services = runtime.service_names();
     let background = tokio::spawn(runtime.run(shutdown.clone()));
 
-    let allowed_roots = config
-        .allowed_roots
-        .iter()
-        .filter_map(|r| match r.canonicalize() {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::warn!(root = %r.display(), error = %e, "allowed root ignored: it cannot be resolved");
-                None
-            }
-        })
-        .collect::<Vec<PathBuf>>();
+    let allowed_roots = run::allowed_roots(config);
     let state = AppState {
         store,
         blobs,

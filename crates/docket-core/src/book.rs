@@ -16,6 +16,9 @@ pub struct Counts {
     pub succeeded: i64,
     pub failed: i64,
     pub cancelled: i64,
+    /// Of the succeeded items, those whose results were reused from an earlier copy of the
+    /// same file processed with the same options (deduplication): nothing was extracted again.
+    pub reused: i64,
 }
 
 impl Counts {
@@ -93,6 +96,11 @@ impl JobBook {
             error: None,
             sealed: true,
         }
+    }
+
+    /// An item succeeded with the stored results of an earlier identical file.
+    pub fn on_item_reused(&mut self) {
+        self.counts.reused += 1;
     }
 
     /// Items found by the listing were added.

@@ -15,6 +15,10 @@ pub enum CoreError {
     Unknown { what: &'static str, value: String },
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    /// A schedule field that cannot work; `field` is its name in the request (`cron`,
+    /// `timezone`, `job.source.path`, …).
+    #[error("`{field}`: {reason}")]
+    InvalidSchedule { field: &'static str, reason: String },
     #[error("malformed id `{0}`")]
     MalformedId(String),
 }

@@ -48,6 +48,9 @@ pub enum ErrorCode {
     UnknownTarget,
     /// 400: a submit names a resumable upload that has not received all its bytes yet.
     UploadIncomplete,
+    /// 400: a schedule that cannot work: its `cron`, `timezone` or `job` (the detail names the
+    /// field).
+    InvalidSchedule,
     /// 401: no bearer token, or one that is unknown or revoked.
     Unauthorized,
     /// 403: the server folder of a submit is not under an allowed root.
@@ -88,7 +91,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 36] = [
+    pub const ALL: [ErrorCode; 37] = [
         ErrorCode::InvalidRequest,
         ErrorCode::MalformedJson,
         ErrorCode::MalformedMultipart,
@@ -108,6 +111,7 @@ impl ErrorCode {
         ErrorCode::PathNotFound,
         ErrorCode::UnknownTarget,
         ErrorCode::UploadIncomplete,
+        ErrorCode::InvalidSchedule,
         ErrorCode::Unauthorized,
         ErrorCode::PathNotAllowed,
         ErrorCode::NotFound,
@@ -149,6 +153,7 @@ impl ErrorCode {
             ErrorCode::PathNotFound => "path_not_found",
             ErrorCode::UnknownTarget => "unknown_target",
             ErrorCode::UploadIncomplete => "upload_incomplete",
+            ErrorCode::InvalidSchedule => "invalid_schedule",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::PathNotAllowed => "path_not_allowed",
             ErrorCode::NotFound => "not_found",

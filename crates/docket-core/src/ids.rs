@@ -73,6 +73,36 @@ impl fmt::Display for UploadId {
     }
 }
 
+/// A schedule's id: `sch_` followed by a UUIDv7 in simple form, like a job id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ScheduleId(String);
+
+impl ScheduleId {
+    pub fn generate() -> ScheduleId {
+        ScheduleId(format!("sch_{}", uuid::Uuid::now_v7().simple()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ScheduleId {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if is_prefixed_uuid(s, "sch_") {
+            Ok(ScheduleId(s.to_string()))
+        } else {
+            Err(CoreError::MalformedId(s.to_string()))
+        }
+    }
+}
+
+impl fmt::Display for ScheduleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// An item id. Items are stored under a 64-bit integer key (cheap to insert by the million);
 /// the public form is `itm_` and that number in hex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -23,6 +23,14 @@ pub enum Outcome {
     Cancelled,
 }
 
+/// Whether a succeeded item's `output` says its results were reused from an earlier identical
+/// file (a handler that deduplicates puts the earlier document's id in `reused_from`).
+pub fn output_reused(output: &serde_json::Value) -> bool {
+    output
+        .get("reused_from")
+        .is_some_and(|from| !from.is_null())
+}
+
 /// The error of one failed attempt, kept for every attempt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

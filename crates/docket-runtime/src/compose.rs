@@ -44,6 +44,19 @@ pub struct RuntimeConfig {
     pub breaker: BreakerPolicy,
     /// Resumable uploads: expired ones are removed by this process's `upload_cleaner`.
     pub resumable: docket_app::ResumableConfig,
+    /// What a scheduled job's submit is checked against: the same rules as the API's.
+    pub submit_rules: SubmitRules,
+}
+
+/// The rules every submit follows, whether a request or a schedule's tick makes it.
+#[derive(Clone)]
+pub struct SubmitRules {
+    /// Canonical directories a folder source may lie under.
+    pub allowed_roots: Vec<std::path::PathBuf>,
+    pub limits: docket_app::UploadLimits,
+    pub webhook_policy: docket_app::WebhookPolicy,
+    /// How often the `scheduler` looks for due ticks.
+    pub schedule_interval: std::time::Duration,
 }
 
 /// A composed process, ready to run.
@@ -125,6 +138,24 @@ pub fn compose(
             Prober::new(breakers, probes).map_err(|e| RuntimeError::Remotes(e.to_string()))?;
         supervisor.add(Arc::new(Ticking(prober)));
     }
+    // Every process runs the scheduler; the database lets each tick through once.
+    let rules = config.submit_rules;
+    let submission = docket_app::Submission::new(
+        store.clone(),
+        blobs.clone(),
+        Arc::new(rules.allowed_roots),
+        rules.limits,
+    )
+    .with_webhook_policy(rules.webhook_policy);
+    let mut scheduler = docket_app::Scheduler::new(
+        submission,
+        Arc::new(docket_core::now_millis),
+        rules.schedule_interval,
+    );
+    if let Some(handle) = engine.as_ref().map(Engine::handle) {
+        scheduler = scheduler.on_job(Arc::new(move || handle.wake()));
+    }
+    supervisor.add(Arc::new(Ticking(scheduler)));
     supervisor.add(Arc::new(Ticking(docket_app::UploadCleaner {
         uploads: docket_app::Resumable::new(store.clone(), blobs.clone(), config.resumable),
     })));

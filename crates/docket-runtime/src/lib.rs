@@ -5,5 +5,5 @@
 mod compose;
 mod error;
 
-pub use compose::{compose, Runtime, RuntimeConfig};
+pub use compose::{compose, Runtime, RuntimeConfig, SubmitRules};
 pub use error::RuntimeError;

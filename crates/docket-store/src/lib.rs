@@ -40,6 +40,7 @@ pub trait Store:
     + StorageStore
     + Deletions
     + RemoteStore
+    + ScheduleStore
     + TestHooks
 {
 }
@@ -59,6 +60,7 @@ impl<T> Store for T where
         + StorageStore
         + Deletions
         + RemoteStore
+        + ScheduleStore
         + TestHooks
 {
 }

@@ -146,6 +146,9 @@ pub(crate) fn plan_completions(
         match target {
             ItemTarget::Succeeded { output } => {
                 book.on_item_left_running(ItemState::Succeeded);
+                if docket_core::output_reused(&output) {
+                    book.on_item_reused();
+                }
                 plan.succeeded.push(Succeeded {
                     item_id: c.item_id,
                     job_id: c.job_id,

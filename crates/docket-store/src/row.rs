@@ -12,7 +12,7 @@ use crate::StoreError;
 pub(crate) const JOB_COLUMNS: &str = "id, user_id, kind, state, pause_requested, pause_reason, \
     created_at, started_at, updated_at, finished_at, total, pending, running, retrying, \
     succeeded, failed, cancelled, consecutive_failures, failure_streak, auto_pause_after, \
-    error, sealed";
+    error, sealed, reused";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct JobRow {
@@ -38,6 +38,7 @@ pub(crate) struct JobRow {
     pub auto_pause_after: i64,
     pub error: Option<String>,
     pub sealed: bool,
+    pub reused: i64,
 }
 
 /// The extra text columns the job resource needs.
@@ -89,6 +90,7 @@ impl JobRow {
             succeeded: self.succeeded,
             failed: self.failed,
             cancelled: self.cancelled,
+            reused: self.reused,
         }
     }
 
@@ -295,6 +297,7 @@ pub(crate) fn stats_rows(rows: Vec<StatsRow>) -> Result<Vec<(JobState, i64, Coun
                     succeeded,
                     failed,
                     cancelled,
+                    reused: 0,
                 };
                 Ok((state.parse()?, jobs, counts))
             },

@@ -403,3 +403,29 @@ pub struct UploadAdvance<'a> {
     /// Unused uploads expire this long after their last `PATCH`.
     pub expires_at: Millis,
 }
+
+/// A schedule to create (`POST /v1/schedules`), checked by the caller.
+#[derive(Debug, Clone)]
+pub struct NewSchedule {
+    pub id: String,
+    pub user: String,
+    pub settings: ScheduleSettings,
+}
+
+/// What a schedule is and does, as a whole: created with it and replaced by a change.
+#[derive(Debug, Clone)]
+pub struct ScheduleSettings {
+    pub cron: String,
+    pub timezone: String,
+    pub job: docket_core::JobTemplate,
+    pub enabled: bool,
+    /// The next tick, computed by the caller from the cron expression (`None` when disabled).
+    pub next_run_at: Option<Millis>,
+}
+
+/// What one tick of a schedule did: the job it made, or why it made none.
+#[derive(Debug, Clone)]
+pub enum TickOutcome {
+    Submitted { job_id: String },
+    Refused { error: String },
+}

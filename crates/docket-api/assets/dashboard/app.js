@@ -7,6 +7,7 @@ import * as job from './job.js';
 import * as upload from './upload.js';
 import * as search from './search.js';
 import * as doc from './document.js';
+import * as schedules from './schedules.js';
 import { watchRemotes } from './remotes.js';
 
 const main = document.getElementById('main');
@@ -21,6 +22,7 @@ const ROUTES = [
   [/^\/jobs\/([^/]+)$/, job, 'jobs'],
   [/^\/upload$/, upload, 'upload'],
   [/^\/search$/, search, 'search'],
+  [/^\/schedules$/, schedules, 'schedules'],
   [/^\/documents\/([^/]+)$/, doc, ''],
 ];
 

@@ -16,6 +16,7 @@ pub(crate) mod jobs;
 pub(crate) mod listing;
 pub(crate) mod queue;
 mod remotes;
+mod schedules;
 pub(crate) mod sql;
 pub(crate) mod storage;
 mod tokens;
@@ -53,7 +54,7 @@ const WRITE_BOOK: Sql = Sql::each(
     "UPDATE jobs SET state = $1, pause_requested = $2, pause_reason = $3, pending = $4, \
      running = $5, retrying = $6, succeeded = $7, failed = $8, cancelled = $9, \
      consecutive_failures = $10, failure_streak = $11, error = $12, updated_at = $13, \
-     total = $15, sealed = $16, claim_pass = COALESCE($17, claim_pass), \
+     total = $15, sealed = $16, claim_pass = COALESCE($17, claim_pass), reused = $18, \
      started_at = COALESCE(started_at, CASE WHEN $1 = 'running' THEN $13 END), \
      finished_at = CASE WHEN $1 IN ('completed', 'failed', 'cancelled') \
                         THEN COALESCE(finished_at, $13) END \
@@ -65,7 +66,7 @@ const WRITE_BOOK: Sql = Sql::each(
      started_at = COALESCE(started_at, CASE WHEN $1::text = 'running' THEN $13::bigint END), \
      finished_at = CASE WHEN $1::text IN ('completed', 'failed', 'cancelled') \
                         THEN COALESCE(finished_at, $13::bigint) END, \
-     claim_pass = COALESCE($17::bigint, claim_pass) \
+     claim_pass = COALESCE($17::bigint, claim_pass), reused = $18 \
      WHERE id = $14",
 );
 
@@ -97,6 +98,7 @@ pub(crate) async fn write_book<D: Statements>(
         b.counts.total.into(),
         b.sealed.into(),
         claim_pass.into(),
+        b.counts.reused.into(),
     ];
     driver.execute(tx, WRITE_BOOK, &args).await?;
     Ok(())

@@ -24,6 +24,7 @@ mod jobs;
 mod listing;
 mod queries;
 mod remotes;
+mod schedules;
 mod schema;
 mod search;
 mod stats;
@@ -44,6 +45,7 @@ pub use jobs::*;
 pub use listing::*;
 pub use queries::*;
 pub use remotes::*;
+pub use schedules::*;
 pub use schema::*;
 pub use search::*;
 pub use stats::*;
@@ -96,6 +98,9 @@ macro_rules! conformance_suite {
             terminated_and_expired_uploads_are_removable_and_forgotten,
             finished_uploads_are_consumed_once_with_their_job,
             storage_used_follows_uploads_and_deletions,
+            schedules_belong_to_their_user_and_keep_their_template,
+            a_tick_moves_a_schedule_on_once,
+            schedule_runs_keep_the_newest,
         );
     };
     (@cases $open:path; $($case:ident),+ $(,)?) => {
