@@ -252,6 +252,9 @@ async function run() {
     else if (m.type() === 'error' && !/Failed to load resource/.test(text)) problems.push(`console: ${text}`);
   });
   page.on('dialog', (d) => d.accept());
+  // Live views use the WebSocket feed (with a ticket, since a browser cannot send the token).
+  const sockets = [];
+  page.on('websocket', (ws) => sockets.push(ws.url()));
 
   // Sign in (a wrong token first: it is refused with a message).
   await page.goto(url + '/');
@@ -547,6 +550,12 @@ async function run() {
   await until('the broken job to be cancelled', async () =>
     (await page.locator('article.job .badge').textContent()) === 'cancelled', 10000);
   log('a broken upload paused itself; its errors read:', firstError);
+
+  assert(sockets.some((u) => /\/v1\/jobs\/[^/]+\/ws\?ticket=/.test(u)),
+    `no job page opened its WebSocket feed: ${JSON.stringify(sockets)}`);
+  assert(sockets.some((u) => /\/v1\/ws\?ticket=/.test(u)),
+    `the jobs list did not open the all-jobs WebSocket feed: ${JSON.stringify(sockets)}`);
+  log('live views used', sockets.length, 'WebSocket connections');
 
   // Schedules: a bad cron is refused naming the field; a per-second schedule makes its jobs
   // (linked from its runs), pauses and resumes; deleting it leaves none.

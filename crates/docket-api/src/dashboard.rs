@@ -45,6 +45,7 @@ static ASSETS: &[Asset] = &[
     asset!("publish.js", JS),
     asset!("remotes.js", JS),
     asset!("sse.js", JS),
+    asset!("ws.js", JS),
     asset!("live.js", JS),
     asset!("ui.js", JS),
     asset!("jobs.js", JS),

@@ -1,7 +1,9 @@
-// Live updates for a view: the event stream when the server has it, polling when it does not
-// (404), when something between answers with anything but a stream, or when a proxy buffers it.
+// Live updates for a view: the WebSocket feed first; the event stream (SSE) when no WebSocket
+// gets through; polling when the server has neither (404), when something between answers
+// with anything but a stream, or when a proxy buffers it.
 
 import { openEventStream } from './sse.js';
+import { openWebSocket, wsPathFor } from './ws.js';
 import { setConnection } from './ui.js';
 
 /**
@@ -15,6 +17,7 @@ export function live({ stream, onEvent, onOpen = () => {}, poll, interval = 1000
   let stopped = false;
   let timer = null;
   let sse = null;
+  let ws = null;
 
   const pollLoop = async () => {
     if (stopped) return;
@@ -32,7 +35,14 @@ export function live({ stream, onEvent, onOpen = () => {}, poll, interval = 1000
     else if (!stopped) setConnection('idle');
   };
 
-  sse = openEventStream(stream, {
+  const connection = (state) => {
+    if (stopped) return;
+    if (state === 'live') setConnection('live');
+    else if (state === 'reconnecting') setConnection('reconnecting');
+    else if (state === 'closed') setConnection('idle');
+  };
+
+  const openSse = () => { sse = openEventStream(stream, {
     onEvent(ev) {
       let data = ev.data;
       try { data = JSON.parse(ev.data); } catch { /* plain text */ }
@@ -40,23 +50,31 @@ export function live({ stream, onEvent, onOpen = () => {}, poll, interval = 1000
     },
     onOpen,
     onRestart: onOpen,
-    onState(state) {
-      if (stopped) return;
-      if (state === 'live') setConnection('live');
-      else if (state === 'reconnecting') setConnection('reconnecting');
-      else if (state === 'closed') setConnection('idle');
-    },
+    onState: connection,
     onUnsupported() {
       if (stopped) return;
       setConnection('polling');
       pollLoop();
     },
-  });
+  }); };
+
+  const wsPath = wsPathFor(stream);
+  if (wsPath && typeof WebSocket === 'function') {
+    ws = openWebSocket(wsPath, {
+      onEvent,
+      onOpen,
+      onState: connection,
+      onUnsupported() { if (!stopped) openSse(); },
+    });
+  } else {
+    openSse();
+  }
 
   return {
     stop() {
       stopped = true;
       clearTimeout(timer);
+      if (ws) ws.close();
       if (sse) sse.close();
     },
   };
