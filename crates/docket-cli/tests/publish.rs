@@ -350,12 +350,18 @@ async fn an_outage_mid_publish_is_ridden_out(backend: Backend) {
     assert_published_once(&emulator.record(), 10);
 }
 
-async fn a_target_that_stays_down_pauses_the_job_and_resume_finishes_it(backend: Backend) {
+/// A target that stays down: its breaker trips, the publish job pauses with
+/// `remote_unavailable` (no item failed, no retry spent), `GET /v1/remotes` says so, and once
+/// the site answers again the prober resumes the job by itself.
+async fn a_target_that_stays_down_pauses_the_job_until_it_answers(backend: Backend) {
     let emulator = Emulator::start(emulator_config()).await.unwrap();
     let server = Server::start_configured(
         backend,
-        &config(&emulator, "retry_budget_seconds = 1\nconcurrency = 4")
-            .replace("concurrency = 2\n", ""),
+        &format!(
+            "{}[remotes]\nfailures_to_trip = 3\nprobe_base_ms = 500\nprobe_max_ms = 2000\n",
+            config(&emulator, "retry_budget_seconds = 1\nconcurrency = 4")
+                .replace("concurrency = 2\n", "")
+        ),
         &env(),
     )
     .await;
@@ -366,19 +372,32 @@ async fn a_target_that_stays_down_pauses_the_job_and_resume_finishes_it(backend:
         .wait(
             &publish_job,
             Duration::from_secs(120),
-            "an auto-pause",
+            "a pause for the target",
             |j| j["state"] == "paused",
         )
         .await;
-    assert_eq!(paused["pause_reason"], "consecutive_failures", "{paused}");
+    assert_eq!(paused["pause_reason"], "remote_unavailable", "{paused}");
+    assert_eq!(paused["counts"]["failed"], 0, "{paused}");
     assert!(emulator.record().nodes().is_empty());
-    emulator.faults().clear();
-    let r = server
-        .post(&format!("/v1/jobs/{publish_job}/resume"))
+    let remotes: Value = server
+        .get("/v1/remotes")
         .send()
         .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
-    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let archive = remotes["remotes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "archive")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(archive["state"], "down", "{remotes}");
+    assert_eq!(archive["kind"], "publish", "{remotes}");
+    // Back: no `resume` from anyone, the job goes on by itself.
+    emulator.faults().clear();
     let done = server
         .finished(&publish_job, Duration::from_secs(120))
         .await;
@@ -569,7 +588,7 @@ on_both_backends!(
     a_kill_9_mid_publish_duplicates_nothing,
     an_outage_mid_publish_is_ridden_out,
     lost_answers_to_uploads_make_no_second_file,
-    a_target_that_stays_down_pauses_the_job_and_resume_finishes_it,
+    a_target_that_stays_down_pauses_the_job_until_it_answers,
     bad_credentials_fail_items_with_the_remote_s_words_and_no_secret,
     a_refused_upload_fails_its_item_with_the_repository_s_words,
     publish_requests_are_checked_at_the_door,

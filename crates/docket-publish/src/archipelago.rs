@@ -45,14 +45,29 @@ pub struct Archipelago {
 }
 
 impl Archipelago {
-    pub fn new(target: Arc<Target>) -> Result<Archipelago, RemoteError> {
+    /// A client of `target`, paced at its rate; with `health`, every transport failure and
+    /// answer is reported to it, and calls stop at once while it says the target is down.
+    pub fn new(
+        target: Arc<Target>,
+        health: Option<Arc<dyn docket_remote::Health>>,
+    ) -> Result<Archipelago, RemoteError> {
         let config = RemoteConfig {
             timeout: target.timeout,
             budget: target.retry_budget,
+            rate: target.rate,
             ..RemoteConfig::named(target.name.clone())
         };
-        let remote = Remote::new(config, vec![target.password.clone()])?;
+        let mut remote = Remote::new(config, vec![target.password.clone()])?;
+        if let Some(health) = health {
+            remote = remote.with_health(health);
+        }
         Ok(Archipelago { target, remote })
+    }
+
+    /// What the breaker probes while the target is down: the JSON:API entry point, without
+    /// credentials (any HTTP answer means the site is reachable again).
+    pub fn probe_url(target: &Target) -> String {
+        format!("{}/jsonapi", target.url)
     }
 
     pub fn target(&self) -> &Target {

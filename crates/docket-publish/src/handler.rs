@@ -25,6 +25,8 @@ pub struct PublishHandler {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) blobs: Blobs,
     pub(crate) connections: BTreeMap<String, Connection>,
+    /// The targets' circuit breakers: a job whose target is down pauses until it answers.
+    breakers: Option<docket_breaker::Breakers>,
 }
 
 impl PublishHandler {
@@ -32,12 +34,18 @@ impl PublishHandler {
         store: Arc<dyn Store>,
         blobs: Blobs,
         targets: &Targets,
+        breakers: Option<docket_breaker::Breakers>,
     ) -> Result<PublishHandler, PublishError> {
+        let health = breakers
+            .clone()
+            .map(|b| Arc::new(b) as Arc<dyn docket_remote::Health>);
         let mut connections = BTreeMap::new();
         for target in targets.iter() {
-            let client = Archipelago::new(target.clone()).map_err(|e| PublishError::Config {
-                target: target.name.clone(),
-                why: e.to_string(),
+            let client = Archipelago::new(target.clone(), health.clone()).map_err(|e| {
+                PublishError::Config {
+                    target: target.name.clone(),
+                    why: e.to_string(),
+                }
             })?;
             connections.insert(
                 target.name.clone(),
@@ -51,7 +59,31 @@ impl PublishHandler {
             store,
             blobs,
             connections,
+            breakers,
         })
+    }
+
+    /// A transient failure while the item's target is marked down is the outage's, not the
+    /// item's: the job pauses with `remote_unavailable` (if the target is still down, checked
+    /// with the pause) and the item goes back without spending an attempt. The breakers'
+    /// prober resumes the job once the target answers.
+    async fn outage(&self, ctx: &ItemContext, target: &str, error: HandlerError) -> HandlerError {
+        let (Some(breakers), HandlerError::Transient(message)) = (&self.breakers, &error) else {
+            return error;
+        };
+        if !docket_remote::Health::is_down(breakers, target).await {
+            return error;
+        }
+        match breakers.pause_job(&ctx.item().job_id, target).await {
+            Ok(true) => {
+                tracing::info!(job = %ctx.item().job_id, target, "pausing the publish until the target answers again");
+                HandlerError::Interrupted
+            }
+            Ok(false) => error,
+            Err(e) => {
+                HandlerError::Transient(format!("{message} (and pausing the job failed: {e})"))
+            }
+        }
     }
 
     pub(crate) fn connection(&self, target: &str) -> Result<&Connection, HandlerError> {
@@ -100,9 +132,15 @@ impl Handler for PublishHandler {
             ItemPayload::PublishDocument {
                 target,
                 document_id,
-            } => crate::objects::publish(self, ctx, target, document_id).await,
+            } => match crate::objects::publish(self, ctx, target, document_id).await {
+                Err(e) => Err(self.outage(ctx, target, e).await),
+                done => done,
+            },
             ItemPayload::PublishSet { target, source_job } => {
-                crate::ami_set::publish(self, ctx, target, source_job).await
+                match crate::ami_set::publish(self, ctx, target, source_job).await {
+                    Err(e) => Err(self.outage(ctx, target, e).await),
+                    done => done,
+                }
             }
             ItemPayload::Unreadable(why) => Err(HandlerError::Permanent(why.clone())),
             other => Err(HandlerError::Permanent(format!(

@@ -114,6 +114,7 @@ mod tests {
             concurrency: 1,
             timeout: std::time::Duration::from_secs(1),
             retry_budget: std::time::Duration::from_secs(1),
+            rate: None,
         }
     }
 

@@ -37,6 +37,11 @@ pub struct TargetConfig {
     /// a 429's `Retry-After`) before the item's attempt fails and the engine's own retries
     /// take over. Default 45.
     pub retry_budget_seconds: Option<u64>,
+    /// Requests per second this process sends to the target, on average (fractions allowed);
+    /// none: as fast as it answers. 429s slow it down further by themselves.
+    pub requests_per_second: Option<f64>,
+    /// Requests that may go at once after a quiet spell. Default 1.
+    pub burst: Option<u32>,
 }
 
 /// A target, resolved: its password read, its defaults applied.
@@ -53,6 +58,8 @@ pub struct Target {
     pub concurrency: usize,
     pub timeout: std::time::Duration,
     pub retry_budget: std::time::Duration,
+    /// This process's request rate to the target (`None`: unpaced).
+    pub rate: Option<docket_remote::Rate>,
 }
 
 impl Target {
@@ -105,7 +112,22 @@ impl Target {
         if !(1..=64).contains(&concurrency) {
             return Err(bad("`concurrency` is between 1 and 64".into()));
         }
+        let rate = match config.requests_per_second {
+            None => None,
+            Some(rps) if rps.is_finite() && rps > 0.0 && rps <= 100_000.0 => {
+                Some(docket_remote::Rate {
+                    per_second: rps,
+                    burst: config.burst.unwrap_or(1).max(1),
+                })
+            }
+            Some(_) => {
+                return Err(bad(
+                    "`requests_per_second` must be above 0 (and at most 100000)".into(),
+                ))
+            }
+        };
         Ok(Target {
+            rate,
             name: name.to_string(),
             url: config.url.trim_end_matches('/').to_string(),
             user: config.user.clone(),
@@ -201,5 +223,32 @@ mod tests {
         };
         assert!(Target::resolve("archive", &ftp, env).is_err());
         assert!(Target::resolve("a b", &config(), env).is_err());
+    }
+
+    #[test]
+    fn a_target_may_be_paced() {
+        let env = |_: &str| Some("pw".to_string());
+        assert!(Target::resolve("archive", &config(), env)
+            .unwrap()
+            .rate
+            .is_none());
+        let paced = TargetConfig {
+            requests_per_second: Some(2.5),
+            burst: Some(3),
+            ..config()
+        };
+        let rate = Target::resolve("archive", &paced, env)
+            .unwrap()
+            .rate
+            .unwrap();
+        assert_eq!((rate.per_second, rate.burst), (2.5, 3));
+        for bad in [0.0, -1.0, f64::NAN] {
+            let c = TargetConfig {
+                requests_per_second: Some(bad),
+                ..config()
+            };
+            let e = Target::resolve("archive", &c, env).unwrap_err();
+            assert!(e.to_string().contains("requests_per_second"), "{e}");
+        }
     }
 }

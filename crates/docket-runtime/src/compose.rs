@@ -106,6 +106,7 @@ pub fn compose(
                 process,
                 classifiers.clone(),
                 &config.publish_targets,
+                &breakers,
             )
         })
         .transpose()?;
@@ -125,14 +126,15 @@ pub fn compose(
         store: store.clone(),
     })));
     // Every process with remotes probes the down ones; each due probe is taken by one.
-    let probes: Vec<Probe> = ocr
-        .google_vision
-        .iter()
-        .map(|vision| Probe {
-            remote: GOOGLE_VISION.to_owned(),
-            url: vision.probe_url(),
-        })
-        .collect();
+    let vision_probes = ocr.google_vision.iter().map(|vision| Probe {
+        remote: GOOGLE_VISION.to_owned(),
+        url: vision.probe_url(),
+    });
+    let target_probes = config.publish_targets.iter().map(|target| Probe {
+        remote: target.name.clone(),
+        url: docket_publish::Archipelago::probe_url(target),
+    });
+    let probes: Vec<Probe> = vision_probes.chain(target_probes).collect();
     if !probes.is_empty() {
         let prober =
             Prober::new(breakers, probes).map_err(|e| RuntimeError::Remotes(e.to_string()))?;
@@ -195,6 +197,7 @@ fn engine(
     process: ProcessHandler,
     classifiers: Classifiers,
     targets: &docket_publish::Targets,
+    breakers: &Breakers,
 ) -> Result<Engine, RuntimeError> {
     let reindex = ReindexHandler {
         store: store.clone(),
@@ -214,7 +217,7 @@ fn engine(
         .with_lister(JobKind::Reindex, Arc::new(documents))
         .with_cleanup(Arc::new(cleanup));
     if !targets.is_empty() {
-        let publish = PublishHandler::new(store.clone(), blobs, targets)
+        let publish = PublishHandler::new(store.clone(), blobs, targets, Some(breakers.clone()))
             .map_err(|e| RuntimeError::Publish(e.to_string()))?;
         engine = engine
             .with_handler(JobKind::Publish, Arc::new(publish))
