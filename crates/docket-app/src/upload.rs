@@ -3,11 +3,10 @@
 //! unfinished, it removes what it stored.
 
 use bytes::{Bytes, BytesMut};
-use docket_blobs::{BlobError, Blobs};
+use docket_blobs::{BlobError, Blobs, PackWriter};
 use docket_core::{blob_keys, now_millis, ErrorCode, ItemPayload, JobId, JobKind, JobOptions};
 use docket_store::{Created, NewItem, NewJob};
 use futures::{Stream, StreamExt};
-use tokio::task::JoinSet;
 
 use crate::cleanup::{remove_uploads, remove_uploads_later};
 use crate::submission::job;
@@ -63,12 +62,11 @@ pub(crate) fn quota_exceeded(quota: u64, used: u64) -> ServiceError {
     )
 }
 
-/// A file of at most this size is read whole and written with one `put` in the background
-/// while the next part arrives; a larger one is streamed in parts. Small files are what makes
-/// an upload of thousands slow when each waits for its own write.
+/// A file of at most this size is read whole and appended to the upload's pack (one blob for
+/// all of them, each file a range of it); a larger one is streamed into a blob of its own.
+/// A blob per small file made an upload of thousands wait on the file system: creating a
+/// file costs far more than writing a few KB (BENCHMARKS.md, submit latency).
 const SMALL_FILE: usize = 256 * 1024;
-/// Small files being written at once (so at most this many times `SMALL_FILE` in memory).
-const WRITES_IN_FLIGHT: usize = 16;
 
 /// The files of one upload so far. Dropped unfinished, it removes what it stored.
 pub struct Upload {
@@ -82,8 +80,8 @@ pub struct Upload {
     /// Whether anything may have been written under the job's prefix (cleared once the job
     /// owns its files, or they are removed).
     stored_any: bool,
-    /// Small files still being written.
-    writes: JoinSet<Result<(), BlobError>>,
+    /// The pack the small files go into, once there is one.
+    pack: Option<PackWriter>,
 }
 
 impl Upload {
@@ -100,7 +98,7 @@ impl Upload {
             bytes: 0,
             quota_left,
             stored_any: false,
-            writes: JoinSet::new(),
+            pack: None,
         }
     }
 
@@ -182,12 +180,29 @@ impl Upload {
                 }
             }
         }
-        let stored = if ended {
-            let bytes = head.freeze();
-            let stored = Blobs::stored_whole(&key, &bytes);
-            self.write_in_background(key, bytes).await?;
-            stored
-        } else {
+        if ended {
+            let stored = Blobs::stored_whole(&key, &head);
+            let pack = match &mut self.pack {
+                Some(pack) => pack,
+                None => {
+                    let key = blob_keys::upload_pack(&self.id);
+                    self.pack.insert(self.submission.blobs().pack(&key).await?)
+                }
+            };
+            let offset = pack.append(&head).await?;
+            self.bytes += stored.size;
+            self.items.push(NewItem {
+                name,
+                payload: ItemPayload::PackedUpload {
+                    blob: pack.key().to_owned(),
+                    offset,
+                    size: stored.size,
+                    sha256: stored.sha256,
+                },
+            });
+            return Ok(());
+        }
+        let stored = {
             let head = futures::stream::iter([Ok::<Bytes, E>(head.freeze())]);
             match self
                 .submission
@@ -212,31 +227,10 @@ impl Upload {
         Ok(())
     }
 
-    /// Writes a whole small file while the caller reads on, once fewer than
-    /// `WRITES_IN_FLIGHT` are being written; a write that failed fails the upload here.
-    async fn write_in_background(&mut self, key: String, bytes: Bytes) -> Result<(), ServiceError> {
-        while self.writes.len() >= WRITES_IN_FLIGHT {
-            self.written_one().await?;
-        }
-        let blobs = self.submission.blobs().clone();
-        self.writes
-            .spawn(async move { blobs.put(&key, bytes).await });
-        Ok(())
-    }
-
-    /// Waits for one background write; its error, if it failed.
-    async fn written_one(&mut self) -> Result<(), ServiceError> {
-        match self.writes.join_next().await {
-            Some(Ok(result)) => Ok(result?),
-            Some(Err(e)) => Err(BlobError::Upload(format!("a file write stopped: {e}")).into()),
-            None => Ok(()),
-        }
-    }
-
-    /// Waits until every file is written.
+    /// Makes the pack of small files whole, if there is one.
     async fn all_written(&mut self) -> Result<(), ServiceError> {
-        while !self.writes.is_empty() {
-            self.written_one().await?;
+        if let Some(pack) = self.pack.take() {
+            pack.finish().await?;
         }
         Ok(())
     }
@@ -295,8 +289,9 @@ impl Upload {
 
     /// Removes what this upload stored (retried in the background until it succeeds).
     pub async fn abandon(mut self) {
-        // Writes still running finish first, so nothing lands after the removal.
-        while self.writes.join_next().await.is_some() {}
+        if let Some(pack) = self.pack.take() {
+            pack.abort().await;
+        }
         if self.stored_any {
             self.stored_any = false;
             remove_uploads(self.submission.blobs(), &self.id).await;
@@ -316,19 +311,19 @@ impl Drop for Upload {
     fn drop(&mut self) {
         // A client that goes away mid-upload drops the request's future, and this with it.
         if self.stored_any {
-            // The writes still running finish first (dropping them would abort only the
-            // waiting, not a write already on the blocking pool), then the files go.
-            let mut writes = std::mem::take(&mut self.writes);
+            // An unfinished pack is given up first (on S3 its parts would linger), then
+            // the files go.
+            let pack = self.pack.take();
             let blobs = self.submission.blobs().clone();
             let id = self.id.clone();
-            match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => {
+            match (pack, tokio::runtime::Handle::try_current()) {
+                (Some(pack), Ok(runtime)) => {
                     runtime.spawn(async move {
-                        while writes.join_next().await.is_some() {}
+                        pack.abort().await;
                         remove_uploads_later(&blobs, &id);
                     });
                 }
-                Err(_) => remove_uploads_later(&blobs, &id),
+                _ => remove_uploads_later(&blobs, &id),
             }
         }
     }

@@ -117,11 +117,24 @@ async fn an_upload_becomes_a_job_of_typed_items(s: Setup) {
         .await
         .unwrap();
     let payloads: Vec<ItemPayload> = claimed.into_iter().map(|c| c.payload).collect();
+    // Small files share the upload's pack, each a range of it.
+    let pack = blob_keys::upload_pack(&id);
     assert!(
-        matches!(&payloads[0], ItemPayload::Upload { blob, size: 5, .. } if *blob == blob_keys::upload(&id, 0))
+        matches!(&payloads[0], ItemPayload::PackedUpload { blob, offset: 0, size: 5, .. } if *blob == pack)
     );
-    assert!(matches!(&payloads[1], ItemPayload::Upload { size: 6, .. }));
-    assert!(s.upload_dir(&id).join("000001").is_file());
+    assert!(matches!(
+        &payloads[1],
+        ItemPayload::PackedUpload {
+            offset: 5,
+            size: 6,
+            ..
+        }
+    ));
+    assert_eq!(s.blobs.get_range(&pack, 5, 6).await.unwrap(), "world!");
+    assert_eq!(
+        std::fs::read(s.blob_dir.path().join(&pack)).unwrap(),
+        b"helloworld!"
+    );
 }
 
 async fn a_failed_or_abandoned_upload_leaves_no_files(s: Setup) {
@@ -132,11 +145,10 @@ async fn a_failed_or_abandoned_upload_leaves_no_files(s: Setup) {
         .unwrap();
     let dropped = upload.job_id().to_owned();
     let dir = s.upload_dir(&dropped);
-    // A small file is written in the background while the next part would arrive.
-    until("the file is written", || dir.join("000000").exists()).await;
+    assert!(dir.exists(), "the pack is being written");
     drop(upload);
     until("the dropped upload's files are removed", || {
-        !dir.join("000000").exists()
+        std::fs::read_dir(&dir).map_or(true, |mut entries| entries.next().is_none())
     })
     .await;
 
@@ -154,7 +166,11 @@ async fn a_failed_or_abandoned_upload_leaves_no_files(s: Setup) {
         upload.finish(bad, None).await,
         Err(ServiceError::Store(_))
     ));
-    assert!(!s.upload_dir(&refused).join("000000").exists());
+    let dir = s.upload_dir(&refused);
+    assert!(
+        std::fs::read_dir(&dir).map_or(true, |mut entries| entries.next().is_none()),
+        "a refused upload left files in {dir:?}"
+    );
 
     let mut upload = s.submission().upload("u").await.unwrap();
     let too_big = upload
@@ -202,7 +218,7 @@ async fn the_same_idempotency_key_answers_the_first_job(s: Setup) {
     assert!(!second.created);
     assert_eq!(second.job.id, first.job.id);
     assert!(
-        !s.upload_dir(&lost).join("000000").exists(),
+        !s.upload_dir(&lost).join("pack").exists(),
         "the losing upload is removed"
     );
     let replayed = s.submission().replay("u", "k").await.unwrap().unwrap();
@@ -252,7 +268,7 @@ async fn deletion_hides_at_once_and_removes_files_then_rows_retrying_failures(s:
         "an unfinished job is not deleted"
     );
     s.store.cancel_job(&id, now_millis()).await.unwrap();
-    let file = s.upload_dir(&id).join("000000");
+    let file = s.upload_dir(&id).join("pack");
     chattr("+i", &file);
     // `delete` also starts a pass in the background; it fails on the immutable file too.
     deletion.delete(&id).await.unwrap();

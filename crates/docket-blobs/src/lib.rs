@@ -194,6 +194,32 @@ impl Blobs {
         }
     }
 
+    /// Starts the pack at `key`: small files appended one after another into one blob (one
+    /// file on a local directory, a multipart upload on S3), read back by range. Thousands
+    /// of small files then cost one blob, not thousands of file creations.
+    pub async fn pack(&self, key: &str) -> Result<PackWriter, BlobError> {
+        let upload = self.store.put_multipart(&ObjectPath::from(key)).await?;
+        Ok(PackWriter {
+            key: key.to_string(),
+            writer: WriteMultipart::new_with_chunk_size(upload, PART),
+            len: 0,
+        })
+    }
+
+    /// `len` bytes of the blob at `key` from `offset` (a file in a pack).
+    pub async fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Bytes, BlobError> {
+        let end = offset.saturating_add(len);
+        match self
+            .store
+            .get_range(&ObjectPath::from(key), offset..end)
+            .await
+        {
+            Ok(bytes) => Ok(bytes),
+            Err(object_store::Error::NotFound { .. }) => Err(BlobError::NotFound(key.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError> {
         self.store
             .put(&ObjectPath::from(key), PutPayload::from(bytes))
@@ -255,6 +281,41 @@ impl Blobs {
             }
         }
         Ok(n)
+    }
+}
+
+/// Small files appended into one blob ([`Blobs::pack`]); at most a few parts (8 MiB each) are
+/// in memory at once. Nothing of it is readable before [`PackWriter::finish`].
+pub struct PackWriter {
+    key: String,
+    writer: WriteMultipart,
+    len: u64,
+}
+
+impl PackWriter {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Appends `bytes`; answers the offset they start at.
+    pub async fn append(&mut self, bytes: &[u8]) -> Result<u64, BlobError> {
+        // Back-pressure: at most a couple of parts in flight.
+        self.writer.wait_for_capacity(2).await?;
+        let at = self.len;
+        self.writer.write(bytes);
+        self.len += bytes.len() as u64;
+        Ok(at)
+    }
+
+    /// Makes the pack whole and readable.
+    pub async fn finish(self) -> Result<(), BlobError> {
+        self.writer.finish().await?;
+        Ok(())
+    }
+
+    /// Gives the pack up (S3 bills for the parts of an unfinished upload).
+    pub async fn abort(self) {
+        let _ = self.writer.abort().await;
     }
 }
 

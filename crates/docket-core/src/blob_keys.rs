@@ -11,6 +11,12 @@ pub fn upload(job_id: &str, index: usize) -> String {
     format!("uploads/{job_id}/{index:06}")
 }
 
+/// The pack of a job's small uploaded files: one blob, each file a range of it
+/// ([`crate::ItemPayload::PackedUpload`]).
+pub fn upload_pack(job_id: &str) -> String {
+    format!("uploads/{job_id}/pack")
+}
+
 /// The bytes of a resumable (tus) upload, written in place as they arrive. Outside every job's
 /// prefix: the upload outlives its PATCH requests and is removed by the upload cleaner once it
 /// expires or the job that consumed it is gone.

@@ -20,6 +20,14 @@ pub enum ItemPayload {
         size: u64,
         sha256: String,
     },
+    /// A small file uploaded with the job: `size` bytes at `offset` of the upload's pack
+    /// ([`crate::blob_keys::upload_pack`]).
+    PackedUpload {
+        blob: String,
+        offset: u64,
+        size: u64,
+        sha256: String,
+    },
     /// A file in a folder on the server (under an allowed root, found by the folder lister).
     ServerFile { path: PathBuf },
     /// A stored document to classify again (`reindex` jobs).
@@ -60,7 +68,7 @@ impl ItemPayload {
     /// The variant's name, for messages about a payload that does not fit its job's kind.
     pub fn describe(&self) -> &'static str {
         match self {
-            ItemPayload::Upload { .. } => "an uploaded file",
+            ItemPayload::Upload { .. } | ItemPayload::PackedUpload { .. } => "an uploaded file",
             ItemPayload::ServerFile { .. } => "a server file",
             ItemPayload::Document { .. } => "a stored document",
             ItemPayload::PublishDocument { .. } => "a document to publish",

@@ -109,6 +109,19 @@ impl ProcessHandler {
                 }
                 Ok(self.blobs.get(blob).await.map_err(blob_error)?.to_vec())
             }
+            ItemPayload::PackedUpload {
+                blob, offset, size, ..
+            } => {
+                if *size > limit {
+                    return Err(too_big(*size));
+                }
+                let bytes = self
+                    .blobs
+                    .get_range(blob, *offset, *size)
+                    .await
+                    .map_err(blob_error)?;
+                Ok(bytes.to_vec())
+            }
             ItemPayload::ServerFile { path } => {
                 let shown = path.display().to_string();
                 let meta = tokio::fs::metadata(path)

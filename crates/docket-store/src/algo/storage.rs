@@ -35,7 +35,7 @@ pub(crate) async fn record_upload_bytes<D: Statements>(
     let bytes: u64 = items
         .iter()
         .map(|item| match &item.payload {
-            ItemPayload::Upload { size, .. } => *size,
+            ItemPayload::Upload { size, .. } | ItemPayload::PackedUpload { size, .. } => *size,
             _ => 0,
         })
         .sum();
