@@ -50,8 +50,11 @@ def make_file(path, size):
 
 def run(binary, file, mode, work_root):
     work = tempfile.mkdtemp(prefix=f"bench-tus-{mode}-", dir=work_root)
+    # The file is larger than the default per-file limit (512 MiB), which the door enforces.
+    limit = str(os.path.getsize(file) + (1 << 20))
     env = dict(os.environ, DOCKET_BIND="127.0.0.1:0", DOCKET_LOG="warn", DOCKET_WORKERS="0",
-               DOCKET_STATE_DIR=os.path.join(work, "state"))
+               DOCKET_STATE_DIR=os.path.join(work, "state"),
+               DOCKET_MAX_FILE_BYTES=limit, DOCKET_UPLOAD_LIMIT_BYTES=limit)
     for k in ("DOCKET_DATABASE_URL", "DOCKET_BLOBS", "DOCKET_TOKEN", "DOCKET_CONFIG"):
         env.pop(k, None)
     server = subprocess.Popen([binary, "serve"], cwd=work, env=env,
@@ -64,7 +67,9 @@ def run(binary, file, mode, work_root):
         args = [binary, "--json", "submit", file]
         args += ["--multipart"] if mode == "multipart" else ["--chunk-size", str(8 * 1024 * 1024)]
         started = time.monotonic()
-        out = subprocess.run(args, env=cli_env, capture_output=True, check=True)
+        out = subprocess.run(args, env=cli_env, capture_output=True)
+        if out.returncode != 0:
+            raise SystemExit(f"{mode}: docket submit failed: {out.stderr.decode()[-2000:]}")
         took = time.monotonic() - started
         job = json.loads(out.stdout.decode().strip().splitlines()[-1])
         assert job["counts"]["total"] == 1, job
