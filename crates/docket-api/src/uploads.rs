@@ -39,6 +39,16 @@ pub async fn tus_version(request: Request, next: Next) -> Response {
         .get(&TUS_RESUMABLE)
         .is_some_and(|v| v.as_bytes() == TUS_VERSION.as_bytes());
     let authenticated = request.extensions().get::<crate::auth::Caller>().is_some();
+    // A refused POST or PATCH may leave its body unread; the connection cannot carry another
+    // request then, and a client that reused it would see it drop mid-request.
+    let sends_body = matches!(*request.method(), Method::POST | Method::PATCH)
+        && (request
+            .headers()
+            .contains_key(axum::http::header::TRANSFER_ENCODING)
+            || request
+                .headers()
+                .get(axum::http::header::CONTENT_LENGTH)
+                .is_some_and(|v| v.as_bytes() != b"0"));
     let mut response = if speaks || !authenticated || request.method() == Method::OPTIONS {
         next.run(request).await
     } else {
@@ -55,6 +65,12 @@ pub async fn tus_version(request: Request, next: Next) -> Response {
     response
         .headers_mut()
         .insert(TUS_RESUMABLE, HeaderValue::from_static(TUS_VERSION));
+    if sends_body && (response.status().is_client_error() || response.status().is_server_error()) {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
+    }
     response
 }
 
