@@ -186,7 +186,11 @@ impl Submission {
             let upload = self.store.upload(id, user).await?.ok_or_else(|| {
                 ServiceError::refused(ErrorCode::NotFound, format!("no upload {id}"))
             })?;
+            let whole = upload.clone();
             items.push(upload_item(upload, now)?);
+            // On object storage the file is one object only once its multipart upload is
+            // completed: done by its last PATCH, unless that was cut short.
+            crate::resumable::make_whole(&self.blobs, &whole).await?;
         }
         let new = NewJob {
             items,

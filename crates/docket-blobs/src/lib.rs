@@ -4,6 +4,7 @@
 
 mod resumable;
 mod resumable_hash;
+mod resumable_object;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 pub use resumable::{Appended, ResumableWriter};
 pub use resumable_hash::ResumableSha256;
+pub use resumable_object::{ObjectAppended, ObjectUpload, WriterLease};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -61,6 +63,8 @@ pub struct Blobs {
     describe: String,
     /// The directory of a directory store (resumable uploads write there in place).
     local_root: Option<PathBuf>,
+    /// The S3 client of an object store (resumable uploads are multipart uploads there).
+    parts: Option<resumable_object::PartStore>,
 }
 
 /// Parts of this size are written as they fill, bounding memory per upload.
@@ -104,18 +108,21 @@ impl Blobs {
                 return Err(BlobError::Config(format!("no bucket in `{spec}`")));
             }
             let s3 = s3_builder().with_bucket_name(bucket).build()?;
-            let store: Arc<dyn ObjectStore> = if prefix.trim_matches('/').is_empty() {
+            let prefix = prefix.trim_matches('/').to_owned();
+            let parts = resumable_object::PartStore {
+                s3: s3.clone(),
+                prefix: prefix.clone(),
+            };
+            let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
                 Arc::new(s3)
             } else {
-                Arc::new(object_store::prefix::PrefixStore::new(
-                    s3,
-                    prefix.trim_matches('/'),
-                ))
+                Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
             };
             return Ok(Blobs {
                 store,
                 describe: spec.to_string(),
                 local_root: None,
+                parts: Some(parts),
             });
         }
         let dir = Path::new(spec);
@@ -129,6 +136,7 @@ impl Blobs {
             store: Arc::new(local),
             describe: dir.display().to_string(),
             local_root: Some(root),
+            parts: None,
         })
     }
 
@@ -264,6 +272,14 @@ impl Blobs {
         match self.store.head(&ObjectPath::from(key)).await {
             Ok(meta) => Ok(meta.size),
             Err(object_store::Error::NotFound { .. }) => Err(BlobError::NotFound(key.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes the blob at `key`; none there is fine.
+    pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        match self.store.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }

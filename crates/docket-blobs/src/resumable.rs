@@ -1,6 +1,7 @@
 //! Resumable uploads written in place: each `PATCH`'s bytes are appended to the upload's one
 //! file at the acknowledged offset, hashed on the way, and flushed to disk before the caller
-//! acknowledges them. Only a directory store supports this today (see [`Blobs::resumable`]).
+//! acknowledges them, on a directory store. Object storage has its own way
+//! (`resumable_object`).
 //!
 //! A [`ResumableWriter`] holds an exclusive lock on the file (`flock`), so two `PATCH`es of
 //! one upload never write at once, on one process or several; the lock goes with the process,
@@ -40,8 +41,14 @@ pub struct ResumableWriter {
 }
 
 impl Blobs {
-    /// Whether this store can hold resumable uploads (a directory store).
+    /// Whether this store can hold resumable uploads: a directory store, in place
+    /// ([`Blobs::resumable`]), or S3, as multipart uploads ([`Blobs::append_object`]).
     pub fn supports_resumable(&self) -> bool {
+        self.local_root.is_some() || self.parts.is_some()
+    }
+
+    /// Whether resumable uploads are written in place ([`Blobs::resumable`]) here.
+    pub fn writes_in_place(&self) -> bool {
         self.local_root.is_some()
     }
 

@@ -20,15 +20,8 @@ async fn api_and_worker_share_postgres_and_s3() {
     let s3 = moto::Moto::start().await;
     s3.create_bucket("docket").await;
     let database = docket_store::testing::fresh_postgres_url().await;
-    let s3_env = [
-        ("DOCKET_DATABASE_URL", database.clone()),
-        ("DOCKET_BLOBS", "s3://docket/blobs".to_string()),
-        ("AWS_ENDPOINT_URL", s3.endpoint()),
-        ("AWS_ALLOW_HTTP", "true".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_ACCESS_KEY_ID", "docket-test".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "docket-test".to_string()),
-    ];
+    let mut s3_env = s3.docket_env("docket");
+    s3_env.push(("DOCKET_DATABASE_URL", database.clone()));
     let mut env = s3_env.to_vec();
     env.push(("DOCKET_WORKERS", "0".to_string()));
     let server = Server::start(&env);

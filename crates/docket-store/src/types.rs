@@ -356,6 +356,8 @@ pub struct NewResumableUpload {
     pub hash_state: String,
     /// Where its bytes are stored.
     pub blob: String,
+    /// Where its object-storage upload stands (opaque to the store), if it is one.
+    pub object_state: Option<String>,
     pub expires_at: Millis,
 }
 
@@ -379,6 +381,8 @@ pub struct ResumableUpload {
     pub expires_at: Millis,
     /// The job that consumed it, once submitted.
     pub job_id: Option<String>,
+    /// Where its object-storage upload stands, as of `received` (opaque to the store).
+    pub object_state: Option<String>,
 }
 
 impl ResumableUpload {
@@ -402,6 +406,8 @@ pub struct UploadAdvance<'a> {
     pub sha256: Option<&'a str>,
     /// Unused uploads expire this long after their last `PATCH`.
     pub expires_at: Millis,
+    /// The object-storage upload's state as of `to` (kept as it was when `None`).
+    pub object_state: Option<&'a str>,
 }
 
 /// A schedule to create (`POST /v1/schedules`), checked by the caller.

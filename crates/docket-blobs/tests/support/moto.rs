@@ -88,6 +88,18 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The environment that points a `docket` process's blobs at `s3://{bucket}/blobs` here.
+    pub fn docket_env(&self, bucket: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("DOCKET_BLOBS", format!("s3://{bucket}/blobs")),
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ALLOW_HTTP", "true".to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_ACCESS_KEY_ID", "docket-test".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "docket-test".to_string()),
+        ]
+    }
+
     /// A bodiless HTTP/1.1 request, unsigned (moto accepts those): (status, head, body).
     pub async fn http(&self, method: &str, path: &str) -> std::io::Result<(u16, String, String)> {
         let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await?;

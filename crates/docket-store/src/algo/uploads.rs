@@ -10,7 +10,7 @@ use crate::{
 };
 
 const UPLOAD_COLUMNS: &str = "id, user_id, length, received, name, media_type, metadata, \
-    hash_state, sha256, blob, created_at, updated_at, expires_at, job_id";
+    hash_state, sha256, blob, created_at, updated_at, expires_at, job_id, object_state";
 
 /// Removable: unconsumed and expired, or consumed by a job that is gone.
 const REMOVABLE: &str = "((job_id IS NULL AND expires_at <= $1) OR (job_id IS NOT NULL \
@@ -78,8 +78,9 @@ impl<D: CreationDriver + 'static> UploadStore for D {
                 On::Tx(&mut tx),
                 Sql::same(&format!(
                     "INSERT INTO uploads (id, user_id, length, received, name, media_type, \
-                     metadata, hash_state, sha256, blob, created_at, updated_at, expires_at) \
-                     VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9, $10, $10, $11) \
+                     metadata, hash_state, sha256, blob, created_at, updated_at, expires_at, \
+                     object_state) \
+                     VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12) \
                      RETURNING {UPLOAD_COLUMNS}"
                 )),
                 &[
@@ -95,6 +96,7 @@ impl<D: CreationDriver + 'static> UploadStore for D {
                     new.blob.as_str().into(),
                     now.into(),
                     new.expires_at.into(),
+                    new.object_state.as_deref().into(),
                 ],
             )
             .await?;
@@ -133,7 +135,7 @@ impl<D: CreationDriver + 'static> UploadStore for D {
             .execute_alone(
                 Sql::same(
                     "UPDATE uploads SET received = $1, hash_state = $2, sha256 = $3, \
-                     updated_at = $4, expires_at = $5 \
+                     updated_at = $4, expires_at = $5, object_state = COALESCE($8, object_state) \
                      WHERE id = $6 AND received = $7 AND job_id IS NULL AND expires_at > $4",
                 ),
                 &[
@@ -144,10 +146,42 @@ impl<D: CreationDriver + 'static> UploadStore for D {
                     advance.expires_at.into(),
                     id.into(),
                     from.into(),
+                    advance.object_state.into(),
                 ],
             )
             .await?;
         Ok(n == 1)
+    }
+
+    async fn hold_upload(
+        &self,
+        id: &str,
+        writer: &str,
+        until: Millis,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute_alone(
+                Sql::same(
+                    "UPDATE uploads SET writer = $1, writer_until = $2 WHERE id = $3 \
+                     AND (writer IS NULL OR writer = $1 OR writer_until <= $4)",
+                ),
+                &[writer.into(), until.into(), id.into(), now.into()],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn release_upload(&self, id: &str, writer: &str) -> Result<(), StoreError> {
+        self.execute_alone(
+            Sql::same(
+                "UPDATE uploads SET writer = NULL, writer_until = NULL \
+                 WHERE id = $1 AND writer = $2",
+            ),
+            &[id.into(), writer.into()],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn open_upload_bytes(&self, user: &str, now: Millis) -> Result<u64, StoreError> {

@@ -27,6 +27,20 @@ pub trait UploadStore: Send + Sync + 'static {
         now: Millis,
     ) -> Result<bool, StoreError>;
 
+    /// Gives `writer` the right to write upload `id` until `until`, if no other writer holds
+    /// it (or its hold lapsed before `now`); renews it if `writer` holds it. `false` if
+    /// another writer holds it.
+    async fn hold_upload(
+        &self,
+        id: &str,
+        writer: &str,
+        until: Millis,
+        now: Millis,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives `writer`'s right to write upload `id` back (nothing if it holds none).
+    async fn release_upload(&self, id: &str, writer: &str) -> Result<(), StoreError>;
+
     /// The bytes `user`'s open uploads (unconsumed, unexpired) will hold once finished: what
     /// they claim of the storage quota before a job owns them.
     async fn open_upload_bytes(&self, user: &str, now: Millis) -> Result<u64, StoreError>;

@@ -95,6 +95,7 @@ macro_rules! conformance_suite {
             a_job_result_is_recorded_only_while_the_job_runs,
             a_down_remote_pauses_its_jobs_and_resumes_only_those_when_back,
             uploads_advance_only_from_their_offset_and_belong_to_their_user,
+            an_upload_has_one_writer_at_a_time_and_keeps_its_object_state,
             terminated_and_expired_uploads_are_removable_and_forgotten,
             finished_uploads_are_consumed_once_with_their_job,
             storage_used_follows_uploads_and_deletions,

@@ -13,6 +13,7 @@ fn new_upload(id: &str, user: &str, length: u64, expires_at: i64) -> NewResumabl
         metadata: "filename YS5wZGY=".into(),
         hash_state: "state-0".into(),
         blob: format!("resumable/{id}/data"),
+        object_state: None,
         expires_at,
     }
 }
@@ -24,7 +25,67 @@ fn advance<'a>(from: u64, to: u64, state: &'a str, sha: Option<&'a str>) -> Uplo
         hash_state: state,
         sha256: sha,
         expires_at: 10_000,
+        object_state: None,
     }
+}
+
+pub async fn an_upload_has_one_writer_at_a_time_and_keeps_its_object_state(store: Arc<dyn Store>) {
+    let mut new = new_upload("upl_w", "alice", 20, 1_000);
+    new.object_state = Some("{\"multipart\":\"m1\",\"parts\":[]}".into());
+    let created = store.create_upload(new, 5).await.unwrap();
+    assert_eq!(
+        created.object_state.as_deref(),
+        Some("{\"multipart\":\"m1\",\"parts\":[]}")
+    );
+
+    assert!(store.hold_upload("upl_w", "w1", 100, 10).await.unwrap());
+    assert!(
+        !store.hold_upload("upl_w", "w2", 110, 20).await.unwrap(),
+        "a held upload refuses a second writer"
+    );
+    assert!(
+        store.hold_upload("upl_w", "w1", 150, 30).await.unwrap(),
+        "its writer renews"
+    );
+    assert!(
+        !store.hold_upload("upl_w", "w2", 160, 120).await.unwrap(),
+        "the renewal counts"
+    );
+    assert!(
+        store.hold_upload("upl_w", "w2", 200, 150).await.unwrap(),
+        "a lapsed hold goes to the next writer"
+    );
+    assert!(
+        !store.hold_upload("upl_w", "w1", 210, 160).await.unwrap(),
+        "and the old writer has lost it"
+    );
+    store.release_upload("upl_w", "w1").await.unwrap();
+    assert!(
+        !store.hold_upload("upl_w", "w3", 210, 160).await.unwrap(),
+        "a writer cannot release another's hold"
+    );
+    store.release_upload("upl_w", "w2").await.unwrap();
+    assert!(store.hold_upload("upl_w", "w3", 300, 170).await.unwrap());
+    assert!(!store.hold_upload("nope", "w3", 300, 170).await.unwrap());
+
+    let mut step = advance(0, 8, "s8", None);
+    step.object_state = Some("{\"multipart\":\"m1\",\"parts\":[\"e1\"]}");
+    assert!(store.advance_upload("upl_w", step, 180).await.unwrap());
+    let up = store.upload("upl_w", "alice").await.unwrap().unwrap();
+    assert_eq!(
+        up.object_state.as_deref(),
+        Some("{\"multipart\":\"m1\",\"parts\":[\"e1\"]}")
+    );
+    assert!(store
+        .advance_upload("upl_w", advance(8, 9, "s9", None), 190)
+        .await
+        .unwrap());
+    let up = store.upload("upl_w", "alice").await.unwrap().unwrap();
+    assert_eq!(
+        up.object_state.as_deref(),
+        Some("{\"multipart\":\"m1\",\"parts\":[\"e1\"]}"),
+        "an advance without a state keeps the one stored"
+    );
 }
 
 pub async fn uploads_advance_only_from_their_offset_and_belong_to_their_user(
