@@ -63,8 +63,12 @@ impl Moto {
             if let Some(status) = moto.child.try_wait().unwrap() {
                 return Err(format!("exited with {status}:\n{}", moto.output()));
             }
-            if let Ok((status, _, _)) = moto.http("GET", "/").await {
-                if status > 0 {
+            // Only our moto's own answer counts: when another process took the port first
+            // (our moto then fails with "in use"), whatever listens there answers too.
+            if let Ok((200, _, body)) = moto.http("GET", "/").await {
+                if body.contains("ListAllMyBucketsResult")
+                    && moto.child.try_wait().unwrap().is_none()
+                {
                     return Ok(moto);
                 }
             }
