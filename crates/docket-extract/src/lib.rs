@@ -27,6 +27,7 @@ pub mod pool;
 mod protocol;
 mod sniff;
 mod text;
+mod word_gaps;
 mod writer;
 
 use std::collections::BTreeMap;

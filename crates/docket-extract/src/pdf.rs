@@ -10,7 +10,9 @@ use poppler::{Document, Page};
 use serde_json::json;
 
 use crate::paged::{Pages, THUMBNAIL_PX};
-use crate::{media, ocr, ExtractError, Extracted, Extraction, Observer, Options, PageImage};
+use crate::{
+    media, ocr, word_gaps, ExtractError, Extracted, Extraction, Observer, Options, PageImage,
+};
 
 /// Resolution pages without a text layer are rendered at for OCR: what tesseract is trained
 /// for and what scanners default to.
@@ -135,8 +137,37 @@ fn render(page: &Page, scale: f64) -> Option<ImageSurface> {
     Some(surface)
 }
 
+/// The page's text layer, with the word breaks `pdftotext` would see (see `word_gaps`).
 fn text_layer(page: &Page) -> String {
-    page.text().map(|t| t.to_string()).unwrap_or_default()
+    let Some(text) = page.text() else {
+        return String::new();
+    };
+    match glyph_boxes(page) {
+        Some(boxes) => word_gaps::with_word_gaps(text.as_str(), &boxes),
+        None => text.to_string(),
+    }
+}
+
+/// The box of each character of `Page::text`, in order.
+fn glyph_boxes(page: &Page) -> Option<Vec<word_gaps::GlyphBox>> {
+    use glib::translate::ToGlibPtr;
+    let mut rects: *mut poppler::ffi::PopplerRectangle = std::ptr::null_mut();
+    let mut n: std::ffi::c_uint = 0;
+    // SAFETY: a live page; poppler allocates the array with g_malloc and hands it to us.
+    let found = unsafe {
+        poppler::ffi::poppler_page_get_text_layout(page.to_glib_none().0, &mut rects, &mut n)
+    };
+    if found == 0 || rects.is_null() {
+        return None;
+    }
+    // SAFETY: poppler wrote `n` rectangles at `rects`; they are copied out before the free.
+    let boxes = unsafe { std::slice::from_raw_parts(rects, n as usize) }
+        .iter()
+        .map(|r| [r.x1, r.y1, r.x2, r.y2])
+        .collect();
+    // SAFETY: the array is ours, allocated by g_malloc, and no longer used.
+    unsafe { glib::ffi::g_free(rects.cast()) };
+    Some(boxes)
 }
 
 /// Page `from` and the next pages that need OCR, up to `batch` of them, rendered as PNGs for

@@ -3,7 +3,7 @@
 mod real;
 
 use docket_extract::{extract_with, media, Options, Progress};
-use real::{our_pages, pdftotext_pages, real_pdfs, similarity};
+use real::{our_pages, pdftotext_pages, real_pdfs, similarity, word_similarity};
 
 /// Lowest acceptable similarity to `pdftotext`, per document (see `real::similarity`).
 const MIN_SIMILARITY: f64 = 0.98;
@@ -20,8 +20,9 @@ fn text_layer_matches_pdftotext_on_every_real_pdf() {
         .unwrap_or_else(|e| panic!("{}: {e}", pdf.display()));
         let reference = pdftotext_pages(&pdf);
         let score = similarity(&reference, &our_pages(&e.extracted.text));
+        let words = word_similarity(&reference, &our_pages(&e.extracted.text));
         println!(
-            "{:<40} {:>3} pages  similarity {score:.4}",
+            "{:<40} {:>3} pages  similarity {score:.4}  words {words:.4}",
             pdf.file_name().unwrap_or_default().to_string_lossy(),
             e.extracted.pages
         );
@@ -40,8 +41,8 @@ fn text_layer_matches_pdftotext_on_every_real_pdf() {
         let pages = e.extracted.pages;
         let expected: Vec<Progress> = (1..=pages).map(|page| Progress { page, pages }).collect();
         assert_eq!(reports, expected);
-        if score < MIN_SIMILARITY {
-            failures.push(format!("{}: {score:.4}", pdf.display()));
+        if score < MIN_SIMILARITY || words < MIN_SIMILARITY {
+            failures.push(format!("{}: {score:.4}, words {words:.4}", pdf.display()));
         }
     }
     assert!(failures.is_empty(), "below {MIN_SIMILARITY}: {failures:?}");
