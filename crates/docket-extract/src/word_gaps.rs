@@ -35,7 +35,8 @@ pub(crate) fn with_word_gaps(text: &str, boxes: &[GlyphBox]) -> String {
 /// Whether `b` follows `a` on the same line after a word-break gap.
 fn apart(a: &GlyphBox, b: &GlyphBox) -> bool {
     let height = (a[3] - a[1]).max(b[3] - b[1]);
-    if !(height > 0.0) {
+    // Degenerate (or NaN) boxes say nothing about gaps.
+    if height.is_nan() || height <= 0.0 {
         return false;
     }
     // On one line: their vertical extents overlap by at least half the smaller one.
