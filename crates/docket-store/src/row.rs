@@ -97,11 +97,9 @@ impl JobRow {
     pub fn into_job(
         self,
         detail: JobDetail,
-        current: Vec<(String, f64, bool)>,
+        current: Current,
         now: Millis,
     ) -> Result<Job, StoreError> {
-        // Every claimed item's progress counts; only started ones are shown as current.
-        let in_flight: f64 = current.iter().map(|(_, p, _)| p).sum();
         let kind: JobKind = self.kind.parse()?;
         let state: JobState = self.state.parse()?;
         let pause_reason: Option<PauseReason> =
@@ -136,20 +134,23 @@ impl JobRow {
             progress: 0.0,
             items_per_second: 0.0,
             eta_seconds: None,
-            current_items: current
-                .into_iter()
-                .filter(|(_, _, started)| *started)
-                .take(CURRENT_ITEMS)
-                .map(|(n, _, _)| n)
-                .collect(),
+            current_items: current.names,
             consecutive_failures: self.consecutive_failures.max(0) as u32,
             options,
             error: self.error,
             result,
         };
-        job.compute_progress(in_flight, now);
+        job.compute_progress(current.in_flight, now);
         Ok(job)
     }
+}
+
+/// A job's items in flight: every claimed item's progress counts; only started ones are
+/// named, the first [`CURRENT_ITEMS`] of them.
+#[derive(Debug, Default)]
+pub(crate) struct Current {
+    pub in_flight: f64,
+    pub names: Vec<String>,
 }
 
 /// How many in-flight item names a job resource shows.

@@ -9,7 +9,8 @@ use super::creation::{self, CreationDriver};
 use super::deletion::{self, DeletionDriver};
 use super::sql::{On, Sql, Statements};
 use crate::row::{
-    page_limit, ErrorRow, FullJobRow, ItemRow, ITEM_COLUMNS, JOB_COLUMNS, JOB_DETAIL_COLUMNS,
+    page_limit, Current, ErrorRow, FullJobRow, ItemRow, CURRENT_ITEMS, ITEM_COLUMNS, JOB_COLUMNS,
+    JOB_DETAIL_COLUMNS,
 };
 use crate::{Created, ItemQuery, JobQuery, JobStore, NewJob, Page, ResultRow, StoreError};
 
@@ -69,21 +70,35 @@ async fn finish<D: Statements>(
     row: FullJobRow,
     now: Millis,
 ) -> Result<Job, StoreError> {
-    let current: Vec<(String, f64, bool)> = if row.job.running > 0 {
-        driver
-            .fetch_all(
+    // Summed and picked in the database, in one row: a busy job has thousands of items
+    // claimed (every process prefetches), and reading them all out, row by row, made each
+    // status read cost as much as the job had claims.
+    let current = if row.job.running > 0 {
+        let (in_flight, names): (f64, String) = driver
+            .fetch_one(
                 On::Read,
                 Sql::each(
-                    "SELECT name, progress, started FROM items INDEXED BY items_running \
-                     WHERE job_id = $1 AND state = 'running' ORDER BY id",
-                    "SELECT name, progress, started FROM items WHERE job_id = $1 \
-                     AND state = 'running' ORDER BY id",
+                    "SELECT total(progress), \
+                     (SELECT json_group_array(name) FROM \
+                      (SELECT name FROM items INDEXED BY items_running \
+                       WHERE job_id = $1 AND state = 'running' AND started ORDER BY id LIMIT $2)) \
+                     FROM items INDEXED BY items_running WHERE job_id = $1 AND state = 'running'",
+                    "SELECT coalesce(sum(progress), 0)::float8, \
+                     coalesce((SELECT json_agg(name ORDER BY id) FROM \
+                      (SELECT id, name FROM items \
+                       WHERE job_id = $1 AND state = 'running' AND started ORDER BY id LIMIT $2) s), \
+                      '[]')::text \
+                     FROM items WHERE job_id = $1 AND state = 'running'",
                 ),
-                &[(&row.job.id).into()],
+                &[(&row.job.id).into(), (CURRENT_ITEMS as i64).into()],
             )
-            .await?
+            .await?;
+        Current {
+            in_flight,
+            names: serde_json::from_str(&names)?,
+        }
     } else {
-        Vec::new()
+        Current::default()
     };
     row.job.into_job(row.detail, current, now)
 }
