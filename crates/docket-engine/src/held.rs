@@ -17,6 +17,18 @@ pub(crate) struct HeldItem {
     pub stop: CancellationToken,
     /// A worker picked it up (until then it waits in the local queue).
     pub started: AtomicBool,
+    /// What the database last heard of this claim: the claim itself, then each heartbeat
+    /// that wrote it.
+    pub reported: Mutex<Reported>,
+}
+
+/// The progress a heartbeat last wrote for a claim, and the lease it set.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) struct Reported {
+    pub stage: docket_core::Stage,
+    pub progress: f64,
+    pub started: bool,
+    pub lease_until: docket_core::Millis,
 }
 
 /// An item claim: the item and its attempt number. The same item can be claimed again by this
@@ -38,7 +50,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Registry {
-    pub fn hold(&self, item: &Claimed) {
+    /// Holds a claim whose lease runs until `lease_until`.
+    pub fn hold(&self, item: &Claimed, lease_until: docket_core::Millis) {
         let signal = {
             let mut jobs = lock(&self.jobs);
             let entry = jobs
@@ -52,6 +65,14 @@ impl Registry {
             progress: Arc::new(ProgressCell::new(item.stage)),
             stop: signal.cancel.child_token(),
             started: AtomicBool::new(false),
+            // The claim left the item's stage as it was and cleared `started`; the progress
+            // shown until the item starts is the one it already had.
+            reported: Mutex::new(Reported {
+                stage: item.stage,
+                progress: item.stage.progress(),
+                started: false,
+                lease_until,
+            }),
         };
         if let Some(old) = lock(&self.items).insert((item.item_id, item.attempts), held) {
             // Cannot happen (attempts grow with every claim); keep the job count right anyway.
@@ -98,7 +119,11 @@ impl Registry {
         }
     }
 
-    pub fn snapshot(&self) -> Vec<ProgressUpdate> {
+    /// What the next heartbeat must write: the claims whose stage, progress or start changed
+    /// since the database last heard of them, and those whose lease ends before `renew_by`.
+    /// The rest are left alone: a heartbeat that rewrote every prefetched item each time an
+    /// item started cost a row write per held item per second.
+    pub fn due(&self, renew_by: docket_core::Millis) -> Vec<ProgressUpdate> {
         // One update per item: the newest claim of an item speaks for it.
         let items = lock(&self.items);
         let mut newest: HashMap<i64, (u32, &HeldItem)> = HashMap::new();
@@ -110,16 +135,36 @@ impl Registry {
         }
         newest
             .into_iter()
-            .map(|(item_id, (_, h))| {
+            .filter_map(|(item_id, (_, h))| {
                 let (stage, progress) = h.progress.get();
-                ProgressUpdate {
+                let started = h.started.load(Ordering::Acquire);
+                let reported = *lock(&h.reported);
+                let changed = (reported.stage, reported.progress, reported.started)
+                    != (stage, progress, started);
+                (changed || reported.lease_until < renew_by).then_some(ProgressUpdate {
                     item_id,
                     stage,
                     progress,
-                    started: h.started.load(Ordering::Acquire),
-                }
+                    started,
+                })
             })
             .collect()
+    }
+
+    /// A heartbeat wrote these updates, with leases until `lease_until`.
+    pub fn reported(&self, written: &[ProgressUpdate], lease_until: docket_core::Millis) {
+        let by_id: HashMap<i64, &ProgressUpdate> = written.iter().map(|u| (u.item_id, u)).collect();
+        let items = lock(&self.items);
+        for ((id, _), h) in items.iter() {
+            if let Some(u) = by_id.get(id) {
+                *lock(&h.reported) = Reported {
+                    stage: u.stage,
+                    progress: u.progress,
+                    started: u.started,
+                    lease_until,
+                };
+            }
+        }
     }
 
     /// Stops the items that the database says this worker no longer holds.

@@ -23,12 +23,31 @@ pub(crate) async fn complete_loop(
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + c.flush_every;
-        while batch.len() < c.flush_max {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(done)) => batch.push(done),
-                Ok(None) | Err(_) => break,
+        // Outcomes are taken as they queued up, at the deadline or when a batch is full:
+        // waiting for them one `recv` at a time woke this task once per item.
+        let mut closed = false;
+        loop {
+            while batch.len() < c.flush_max {
+                match rx.try_recv() {
+                    Ok(done) => batch.push(done),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        closed = true;
+                        break;
+                    }
+                }
+            }
+            if closed || batch.len() >= c.flush_max || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {}
+                _ = shared.outcomes_full.notified() => {}
             }
         }
+        shared
+            .outcomes_waiting
+            .fetch_sub(batch.len(), Ordering::AcqRel);
         let keys: Vec<(i64, u32)> = batch
             .iter()
             .map(|(d, attempt)| (d.item_id, *attempt))
@@ -102,6 +121,13 @@ async fn write_outcomes(shared: &Shared, batch: Vec<Completion>) {
 /// workers), and so at most how often starts cause a heartbeat of their own.
 const STARTS_REPORTED_WITHIN: Duration = Duration::from_secs(1);
 
+/// A lease is renewed once less than this is left of it: once it is half a heartbeat
+/// period old. So a lease is never renewed by the heartbeat right after its claim, and at
+/// worst is renewed with `lease - 1.5 × heartbeat_every` left (15 s of 30 by default).
+fn renew_within(c: &crate::EngineConfig) -> Duration {
+    c.lease.saturating_sub(c.heartbeat_every / 2)
+}
+
 pub(crate) async fn heartbeat_loop(shared: Arc<Shared>, stop: CancellationToken) {
     let c = &shared.config;
     let mut last = Instant::now();
@@ -119,17 +145,21 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>, stop: CancellationToken)
         }
         last = Instant::now();
         let _writing = shared.writing.lock().await;
-        let held = shared.registry.snapshot();
+        let now = now_millis();
+        let held = shared
+            .registry
+            .due(now + renew_within(c).as_millis() as i64);
         if held.is_empty() {
             continue;
         }
-        let now = now_millis();
+        let lease_until = now + c.lease.as_millis() as i64;
         match shared
             .store
-            .heartbeat(&c.worker_id, &held, now + c.lease.as_millis() as i64, now)
+            .heartbeat(&c.worker_id, &held, lease_until, now)
             .await
         {
             Ok(still) => {
+                shared.registry.reported(&held, lease_until);
                 let still: HashSet<i64> = still.into_iter().collect();
                 let lost = shared.registry.stop_lost(&held, &still);
                 if lost > 0 {
