@@ -64,35 +64,52 @@ pub(crate) async fn job<D: Statements>(
     }
 }
 
+/// At most this many claimed items are read to estimate a job's in-flight progress.
+const IN_FLIGHT_SAMPLE: i64 = 64;
+
 /// A job from its row, with the items running now.
 async fn finish<D: Statements>(
     driver: &D,
     row: FullJobRow,
     now: Millis,
 ) -> Result<Job, StoreError> {
-    // Summed and picked in the database, in one row: a busy job has thousands of items
-    // claimed (every process prefetches), and reading them all out, row by row, made each
-    // status read cost as much as the job had claims.
+    // Picked and summed in the database, in one row, and bounded: a busy job has thousands
+    // of items claimed (every process prefetches), and reading them all out made each status
+    // read cost as much as the job had claims. The in-flight progress is estimated from at
+    // most IN_FLIGHT_SAMPLE of them (exact below that; the claimed items of a job that size
+    // are a sliver of its total, so the job's progress moves by a fraction of a per cent).
     let current = if row.job.running > 0 {
-        let (in_flight, names): (f64, String) = driver
+        let (sampled, sample, names): (f64, i64, String) = driver
             .fetch_one(
                 On::Read,
                 Sql::each(
-                    "SELECT total(progress), \
+                    "SELECT total(progress), count(*), \
                      (SELECT json_group_array(name) FROM \
-                      (SELECT name FROM items INDEXED BY items_running \
-                       WHERE job_id = $1 AND state = 'running' AND started ORDER BY id LIMIT $2)) \
-                     FROM items INDEXED BY items_running WHERE job_id = $1 AND state = 'running'",
-                    "SELECT coalesce(sum(progress), 0)::float8, \
+                      (SELECT name FROM items INDEXED BY items_started \
+                       WHERE job_id = $1 AND state = 'running' AND started = 1 \
+                       ORDER BY id LIMIT $2)) \
+                     FROM (SELECT progress FROM items INDEXED BY items_running \
+                           WHERE job_id = $1 AND state = 'running' LIMIT $3)",
+                    "SELECT coalesce(sum(progress), 0)::float8, count(*), \
                      coalesce((SELECT json_agg(name ORDER BY id) FROM \
                       (SELECT id, name FROM items \
-                       WHERE job_id = $1 AND state = 'running' AND started ORDER BY id LIMIT $2) s), \
-                      '[]')::text \
-                     FROM items WHERE job_id = $1 AND state = 'running'",
+                       WHERE job_id = $1 AND state = 'running' AND started \
+                       ORDER BY id LIMIT $2) s), '[]')::text \
+                     FROM (SELECT progress FROM items \
+                           WHERE job_id = $1 AND state = 'running' LIMIT $3) p",
                 ),
-                &[(&row.job.id).into(), (CURRENT_ITEMS as i64).into()],
+                &[
+                    (&row.job.id).into(),
+                    (CURRENT_ITEMS as i64).into(),
+                    IN_FLIGHT_SAMPLE.into(),
+                ],
             )
             .await?;
+        let in_flight = if sample > 0 && row.job.running > sample {
+            sampled / sample as f64 * row.job.running as f64
+        } else {
+            sampled
+        };
         Current {
             in_flight,
             names: serde_json::from_str(&names)?,
