@@ -2,13 +2,14 @@
 """One job over a big server folder: memory stays flat and status reads stay constant-time.
 
     cargo build --release -p docket-cli
-    python3 scripts/bench_folder.py [--files 20000 200000] [--binary target/release/docket]
+    python3 scripts/bench_folder.py [--files 20000 200000] [--flat] [--binary target/release/docket]
 
-For each size, writes a folder of that many small distinct text files (about 120 bytes each,
-in subfolders of 1,000), starts a fresh `docket serve` on SQLite (one worker per core) with the
-folder under DOCKET_ALLOWED_ROOTS, submits one `process` job with the folder as its source,
-and until the job completes reads its status (GET /v1/jobs/{id}) twice a second, timing each
-read and sampling the server's resident memory. Prints one JSON line per size: seconds,
+For each size, writes a folder of that many small distinct text files (about 60 bytes each,
+in subfolders of 1,000, or with --flat all in one directory), starts a fresh `docket serve`
+on SQLite (one worker per core) with the folder under DOCKET_ALLOWED_ROOTS, submits one
+`process` job with the folder as its source, and until the job completes reads its status
+(GET /v1/jobs/{id}) twice a second, timing each read and sampling the server's resident
+memory. Prints one JSON line per size: seconds,
 items/s, the server's peak RSS (VmHWM) and RSS samples, and status read latencies early in
 the job and late in it.
 """
@@ -30,10 +31,10 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def make_folder(path, files):
+def make_folder(path, files, flat=False):
     os.makedirs(path, exist_ok=True)
     for i in range(files):
-        sub = os.path.join(path, f"{i // 1000:04d}")
+        sub = path if flat else os.path.join(path, f"{i // 1000:04d}")
         if i % 1000 == 0:
             os.makedirs(sub, exist_ok=True)
         with open(os.path.join(sub, f"note-{i:07d}.txt"), "w") as f:
@@ -58,12 +59,12 @@ def call(base, token, method, path, body=None):
         return json.loads(r.read() or b"null")
 
 
-def run(binary, files, timeout):
+def run(binary, files, timeout, flat=False):
     work = tempfile.mkdtemp(prefix="docket-bench-folder-", dir="/var/tmp")
     try:
         folder = os.path.join(work, "scans")
         started = time.monotonic()
-        make_folder(folder, files)
+        make_folder(folder, files, flat)
         log(f"{files} files written in {time.monotonic() - started:.1f} s")
         with open(os.path.join(work, "docket.toml"), "w") as f:
             f.write("[rate_limit]\nrequests_per_second = 1000000\nburst = 1000000\n")
@@ -102,6 +103,7 @@ def run(binary, files, timeout):
         late = [ms for _, ms in reads[-third:]]
         return {
             "files": files,
+            "layout": "one directory" if flat else "subfolders of 1,000",
             "state": job["state"],
             "succeeded": job["counts"]["succeeded"],
             "failed": job["counts"]["failed"],
@@ -124,12 +126,14 @@ def main():
     ap.add_argument("--files", type=int, nargs="+", default=[20000, 200000])
     ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/docket"))
     ap.add_argument("--timeout", type=float, default=7200.0)
+    ap.add_argument("--flat", action="store_true",
+                    help="all files in one directory instead of subfolders of 1,000")
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
     if not os.path.exists(binary):
         sys.exit(f"{binary} missing: cargo build --release -p docket-cli")
     for files in args.files:
-        print(json.dumps(run(binary, files, args.timeout)), flush=True)
+        print(json.dumps(run(binary, files, args.timeout, args.flat)), flush=True)
 
 
 if __name__ == "__main__":
