@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -64,11 +64,6 @@ pub(crate) struct Shared {
     pub drained: Notify,
     /// Serialises writing outcomes with heartbeats (see the completer).
     pub writing: tokio::sync::Mutex<()>,
-    /// Outcomes sent to the completer and not yet taken into a batch.
-    pub outcomes_waiting: AtomicUsize,
-    /// Tells the completer a whole batch of outcomes is waiting (so it writes before its
-    /// deadline).
-    pub outcomes_full: Notify,
     /// Asks the control loop to look at job states now (after outcomes were written).
     pub check_controls: Notify,
     /// Asks the heartbeat to report soon: items started (so they show as current).
@@ -171,8 +166,6 @@ impl Engine {
             wake: self.wake,
             drained: Notify::new(),
             check_controls: Notify::new(),
-            outcomes_waiting: AtomicUsize::new(0),
-            outcomes_full: Notify::new(),
             items_started: Notify::new(),
             writing: tokio::sync::Mutex::new(()),
             draining: Arc::new(AtomicBool::new(false)),
@@ -338,12 +331,8 @@ async fn worker_loop(
             attempt: item.attempts,
             target,
         };
-        let waiting = shared.outcomes_waiting.fetch_add(1, Ordering::AcqRel) + 1;
         if done_tx.send((completion, item.attempts)).is_err() {
             tracing::error!("completer is gone; outcome dropped, the lease will expire");
-        }
-        if waiting == shared.config.flush_max {
-            shared.outcomes_full.notify_one();
         }
     }
 }

@@ -18,8 +18,8 @@ pub(crate) struct HeldItem {
     /// A worker picked it up (until then it waits in the local queue).
     pub started: AtomicBool,
     /// What the database last heard of this claim: the claim itself, then each heartbeat
-    /// that wrote it.
-    pub reported: Mutex<Reported>,
+    /// that wrote it (read and written under the registry's lock, like the rest).
+    pub reported: Reported,
 }
 
 /// The progress a heartbeat last wrote for a claim, and the lease it set.
@@ -67,12 +67,12 @@ impl Registry {
             started: AtomicBool::new(false),
             // The claim left the item's stage as it was and cleared `started`; the progress
             // shown until the item starts is the one it already had.
-            reported: Mutex::new(Reported {
+            reported: Reported {
                 stage: item.stage,
                 progress: item.stage.progress(),
                 started: false,
                 lease_until,
-            }),
+            },
         };
         if let Some(old) = lock(&self.items).insert((item.item_id, item.attempts), held) {
             // Cannot happen (attempts grow with every claim); keep the job count right anyway.
@@ -138,7 +138,7 @@ impl Registry {
             .filter_map(|(item_id, (_, h))| {
                 let (stage, progress) = h.progress.get();
                 let started = h.started.load(Ordering::Acquire);
-                let reported = *lock(&h.reported);
+                let reported = h.reported;
                 let changed = (reported.stage, reported.progress, reported.started)
                     != (stage, progress, started);
                 (changed || reported.lease_until < renew_by).then_some(ProgressUpdate {
@@ -154,10 +154,10 @@ impl Registry {
     /// A heartbeat wrote these updates, with leases until `lease_until`.
     pub fn reported(&self, written: &[ProgressUpdate], lease_until: docket_core::Millis) {
         let by_id: HashMap<i64, &ProgressUpdate> = written.iter().map(|u| (u.item_id, u)).collect();
-        let items = lock(&self.items);
-        for ((id, _), h) in items.iter() {
+        let mut items = lock(&self.items);
+        for ((id, _), h) in items.iter_mut() {
             if let Some(u) = by_id.get(id) {
-                *lock(&h.reported) = Reported {
+                h.reported = Reported {
                     stage: u.stage,
                     progress: u.progress,
                     started: u.started,

@@ -23,31 +23,12 @@ pub(crate) async fn complete_loop(
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + c.flush_every;
-        // Outcomes are taken as they queued up, at the deadline or when a batch is full:
-        // waiting for them one `recv` at a time woke this task once per item.
-        let mut closed = false;
-        loop {
-            while batch.len() < c.flush_max {
-                match rx.try_recv() {
-                    Ok(done) => batch.push(done),
-                    Err(mpsc::error::TryRecvError::Empty) => break,
-                    Err(mpsc::error::TryRecvError::Disconnected) => {
-                        closed = true;
-                        break;
-                    }
-                }
-            }
-            if closed || batch.len() >= c.flush_max || tokio::time::Instant::now() >= deadline {
-                break;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => {}
-                _ = shared.outcomes_full.notified() => {}
+        while batch.len() < c.flush_max {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(done)) => batch.push(done),
+                Ok(None) | Err(_) => break,
             }
         }
-        shared
-            .outcomes_waiting
-            .fetch_sub(batch.len(), Ordering::AcqRel);
         let keys: Vec<(i64, u32)> = batch
             .iter()
             .map(|(d, attempt)| (d.item_id, *attempt))

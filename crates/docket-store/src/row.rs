@@ -145,8 +145,8 @@ impl JobRow {
     }
 }
 
-/// A job's items in flight: every claimed item's progress counts; only started ones are
-/// named, the first [`CURRENT_ITEMS`] of them.
+/// A job's items in flight: the summed progress of every claimed item (estimated from a
+/// sample when there are many), and the names of the first [`CURRENT_ITEMS`] started ones.
 #[derive(Debug, Default)]
 pub(crate) struct Current {
     pub in_flight: f64,
