@@ -18,11 +18,11 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+from benchlib import call, start_serve
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,16 +49,6 @@ def status_kb(pid, field):
     return 0
 
 
-def call(base, token, method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method)
-    req.add_header("Authorization", "Bearer " + token)
-    if data:
-        req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return json.loads(r.read() or b"null")
-
-
 def run(binary, files, timeout, flat=False):
     work = tempfile.mkdtemp(prefix="docket-bench-folder-", dir="/var/tmp")
     try:
@@ -68,16 +58,10 @@ def run(binary, files, timeout, flat=False):
         log(f"{files} files written in {time.monotonic() - started:.1f} s")
         with open(os.path.join(work, "docket.toml"), "w") as f:
             f.write("[rate_limit]\nrequests_per_second = 1000000\nburst = 1000000\n")
-        env = dict(os.environ, DOCKET_BIND="127.0.0.1:0", DOCKET_LOG="warn",
-                   DOCKET_WORKERS=str(os.cpu_count() or 1), DOCKET_ALLOWED_ROOTS=folder)
-        for k in ("DOCKET_DATABASE_URL", "DOCKET_BLOBS", "DOCKET_TOKEN", "DOCKET_CONFIG"):
-            env.pop(k, None)
-        server = subprocess.Popen([binary, "serve"], cwd=work, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        server, base, token = start_serve(binary, work,
+                                          DOCKET_WORKERS=str(os.cpu_count() or 1),
+                                          DOCKET_ALLOWED_ROOTS=folder)
         try:
-            line = server.stdout.readline().decode().strip()
-            base = line.removeprefix("docket listening on ")
-            token = open(os.path.join(work, "data", "token")).read().strip()
             rss_idle = status_kb(server.pid, "VmRSS")
             started = time.monotonic()
             job = call(base, token, "POST", "/v1/jobs",

@@ -8,20 +8,16 @@ and the time from a worker's death (SIGKILL) to its items being taken over.
 The database is dropped and re-created. One `docket serve` with DOCKET_WORKERS=0 takes the
 submits; the workers are separate processes. Prints one JSON line per measurement.
 """
-import argparse, json, os, signal, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, signal, subprocess, sys, tempfile, time
+
+import benchlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCKET = os.path.join(ROOT, "target", "release", "docket")
 
 
 def call(base, token, method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method)
-    req.add_header("Authorization", "Bearer " + token)
-    if data:
-        req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read() or b"null")
+    return benchlib.call(base, token, method, path, body, timeout=30)
 
 
 def wait(pred, within, what):
