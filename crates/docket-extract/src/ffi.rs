@@ -13,6 +13,12 @@ pub(crate) struct Pix {
     _private: [u8; 0],
 }
 
+/// Leptonica's array of boxes. Only ever handled by pointer.
+#[repr(C)]
+pub(crate) struct Boxa {
+    _private: [u8; 0],
+}
+
 /// Tesseract's `TessBaseAPI`. Only ever handled by pointer.
 #[repr(C)]
 pub(crate) struct TessBaseApi {
@@ -58,6 +64,32 @@ extern "C" {
     pub(crate) fn pixGetWidth(pix: *const Pix) -> c_int;
     pub(crate) fn pixGetHeight(pix: *const Pix) -> c_int;
     pub(crate) fn pixConvertTo32(pixs: *mut Pix) -> *mut Pix;
+    pub(crate) fn pixConvertTo8(pixs: *mut Pix, cmapflag: c_int) -> *mut Pix;
+    pub(crate) fn pixConvertTo1(pixs: *mut Pix, threshold: c_int) -> *mut Pix;
+    pub(crate) fn pixCreate(width: c_int, height: c_int, depth: c_int) -> *mut Pix;
+    pub(crate) fn pixGetWpl(pix: *const Pix) -> c_int;
+    pub(crate) fn pixGetData(pix: *mut Pix) -> *mut u32;
+    pub(crate) fn pixGetXRes(pix: *const Pix) -> c_int;
+    pub(crate) fn pixGetYRes(pix: *const Pix) -> c_int;
+    pub(crate) fn pixSetResolution(pix: *mut Pix, xres: c_int, yres: c_int) -> c_int;
+    pub(crate) fn pixScaleGeneral(
+        pixs: *mut Pix,
+        scalex: f32,
+        scaley: f32,
+        sharpfract: f32,
+        sharpwidth: c_int,
+    ) -> *mut Pix;
+    pub(crate) fn pixConnCompBB(pixs: *mut Pix, connectivity: c_int) -> *mut Boxa;
+    pub(crate) fn boxaGetCount(boxa: *const Boxa) -> c_int;
+    pub(crate) fn boxaGetBoxGeometry(
+        boxa: *mut Boxa,
+        index: c_int,
+        px: *mut c_int,
+        py: *mut c_int,
+        pw: *mut c_int,
+        ph: *mut c_int,
+    ) -> c_int;
+    pub(crate) fn boxaDestroy(pboxa: *mut *mut Boxa);
     pub(crate) fn pixScaleToSize(pixs: *mut Pix, wd: c_int, hd: c_int) -> *mut Pix;
     pub(crate) fn pixWriteMemPng(
         pfiledata: *mut *mut u8,
@@ -82,16 +114,7 @@ extern "C" {
         name: *const c_char,
         value: *const c_char,
     ) -> c_int;
-    pub(crate) fn TessBaseAPISetImage(
-        handle: *mut TessBaseApi,
-        imagedata: *const u8,
-        width: c_int,
-        height: c_int,
-        bytes_per_pixel: c_int,
-        bytes_per_line: c_int,
-    );
     pub(crate) fn TessBaseAPISetImage2(handle: *mut TessBaseApi, pix: *mut Pix);
-    pub(crate) fn TessBaseAPISetSourceResolution(handle: *mut TessBaseApi, ppi: c_int);
     pub(crate) fn TessBaseAPIGetUTF8Text(handle: *mut TessBaseApi) -> *mut c_char;
     pub(crate) fn TessDeleteText(text: *const c_char);
     pub(crate) fn TessBaseAPIClear(handle: *mut TessBaseApi);

@@ -35,7 +35,7 @@ pub(crate) fn extract(
                 let mut texts = pages.read_elsewhere(vec![PageImage { index, png }])?;
                 texts.pop().unwrap_or_default()
             }
-            (None, None) => ocr::with_engine(&spec, |engine| engine.recognise_pix(pix))??,
+            (None, None) => ocr::read_page(&spec, pix)?,
         };
         pages.ocr += 1;
         pages.push(&text)

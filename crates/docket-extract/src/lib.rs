@@ -27,6 +27,7 @@ pub mod pool;
 mod protocol;
 mod sniff;
 mod text;
+mod text_size;
 mod word_gaps;
 mod writer;
 

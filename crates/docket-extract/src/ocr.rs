@@ -2,10 +2,10 @@
 //! loading the model costs about as much as recognising a page.
 
 use std::cell::RefCell;
-use std::ffi::{c_int, CStr, CString};
+use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 
-use crate::{ffi, pix::Pix, ExtractError};
+use crate::{ffi, pix::Pix, text_size, ExtractError};
 
 /// Most languages in one request. Each one multiplies recognition time; more than this is a
 /// mistake, not a document.
@@ -62,6 +62,18 @@ pub(crate) fn installed_languages(probes: &[String]) -> Result<Vec<String>, Extr
         "no OCR language could be loaded (tried {})",
         probes.join(", ")
     )))
+}
+
+/// The text of a page image, read at the size its text needs (see [`crate::text_size`]).
+pub(crate) fn read_page(spec: &str, pix: &Pix) -> Result<String, ExtractError> {
+    let page = text_size::for_ocr(pix)
+        .ok_or_else(|| ExtractError::Ocr("the page image could not be prepared for OCR".into()))?;
+    recognise(spec, &page)
+}
+
+/// The text of a page image, read as it is.
+pub(crate) fn recognise(spec: &str, pix: &Pix) -> Result<String, ExtractError> {
+    with_engine(spec, |engine| engine.recognise_pix(pix))?
 }
 
 /// Runs `f` with this thread's engine for `spec`, loading it on first use.
@@ -152,28 +164,6 @@ impl Engine {
         // SAFETY: tesseract takes its own reference to the image (pixClone), released by the
         // Clear in `text`, so `pix` may be dropped afterwards.
         unsafe { ffi::TessBaseAPISetImage2(self.0.as_ptr(), pix.as_ptr()) };
-        self.text()
-    }
-
-    /// The text of 32-bit pixels (`width` × `height`, `stride` bytes a row) scanned at `ppi`.
-    pub(crate) fn recognise_rgb32(
-        &mut self,
-        data: &[u8],
-        width: c_int,
-        height: c_int,
-        stride: c_int,
-        ppi: c_int,
-    ) -> Result<String, ExtractError> {
-        let needed = i64::from(stride) * i64::from(height);
-        if width <= 0 || height <= 0 || stride < width * 4 || (data.len() as i64) < needed {
-            return Err(ExtractError::Ocr("the page image is malformed".to_owned()));
-        }
-        // SAFETY: the buffer holds `height` rows of `stride` bytes (checked above); tesseract
-        // copies the pixels before returning.
-        unsafe {
-            ffi::TessBaseAPISetImage(self.0.as_ptr(), data.as_ptr(), width, height, 4, stride);
-            ffi::TessBaseAPISetSourceResolution(self.0.as_ptr(), ppi);
-        }
         self.text()
     }
 

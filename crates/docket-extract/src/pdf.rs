@@ -10,8 +10,10 @@ use poppler::{Document, Page};
 use serde_json::json;
 
 use crate::paged::{Pages, THUMBNAIL_PX};
+use crate::pix::Pix;
 use crate::{
-    media, ocr, word_gaps, ExtractError, Extracted, Extraction, Observer, Options, PageImage,
+    media, ocr, text_size, word_gaps, ExtractError, Extracted, Extraction, Observer, Options,
+    PageImage,
 };
 
 /// Resolution pages without a text layer are rendered at for OCR: what tesseract is trained
@@ -194,7 +196,7 @@ fn render_batch(
         if !text_layer(&page).trim().is_empty() {
             continue;
         }
-        let (surface, _) = render_for_ocr(&page, options.limits.max_pixels)?;
+        let surface = render_for_ocr(&page, options.limits.max_pixels)?;
         let mut png = Vec::new();
         surface
             .write_to_png(&mut png)
@@ -204,22 +206,40 @@ fn render_batch(
     Ok(images)
 }
 
+/// OCR of a page rendered at scanning resolution, or, if its text is larger than OCR needs,
+/// rendered again at the resolution that brings it down to that size (a fresh rendering reads
+/// better than a reduced copy; see [`crate::text_size`]).
 fn ocr_page(page: &Page, spec: &str, max_pixels: u64) -> Result<String, ExtractError> {
-    let (surface, scale) = render_for_ocr(page, max_pixels)?;
-    let (width, height, stride) = (surface.width(), surface.height(), surface.stride());
-    let ppi = (scale * 72.0).round() as c_int;
-    let mut result = Err(corrupt("a page without text could not be rendered"));
-    let _ = surface.with_data(|data| {
-        result = ocr::with_engine(spec, |engine| {
-            engine.recognise_rgb32(data, width, height, stride, ppi)
-        })
-        .and_then(|r| r);
-    });
-    result
+    let scale = ocr_scale(page, max_pixels)?;
+    let grey = render_grey(page, scale)?;
+    let grey = match text_size::x_height(&grey).and_then(text_size::reduction) {
+        Some(factor) => render_grey(page, scale * f64::from(factor))?,
+        None => grey,
+    };
+    ocr::recognise(spec, &grey)
 }
 
-/// `page` rendered at scanning resolution, and the scale (pixels per point) it was rendered at.
-fn render_for_ocr(page: &Page, max_pixels: u64) -> Result<(ImageSurface, f64), ExtractError> {
+/// `page` rendered in grey at `scale` pixels per point.
+fn render_grey(page: &Page, scale: f64) -> Result<Pix, ExtractError> {
+    let surface =
+        render(page, scale).ok_or_else(|| corrupt("a page without text could not be rendered"))?;
+    let (width, height, stride) = (surface.width(), surface.height(), surface.stride());
+    let ppi = (scale * 72.0).round() as c_int;
+    let mut grey = None;
+    let _ = surface.with_data(|data| {
+        grey = Pix::grey_from_rgb32(data, width, height, stride, ppi);
+    });
+    grey.ok_or_else(|| corrupt("a page without text could not be rendered"))
+}
+
+/// `page` rendered at scanning resolution.
+fn render_for_ocr(page: &Page, max_pixels: u64) -> Result<ImageSurface, ExtractError> {
+    render(page, ocr_scale(page, max_pixels)?)
+        .ok_or_else(|| corrupt("a page without text could not be rendered"))
+}
+
+/// Pixels per point of scanning resolution for `page`, within the pixel limit.
+fn ocr_scale(page: &Page, max_pixels: u64) -> Result<f64, ExtractError> {
     let (w, h) = page.size();
     // Points are 1/72 inch. A page so large that 300 dpi would pass the pixel limit is
     // rendered coarser instead: its text is as large as ever, only the paper is bigger.
@@ -231,9 +251,7 @@ fn render_for_ocr(page: &Page, max_pixels: u64) -> Result<(ImageSurface, f64), E
     if area > max_pixels as f64 {
         scale *= (max_pixels as f64 / area).sqrt();
     }
-    let surface =
-        render(page, scale).ok_or_else(|| corrupt("a page without text could not be rendered"))?;
-    Ok((surface, scale))
+    Ok(scale)
 }
 
 fn render_thumbnail(page: &Page) -> Option<Vec<u8>> {

@@ -94,6 +94,9 @@ pub(crate) fn tiff_page_header(bytes: &[u8], n: u32) -> Option<Header> {
     (failed == 0).then(|| header_from(w, h, bps, spp, cmap))
 }
 
+/// Where byte `n` of a row sits in leptonica's 32-bit words: `n ^ 3` on little-endian hosts.
+const BYTE_IN_WORD: usize = if cfg!(target_endian = "little") { 3 } else { 0 };
+
 /// An owned leptonica image.
 pub(crate) struct Pix(NonNull<ffi::Pix>);
 
@@ -128,6 +131,99 @@ impl Pix {
                 i64::from(ffi::pixGetWidth(self.as_ptr())),
                 i64::from(ffi::pixGetHeight(self.as_ptr())),
             )
+        }
+    }
+
+    /// The image in 8-bit grey (colour by luminance, colormaps resolved, bilevel widened).
+    pub(crate) fn grey(&self) -> Option<Self> {
+        // SAFETY: a live image in, a new image or null out.
+        Self::from_raw(unsafe { ffi::pixConvertTo8(self.as_ptr(), 0) })
+    }
+
+    /// 8-bit grey from 32-bit pixels as cairo stores them (`0x00RRGGBB` in native order,
+    /// `stride` bytes a row), carrying `ppi` as its resolution.
+    pub(crate) fn grey_from_rgb32(
+        data: &[u8],
+        width: c_int,
+        height: c_int,
+        stride: c_int,
+        ppi: c_int,
+    ) -> Option<Self> {
+        let (w, h, stride) = (
+            usize::try_from(width).ok()?,
+            usize::try_from(height).ok()?,
+            usize::try_from(stride).ok()?,
+        );
+        if w == 0 || h == 0 || stride < w * 4 || data.len() < stride * h {
+            return None;
+        }
+        // SAFETY: a new image or null.
+        let pix = Self::from_raw(unsafe { ffi::pixCreate(width, height, 8) })?;
+        // SAFETY: a live 8-bit image of `height` rows of `wpl` 32-bit words each, which hold
+        // at least `width` bytes; nothing else refers to it yet.
+        unsafe {
+            let wpl = usize::try_from(ffi::pixGetWpl(pix.as_ptr())).ok()?;
+            let base = ffi::pixGetData(pix.as_ptr()).cast::<u8>();
+            if base.is_null() || wpl * 4 < w {
+                return None;
+            }
+            for (y, row) in data.chunks_exact(stride).take(h).enumerate() {
+                let out = std::slice::from_raw_parts_mut(base.add(y * wpl * 4), wpl * 4);
+                for (x, px) in row[..w * 4].chunks_exact(4).enumerate() {
+                    let rgb = u32::from_ne_bytes([px[0], px[1], px[2], px[3]]);
+                    let (r, g, b) = ((rgb >> 16) & 0xff, (rgb >> 8) & 0xff, rgb & 0xff);
+                    // Leptonica's luminance weights; its bytes sit in big-endian order within
+                    // each word (`SET_DATA_BYTE`).
+                    let grey = (r * 3 + g * 5 + b * 2 + 5) / 10;
+                    out[x ^ BYTE_IN_WORD] = grey as u8;
+                }
+            }
+            ffi::pixSetResolution(pix.as_ptr(), ppi, ppi);
+        }
+        Some(pix)
+    }
+
+    /// The width and height of every 8-connected dark shape (darker than `threshold` out of
+    /// 255), or `None` if leptonica cannot say.
+    pub(crate) fn dark_shapes(&self, threshold: c_int) -> Option<Vec<(i64, i64)>> {
+        // SAFETY: a live image in, a new image or null out.
+        let binary = Self::from_raw(unsafe { ffi::pixConvertTo1(self.as_ptr(), threshold) })?;
+        // SAFETY: a live bilevel image in; a new array of boxes (ours to destroy) or null out.
+        let mut boxa = unsafe { ffi::pixConnCompBB(binary.as_ptr(), 8) };
+        if boxa.is_null() {
+            return None;
+        }
+        let mut shapes = Vec::new();
+        // SAFETY: `boxa` is live until the destroy below; indices are within its count.
+        unsafe {
+            let n = ffi::boxaGetCount(boxa);
+            shapes.reserve(usize::try_from(n).unwrap_or(0));
+            for i in 0..n {
+                let (mut x, mut y, mut w, mut h) = (0, 0, 0, 0);
+                if ffi::boxaGetBoxGeometry(boxa, i, &mut x, &mut y, &mut w, &mut h) == 0 {
+                    shapes.push((i64::from(w), i64::from(h)));
+                }
+            }
+            ffi::boxaDestroy(&mut boxa);
+        }
+        Some(shapes)
+    }
+
+    /// The image scaled by `factor` (by area mapping when reduced), its resolution scaled with
+    /// it. Not sharpened, as `pixScale` would: OCR read unsharpened reductions slightly better.
+    pub(crate) fn scaled(&self, factor: f32) -> Option<Self> {
+        // SAFETY: a live image in, a new image or null out; resolutions are plain integers.
+        unsafe {
+            let pix = Self::from_raw(ffi::pixScaleGeneral(self.as_ptr(), factor, factor, 0.0, 0))?;
+            let (x, y) = (
+                ffi::pixGetXRes(self.as_ptr()),
+                ffi::pixGetYRes(self.as_ptr()),
+            );
+            if x > 0 && y > 0 {
+                let scale = |r: c_int| ((r as f32 * factor).round() as c_int).max(1);
+                ffi::pixSetResolution(pix.as_ptr(), scale(x), scale(y));
+            }
+            Some(pix)
         }
     }
 
