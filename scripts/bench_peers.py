@@ -80,9 +80,10 @@ class Server:
         # Reading every document back is hundreds of requests a second: no API budget here.
         with open(os.path.join(self.work, "docket.toml"), "w") as f:
             f.write("[rate_limit]\nrequests_per_second = 1000000\nburst = 1000000\n")
-        env = dict(os.environ, DOCKET_BIND="127.0.0.1:0", DOCKET_LOG="warn",
-                   DOCKET_WORKERS=str(CORES))
-        for k in ("DOCKET_DATABASE_URL", "DOCKET_BLOBS", "DOCKET_TOKEN", "DOCKET_CONFIG"):
+        # Docket's defaults, as a new user runs it (workers and extractor processes too).
+        env = dict(os.environ, DOCKET_BIND="127.0.0.1:0", DOCKET_LOG="warn")
+        for k in ("DOCKET_DATABASE_URL", "DOCKET_BLOBS", "DOCKET_TOKEN", "DOCKET_CONFIG",
+                  "DOCKET_WORKERS", "DOCKET_EXTRACT_PROCESSES"):
             env.pop(k, None)
         env.update(env_extra or {})
         self.proc = subprocess.Popen([binary, "serve"], cwd=self.work, env=env,

@@ -18,7 +18,8 @@ pub struct Config {
     /// A directory, or `s3://bucket/prefix`.
     pub blobs: String,
     pub bind: String,
-    /// Worker pool size of this process; 0 runs the API only. Default: number of cores.
+    /// Items this process runs at once; 0 runs the API only. Default: twice the number of
+    /// cores (see [`default_workers`]).
     pub workers: Option<usize>,
     /// Directories a folder source may lie under (`:`-separated in the environment).
     pub allowed_roots: Vec<PathBuf>,
@@ -197,14 +198,29 @@ impl RateLimitSection {
     }
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Twice the cores: an item spends part of its time outside the extractor children (reading
+/// its upload, storing the original and thumbnail, writing the database), and with one item
+/// per child a core sat idle meanwhile. With a second item per child waiting for it, a batch
+/// of text-layer PDFs ran about 1.2× as fast (BENCHMARKS.md).
+pub fn default_workers() -> usize {
+    cores() * 2
+}
+
 /// The `[extract]` section.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtractSection {
     /// Memory of each extractor child, in MB (MiB); a document that needs more fails with
     /// "ran out of memory". Default: half of the host's memory (or its cgroup's) shared
-    /// between the children, one per worker (`DOCKET_EXTRACT_MEMORY_LIMIT_MB`).
+    /// between the children (`DOCKET_EXTRACT_MEMORY_LIMIT_MB`).
     pub memory_limit_mb: Option<u64>,
+    /// Extractor children, i.e. documents extracted at once. Default: one per core, and never
+    /// more than `workers` (`DOCKET_EXTRACT_PROCESSES`).
+    pub processes: Option<usize>,
 }
 
 /// The `[publish]` section.
@@ -315,6 +331,12 @@ impl Config {
             })?;
             figment = figment.merge(Serialized::default("extract.memory_limit_mb", mb));
         }
+        if let Ok(n) = std::env::var("DOCKET_EXTRACT_PROCESSES") {
+            let n: usize = n.trim().parse().with_context(|| {
+                format!("DOCKET_EXTRACT_PROCESSES={n:?} is not a number of processes")
+            })?;
+            figment = figment.merge(Serialized::default("extract.processes", n));
+        }
         figment
             .extract()
             .with_context(|| format!("reading configuration ({})", file.display()))
@@ -401,10 +423,20 @@ impl Config {
         Ok(docket_notify::WebhookPolicy::new(addresses))
     }
 
+    /// Extractor children of this process (see [`ExtractSection::processes`]).
+    pub fn extractor_processes(&self) -> usize {
+        let workers = self.engine().workers;
+        self.extract
+            .processes
+            .unwrap_or_else(cores)
+            .min(workers)
+            .max(1)
+    }
+
     pub fn engine(&self) -> EngineConfig {
         let defaults = EngineConfig::default();
         let lease = Duration::from_secs(self.lease_seconds.max(1));
-        let workers = self.workers.unwrap_or(defaults.workers).max(1);
+        let workers = self.workers.unwrap_or_else(default_workers).max(1);
         EngineConfig {
             workers,
             prefetch: self.prefetch.unwrap_or((workers * 4).max(16)).max(1),
@@ -445,6 +477,25 @@ mod tests {
                 vec![PathBuf::from("/srv/a"), PathBuf::from("/srv/b")]
             );
             assert_eq!(c.database_url, "sqlite://./data/docket.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn extractor_processes_default_to_the_cores_and_never_outnumber_workers() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.engine().workers, default_workers());
+            assert_eq!(c.extractor_processes(), default_workers() / 2);
+            jail.set_env("DOCKET_WORKERS", "1");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.extractor_processes(), 1);
+            jail.set_env("DOCKET_WORKERS", "8");
+            jail.set_env("DOCKET_EXTRACT_PROCESSES", "3");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!((c.engine().workers, c.extractor_processes()), (8, 3));
+            jail.set_env("DOCKET_EXTRACT_PROCESSES", "many");
+            assert!(Config::load(None).is_err());
             Ok(())
         });
     }

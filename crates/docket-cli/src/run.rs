@@ -83,15 +83,14 @@ pub fn allowed_roots(config: &Config) -> Vec<PathBuf> {
 }
 
 /// The extractor processes of this process: `docket extractor` children of this binary, one
-/// per worker (at least one, for `POST /v1/classify`), so every worker can extract at once and
-/// no more children run than workers.
+/// per core by default, never more than workers (and at least one, for `POST /v1/classify`).
 fn extractor_pool(config: &Config) -> PoolConfig {
     let program = std::env::current_exe().unwrap_or_else(|e| {
         tracing::warn!(error = %e, "cannot find this executable; extractors start as `docket`");
         PathBuf::from("docket")
     });
     let mut pool = PoolConfig::new(program, vec!["extractor".into()]);
-    pool.size = config.engine().workers.max(1);
+    pool.size = config.extractor_processes();
     pool.memory_limit_mib = Some(
         config
             .extract

@@ -57,6 +57,18 @@ pub struct ProcessHandler {
     ocr: OcrProviders,
 }
 
+/// An extraction that took less than this (and OCR'd nothing) is not kept in the item's
+/// checkpoint: a text blob and one or two checkpoint writes per document cost more than
+/// extracting it again after a crash would.
+const KEEP_EXTRACTION_AFTER: Duration = Duration::from_secs(1);
+
+/// What extraction gave an item, and whether it is kept in the item's checkpoint.
+struct ExtractedText {
+    facts: ExtractedFacts,
+    text: String,
+    checkpointed: bool,
+}
+
 /// How a job's pages are OCR'd (`options.ocr`).
 #[derive(Debug, Clone)]
 struct JobOcr {
@@ -232,7 +244,7 @@ impl ProcessHandler {
         options_key: &str,
         job_ocr: JobOcr,
         mut checkpoint: Checkpoint,
-    ) -> Result<(ExtractedFacts, String), HandlerError> {
+    ) -> Result<ExtractedText, HandlerError> {
         let item = ctx.item();
         ctx.enter_stage(Stage::Loading)?;
         let bytes = self.load(&item.payload).await?;
@@ -240,6 +252,7 @@ impl ProcessHandler {
         let size = bytes.len() as i64;
 
         ctx.enter_stage(Stage::Extracting)?;
+        let extraction_started = Instant::now();
         // The same file processed with the same options before: reuse what it gave.
         let earlier = self
             .store
@@ -309,16 +322,25 @@ impl ProcessHandler {
             metadata: extracted.metadata,
             reused_from,
         };
-        // The text first, then the checkpoint naming it: a crash between the two only costs
-        // the extraction again.
-        write_text(&self.blobs, &text_key(ctx), &extracted.text).await?;
-        Checkpoint {
-            extracted: Some(facts.clone()),
-            ..Checkpoint::default()
+        let worth_keeping = facts.reused_from.is_none()
+            && (extraction_started.elapsed() >= KEEP_EXTRACTION_AFTER
+                || facts.metadata.get("ocr_pages").is_some());
+        if worth_keeping {
+            // The text first, then the checkpoint naming it: a crash between the two only
+            // costs the extraction again.
+            write_text(&self.blobs, &text_key(ctx), &extracted.text).await?;
+            Checkpoint {
+                extracted: Some(facts.clone()),
+                ..Checkpoint::default()
+            }
+            .save(ctx)
+            .await?;
         }
-        .save(ctx)
-        .await?;
-        Ok((facts, extracted.text))
+        Ok(ExtractedText {
+            facts,
+            text: extracted.text,
+            checkpointed: worth_keeping,
+        })
     }
 
     /// What extraction produced, from the checkpoint if an earlier attempt got that far.
@@ -329,10 +351,14 @@ impl ProcessHandler {
         options_key: &str,
         job_ocr: JobOcr,
         checkpoint: &Checkpoint,
-    ) -> Result<(ExtractedFacts, String), HandlerError> {
+    ) -> Result<ExtractedText, HandlerError> {
         if let Some(facts) = &checkpoint.extracted {
             if let Some(text) = read_text(&self.blobs, &text_key(ctx)).await? {
-                return Ok((facts.clone(), text));
+                return Ok(ExtractedText {
+                    facts: facts.clone(),
+                    text,
+                    checkpointed: true,
+                });
             }
         }
         self.load_and_extract(ctx, started, options_key, job_ocr, checkpoint.clone())
@@ -441,7 +467,11 @@ impl Handler for ProcessHandler {
         let options_key = options_key(&job_ocr);
         let checkpoint = Checkpoint::of(ctx);
         let resumed = checkpoint.extracted.is_some();
-        let (facts, text) = self
+        let ExtractedText {
+            facts,
+            text,
+            checkpointed,
+        } = self
             .extracted(ctx, started, &options_key, job_ocr, &checkpoint)
             .await?;
 
@@ -453,13 +483,17 @@ impl Handler for ProcessHandler {
                     .classify(&item.user, text)
                     .await
                     .map_err(|e| store_error("classifying", e))?;
-                Checkpoint {
-                    extracted: Some(facts.clone()),
-                    classified: Some(decided.clone()),
-                    ..Checkpoint::default()
+                // Only beside a kept extraction: without one, another attempt extracts and
+                // classifies again anyway.
+                if checkpointed {
+                    Checkpoint {
+                        extracted: Some(facts.clone()),
+                        classified: Some(decided.clone()),
+                        ..Checkpoint::default()
+                    }
+                    .save(ctx)
+                    .await?;
                 }
-                .save(ctx)
-                .await?;
                 (decided, text)
             }
             (_, None) => (None, text),
