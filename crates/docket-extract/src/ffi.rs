@@ -68,6 +68,8 @@ extern "C" {
     pub(crate) fn pixConvertTo1(pixs: *mut Pix, threshold: c_int) -> *mut Pix;
     pub(crate) fn pixCreate(width: c_int, height: c_int, depth: c_int) -> *mut Pix;
     pub(crate) fn pixGetWpl(pix: *const Pix) -> c_int;
+    pub(crate) fn pixGetDepth(pix: *const Pix) -> c_int;
+    pub(crate) fn pixGetColormap(pix: *const Pix) -> *mut c_void;
     pub(crate) fn pixGetData(pix: *mut Pix) -> *mut u32;
     pub(crate) fn pixGetXRes(pix: *const Pix) -> c_int;
     pub(crate) fn pixGetYRes(pix: *const Pix) -> c_int;

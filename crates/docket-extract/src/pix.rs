@@ -240,9 +240,22 @@ impl Pix {
         let scale = (long_side as f64 / w.max(h).max(1) as f64).min(1.0);
         let tw = ((w as f64 * scale).round() as c_int).max(1);
         let th = ((h as f64 * scale).round() as c_int).max(1);
-        // SAFETY: each call takes a live image and returns a new one or null.
-        let wide = Self::from_raw(unsafe { ffi::pixConvertTo32(self.as_ptr()) })?;
-        let small = Self::from_raw(unsafe { ffi::pixScaleToSize(wide.as_ptr(), tw, th) })?;
+        // SAFETY: the image is live.
+        let colour = unsafe {
+            ffi::pixGetDepth(self.as_ptr()) == 32 && ffi::pixGetColormap(self.as_ptr()).is_null()
+        };
+        // A colour page is scaled as it is: widening it would only copy 30 MB.
+        let wide = if colour {
+            None
+        } else {
+            // SAFETY: a live image in, a new image or null out.
+            Some(Self::from_raw(unsafe {
+                ffi::pixConvertTo32(self.as_ptr())
+            })?)
+        };
+        let source = wide.as_ref().unwrap_or(self);
+        // SAFETY: a live image in, a new image or null out.
+        let small = Self::from_raw(unsafe { ffi::pixScaleToSize(source.as_ptr(), tw, th) })?;
         write_png(&small)
     }
 }
