@@ -150,15 +150,16 @@ pub async fn create(
         .await?;
     let mut response = StatusCode::CREATED.into_response();
     if with_body {
-        let body = request.into_body().into_data_stream();
+        let mut body = request.into_body().into_data_stream();
         match uploads
-            .append(&caller.0, &upload.id, 0, body, checksum)
+            .append(&caller.0, &upload.id, 0, &mut body, checksum)
             .await
         {
             Ok(after) => upload = after,
             // The upload exists; the client learns the offset with HEAD.
             Err(e) => {
-                tracing::info!(upload = %upload.id, error = %e, "creation-with-upload stopped")
+                tracing::info!(upload = %upload.id, error = %e, "creation-with-upload stopped");
+                drain(&mut body).await;
             }
         }
         put(&mut response, UPLOAD_OFFSET, upload.received.to_string());
@@ -238,15 +239,45 @@ pub async fn append(
         )
     })?;
     let checksum = checksum(headers)?;
-    let body = request.into_body().into_data_stream();
-    let upload = state
+    let mut body = request.into_body().into_data_stream();
+    let appended = state
         .resumable()
-        .append(&caller.0, &id, offset, body, checksum)
-        .await?;
+        .append(&caller.0, &id, offset, &mut body, checksum)
+        .await;
+    let upload = match appended {
+        Ok(upload) => upload,
+        Err(e) => {
+            drain(&mut body).await;
+            return Err(e.into());
+        }
+    };
     let mut response = StatusCode::NO_CONTENT.into_response();
     put(&mut response, UPLOAD_OFFSET, upload.received.to_string());
     expires(&mut response, &upload);
     Ok(response)
+}
+
+/// Most of a refused body read and dropped before the refusal is answered.
+const DRAIN_LIMIT_BYTES: u64 = 64 << 20;
+/// Longest a refusal waits for the rest of its body.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// Reads and drops what a refused request still sends (a stale offset is refused before its
+/// body is read), within limits: a server that closes a connection holding unread bytes resets
+/// it, and the client then sees a broken pipe in the middle of its upload instead of the 409
+/// that tells it to ask for the offset.
+async fn drain(body: &mut axum::body::BodyDataStream) {
+    use futures::StreamExt as _;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let mut read = 0u64;
+        while let Some(Ok(chunk)) = body.next().await {
+            read += chunk.len() as u64;
+            if read > DRAIN_LIMIT_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Terminates the upload: every later request answers 404 or 410, its bytes are removed.

@@ -513,6 +513,28 @@ async fn a_server_killed_mid_upload_loses_nothing_it_acknowledged(backend: Backe
     assert_eq!(document["sha256"], hex::encode(Sha256::digest(&data)));
 }
 
+/// A stale offset is refused before the body is read. A client still sending that body (here
+/// 32 MiB) must get the 409, not a connection reset halfway through its upload.
+async fn a_refused_patch_still_sending_its_body_gets_its_answer(backend: Backend) {
+    let server = Server::start_on(backend, &[]).await;
+    let tus = Tus::new(&server);
+    let data = content(300_000, 2);
+    let path = tus.create(data.len(), "notes.txt").await;
+    tus.send_from(&path, &data[..100_000], 0, 100_000).await;
+
+    // Sent at once: the refusal finds most of it still unread in the socket.
+    let r = tus
+        .request(Method::PATCH, &path)
+        .header("content-type", OFFSET_STREAM)
+        .header("upload-offset", "0")
+        .body(vec![b'x'; 32 << 20])
+        .send()
+        .await
+        .expect("the refusal arrives, not a reset connection");
+    problem(r, 409, "offset_mismatch").await;
+    assert_eq!(tus.offset(&path).await, 100_000);
+}
+
 async fn wait_until(within: Duration, what: &str, done: impl Fn() -> bool) {
     let start = Instant::now();
     while !done() {
@@ -528,4 +550,5 @@ on_both_backends!(
     per_file_limit_and_quota_are_refused_at_creation,
     unused_uploads_expire_and_are_removed,
     a_server_killed_mid_upload_loses_nothing_it_acknowledged,
+    a_refused_patch_still_sending_its_body_gets_its_answer,
 );
