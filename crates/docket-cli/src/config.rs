@@ -315,27 +315,30 @@ impl Config {
                 .collect();
             figment = figment.merge(Serialized::default("webhooks.allow_private", ranges));
         }
-        if let Ok(expiry) = std::env::var("DOCKET_UPLOADS_EXPIRY_SECONDS") {
-            let seconds: u64 = expiry.trim().parse().with_context(|| {
-                format!("DOCKET_UPLOADS_EXPIRY_SECONDS must be a number of seconds, not `{expiry}`")
-            })?;
-            figment = figment.merge(Serialized::default("uploads.expiry_seconds", seconds));
-        }
         if let Ok(langs) = std::env::var("DOCKET_OCR_LANGUAGES") {
             let langs: Vec<String> = langs.split(['+', ',']).map(str::to_string).collect();
             figment = figment.merge(Serialized::default("ocr_languages", langs));
         }
-        if let Ok(mb) = std::env::var("DOCKET_EXTRACT_MEMORY_LIMIT_MB") {
-            let mb: u64 = mb.trim().parse().with_context(|| {
-                format!("DOCKET_EXTRACT_MEMORY_LIMIT_MB={mb:?} is not a number of MB")
-            })?;
-            figment = figment.merge(Serialized::default("extract.memory_limit_mb", mb));
-        }
-        if let Ok(n) = std::env::var("DOCKET_EXTRACT_PROCESSES") {
-            let n: usize = n.trim().parse().with_context(|| {
-                format!("DOCKET_EXTRACT_PROCESSES={n:?} is not a number of processes")
-            })?;
-            figment = figment.merge(Serialized::default("extract.processes", n));
+        for (var, key, unit) in [
+            (
+                "DOCKET_UPLOADS_EXPIRY_SECONDS",
+                "uploads.expiry_seconds",
+                "seconds",
+            ),
+            (
+                "DOCKET_EXTRACT_MEMORY_LIMIT_MB",
+                "extract.memory_limit_mb",
+                "MB",
+            ),
+            ("DOCKET_EXTRACT_PROCESSES", "extract.processes", "processes"),
+        ] {
+            if let Ok(value) = std::env::var(var) {
+                let n: u64 = value
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{var}={value:?} is not a number of {unit}"))?;
+                figment = figment.merge(Serialized::default(key, n));
+            }
         }
         figment
             .extract()
@@ -425,18 +428,22 @@ impl Config {
 
     /// Extractor children of this process (see [`ExtractSection::processes`]).
     pub fn extractor_processes(&self) -> usize {
-        let workers = self.engine().workers;
         self.extract
             .processes
             .unwrap_or_else(cores)
-            .min(workers)
+            .min(self.engine_workers())
             .max(1)
+    }
+
+    /// Items the engine runs at once (at least one; `workers = 0` means no engine at all).
+    fn engine_workers(&self) -> usize {
+        self.workers.unwrap_or_else(default_workers).max(1)
     }
 
     pub fn engine(&self) -> EngineConfig {
         let defaults = EngineConfig::default();
         let lease = Duration::from_secs(self.lease_seconds.max(1));
-        let workers = self.workers.unwrap_or_else(default_workers).max(1);
+        let workers = self.engine_workers();
         EngineConfig {
             workers,
             prefetch: self.prefetch.unwrap_or((workers * 4).max(16)).max(1),
