@@ -8,7 +8,11 @@
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_system_packages
-apt_install redis-server postgresql postgresql-client nodejs npm python3-pip
+apt_install redis-server postgresql postgresql-client python3-pip
+# NodeSource's nodejs carries npm and conflicts with Debian's npm package: install Debian's only
+# where there is no npm at all.
+command -v node >/dev/null || apt_install nodejs
+command -v npm >/dev/null || apt_install npm
 ensure_rust
 
 if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then

@@ -252,8 +252,7 @@ async fn dispatch_loop(
     let capacity = c.prefetch.max(1);
     let mut failures: u32 = 0;
     while !shutdown.is_cancelled() {
-        let free = capacity.saturating_sub(work_tx.len());
-        let want = free.min(c.claim_batch);
+        let want = claim_room(c, work_tx.len(), shared.registry.len());
         // Claim in worthwhile batches: wait until the local queue has drained by half.
         if want == 0 || (want < capacity.min(c.claim_batch) / 2 && !work_tx.is_empty()) {
             tokio::select! {
@@ -300,6 +299,19 @@ async fn dispatch_loop(
             }
         }
     }
+}
+
+/// How many items the next claim may take, with `queued` items in the local queue and `held`
+/// claims in all. Claims held at once are bounded whatever their stage (queued, running, or
+/// finished with the outcome not yet written): without that bound a claim quicker than the
+/// writing of outcomes takes ever more items, each a lease the heartbeat must renew.
+fn claim_room(c: &EngineConfig, queued: usize, held: usize) -> usize {
+    let capacity = c.prefetch.max(1);
+    let hold_at_most = capacity + c.workers + c.flush_max.max(1);
+    capacity
+        .saturating_sub(queued)
+        .min(hold_at_most.saturating_sub(held))
+        .min(c.claim_batch)
 }
 
 async fn worker_loop(
@@ -426,5 +438,36 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "panic".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> EngineConfig {
+        EngineConfig {
+            workers: 2,
+            prefetch: 100,
+            claim_batch: 40,
+            flush_max: 50,
+            ..EngineConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_claim_fills_the_local_queue_in_batches() {
+        assert_eq!(claim_room(&config(), 0, 0), 40);
+        assert_eq!(claim_room(&config(), 80, 82), 20);
+        assert_eq!(claim_room(&config(), 100, 102), 0);
+    }
+
+    #[test]
+    fn outcomes_waiting_to_be_written_hold_back_the_next_claim() {
+        // An empty queue, two items running and outcomes of 130 items not yet written: at
+        // most 100 + 2 + 50 claims are held at once.
+        assert_eq!(claim_room(&config(), 0, 132), 20);
+        assert_eq!(claim_room(&config(), 0, 152), 0);
+        assert_eq!(claim_room(&config(), 0, 500), 0);
     }
 }

@@ -109,6 +109,11 @@ impl Registry {
         }
     }
 
+    /// Claims held: queued, running, or finished with their outcome not yet written.
+    pub fn len(&self) -> usize {
+        lock(&self.items).len()
+    }
+
     pub fn release(&self, keys: impl IntoIterator<Item = ClaimKey>) {
         let removed: Vec<HeldItem> = {
             let mut items = lock(&self.items);

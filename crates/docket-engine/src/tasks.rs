@@ -44,8 +44,10 @@ pub(crate) async fn complete_loop(
         let _writing = shared.writing.lock().await;
         write_outcomes(&shared, batch).await;
         shared.registry.release(keys);
-        // A job may have finished or paused; others may now have room under max_workers.
+        // A job may have finished or paused; others may now have room under max_workers; the
+        // dispatcher may hold more claims again.
         shared.wake.notify_one();
+        shared.drained.notify_one();
         if may_pause {
             shared.check_controls.notify_one();
         }

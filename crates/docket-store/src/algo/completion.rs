@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use docket_core::{JobBook, Millis};
 
 use super::sql::{On, Sql, Statements};
-use crate::plan::{plan_completions, rescue_target, CompletionPlan, Held};
+use crate::plan::{
+    early_results, plan_completions, rescue_target, CompletionPlan, Held, Succeeded,
+};
 use crate::{CompleteReport, Completion, StoreError};
 
 /// A job's book as a completion transaction locked it.
@@ -30,7 +32,7 @@ struct ExpiredItem {
 
 /// The statements a backend runs for the completion path. Locking is the driver's:
 /// `load_books` locks the job rows (in id order, `ids` come sorted) before `held_items` or
-/// [`STILL_EXPIRED`] lock items.
+/// [`STILL_EXPIRED`] lock items; `write_held_results` locks no item.
 #[async_trait]
 pub(crate) trait CompletionDriver: Statements {
     /// The books of these jobs, locked for this transaction; unknown jobs are absent.
@@ -47,14 +49,32 @@ pub(crate) trait CompletionDriver: Statements {
         ids: &[i64],
         worker: &str,
     ) -> Result<Held, StoreError>;
-    /// Writes the plan's item updates, results and errors.
-    async fn apply_plan(
+    /// Writes the results of items that succeeded and are still running under `worker` on the
+    /// attempt given, where no result exists yet, without locking the items; returns the ids
+    /// of the items whose results were written.
+    async fn write_held_results(
         &self,
         tx: &mut Self::Tx,
-        plan: &CompletionPlan,
+        worker: &str,
+        results: &[(Succeeded, u32)],
+        now: Millis,
+    ) -> Result<Vec<i64>, StoreError>;
+    /// Writes the results of items that succeeded (the items are locked).
+    async fn write_results(
+        &self,
+        tx: &mut Self::Tx,
+        succeeded: &[&Succeeded],
         now: Millis,
     ) -> Result<(), StoreError>;
+    /// Writes the plan's item updates and errors (not its results).
+    async fn apply_plan(&self, tx: &mut Self::Tx, plan: &CompletionPlan) -> Result<(), StoreError>;
 }
+
+/// Results a completion wrote for items it then found not held.
+const REMOVE_RESULTS: Sql = Sql::each(
+    "DELETE FROM results WHERE item_id IN (SELECT value FROM json_each($1))",
+    "DELETE FROM results WHERE item_id = ANY($1::bigint[])",
+);
 
 /// Items whose lease ended before `now`, read outside any transaction: (id, job id).
 const EXPIRED_ITEMS: Sql = Sql::each(
@@ -91,6 +111,19 @@ pub(crate) async fn complete<D: CompletionDriver>(
     let repeated = before_dedup - done.len();
 
     let mut tx = driver.begin().await?;
+    // Results first, for the items still running under this worker and attempt, before the
+    // job rows are locked: a claim of the same job holds its row while it takes items, and
+    // writing results is the larger part of a completion. Nothing is locked for them but the
+    // results rows themselves (their items only `KEY SHARE`, which no update of an item waits
+    // for), so no order of locks changes. Everything else waits for the job rows: which items
+    // are still held (the plan), and the item updates, whose `event_seq` numbers must follow
+    // commit order within a job.
+    let early = early_results(&done);
+    let written: HashSet<i64> = driver
+        .write_held_results(&mut tx, worker, &early, now)
+        .await?
+        .into_iter()
+        .collect();
     let job_ids = sorted_job_ids(done.iter().map(|c| c.job_id.as_str()));
     let locked = driver.load_books(&mut tx, &job_ids).await?;
     let mut books: HashMap<String, JobBook> = locked.into_iter().map(|l| (l.id, l.book)).collect();
@@ -99,7 +132,23 @@ pub(crate) async fn complete<D: CompletionDriver>(
     let held = driver.held_items(&mut tx, &ids, worker).await?;
     let mut plan = plan_completions(done, &held, &mut books);
     plan.report.lost += repeated;
-    driver.apply_plan(&mut tx, &plan, now).await?;
+    // An item taken over between the two (its lease ran out) is not this worker's to finish:
+    // the result written for it goes again. One that became held meanwhile cannot happen (only
+    // this worker's own claim could do that); its result is written now all the same.
+    let planned: HashSet<i64> = plan.succeeded.iter().map(|s| s.item_id).collect();
+    let lost: Vec<i64> = written.difference(&planned).copied().collect();
+    if !lost.is_empty() {
+        driver
+            .execute(&mut tx, REMOVE_RESULTS, &[lost.as_slice().into()])
+            .await?;
+    }
+    let missing: Vec<&Succeeded> = plan
+        .succeeded
+        .iter()
+        .filter(|s| !written.contains(&s.item_id))
+        .collect();
+    driver.write_results(&mut tx, &missing, now).await?;
+    driver.apply_plan(&mut tx, &plan).await?;
     write_books(driver, &mut tx, &before, books, now).await?;
     driver.commit(tx).await?;
     Ok(plan.report)
@@ -152,7 +201,10 @@ pub(crate) async fn rescue_expired<D: CompletionDriver>(
         })
         .collect();
     let plan = plan_completions(done, &held, &mut books);
-    driver.apply_plan(&mut tx, &plan, now).await?;
+    driver
+        .write_results(&mut tx, &plan.succeeded.iter().collect::<Vec<_>>(), now)
+        .await?;
+    driver.apply_plan(&mut tx, &plan).await?;
     write_books(driver, &mut tx, &before, books, now).await?;
     driver.commit(tx).await?;
     Ok(plan.report.applied as u64)

@@ -14,6 +14,8 @@ mod events;
 mod export;
 pub(crate) mod jobs;
 pub(crate) mod listing;
+#[cfg(feature = "testing")]
+pub(crate) mod probe;
 pub(crate) mod queue;
 mod remotes;
 mod schedules;

@@ -17,4 +17,11 @@ pub trait SchemaProbe: Send + Sync + 'static {
         from: docket_core::ItemState,
         to: docket_core::ItemState,
     ) -> Result<bool, StoreError>;
+
+    /// Inserts an item of a job that does not exist, and tries to move an item to another
+    /// job (both rolled back). Returns whether the database accepted either.
+    async fn probe_item_without_its_job(&self) -> Result<bool, StoreError>;
+
+    /// Rows of items and of their results that still refer to this job.
+    async fn probe_rows_of_job(&self, job_id: &str) -> Result<i64, StoreError>;
 }

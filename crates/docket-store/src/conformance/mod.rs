@@ -60,6 +60,7 @@ macro_rules! conformance_suite {
     ($open:path) => {
         $crate::conformance_suite!(@cases $open;
             schema_refuses_exactly_the_illegal_transitions,
+            items_belong_to_their_job_and_go_with_it,
             claim_complete_keeps_counters_and_one_result_per_item,
             completing_twice_is_idempotent_and_lost_items_are_skipped,
             a_stale_outcome_applies_only_to_its_own_attempt,

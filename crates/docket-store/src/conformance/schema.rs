@@ -16,3 +16,38 @@ pub async fn schema_refuses_exactly_the_illegal_transitions(store: Arc<dyn Store
         }
     }
 }
+
+/// Every item belongs to a job that exists, and its rows (results included) go with the job.
+pub async fn items_belong_to_their_job_and_go_with_it(store: Arc<dyn Store>) {
+    assert!(
+        !store.probe_item_without_its_job().await.unwrap(),
+        "an item without its job, or moved to another one, is refused"
+    );
+    let id = store
+        .create_job(new_job("u", 3, JobOptions::default()), 0)
+        .await
+        .unwrap()
+        .job
+        .id;
+    let claimed = store
+        .claim("w", JobKind::ALL, 3, 1_000_000, 1)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    let done = claimed
+        .iter()
+        .map(|c| Completion {
+            item_id: c.item_id,
+            job_id: c.job_id.clone(),
+            attempt: c.attempts,
+            target: ItemTarget::Succeeded {
+                output: serde_json::json!({"ok": true}),
+            },
+        })
+        .collect();
+    store.complete("w", done, 2).await.unwrap();
+    assert_eq!(store.probe_rows_of_job(&id).await.unwrap(), 6);
+    store.mark_deleted(&id, 3).await.unwrap();
+    store.remove_deleted(&id).await.unwrap();
+    assert_eq!(store.probe_rows_of_job(&id).await.unwrap(), 0);
+}

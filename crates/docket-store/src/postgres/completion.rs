@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::algo::completion::{CompletionDriver, LockedBook};
-use crate::plan::Held;
+use crate::plan::{Held, Succeeded};
 
 #[async_trait]
 impl CompletionDriver for PgStore {
@@ -24,7 +24,7 @@ impl CompletionDriver for PgStore {
     async fn held_items(&self, tx: &mut Tx, ids: &[i64], worker: &str) -> Result<Held, StoreError> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT id, attempts FROM items WHERE id = ANY($1::bigint[]) AND state = 'running' \
-             AND worker_id = $2 ORDER BY id FOR UPDATE",
+             AND worker_id = $2 ORDER BY id FOR NO KEY UPDATE",
         )
         .bind(ids)
         .bind(worker)
@@ -36,14 +36,73 @@ impl CompletionDriver for PgStore {
             .collect())
     }
 
-    /// Applies a completion plan's item updates, results and errors. The jobs and the items of
-    /// the plan must be locked by this transaction.
-    async fn apply_plan(
+    async fn write_held_results(
         &self,
         tx: &mut Tx,
-        plan: &CompletionPlan,
+        worker: &str,
+        results: &[(Succeeded, u32)],
+        now: Millis,
+    ) -> Result<Vec<i64>, StoreError> {
+        if results.is_empty() {
+            return Ok(Vec::new());
+        }
+        // In id order, the order in which everyone locks items (the foreign key check of each
+        // result holds its item `KEY SHARE`).
+        let mut results: Vec<&(Succeeded, u32)> = results.iter().collect();
+        results.sort_by_key(|(s, _)| s.item_id);
+        let ids: Vec<i64> = results.iter().map(|(s, _)| s.item_id).collect();
+        let jobs: Vec<&str> = results.iter().map(|(s, _)| s.job_id.as_str()).collect();
+        let outputs: Vec<String> = results.iter().map(|(s, _)| json_text(&s.output)).collect();
+        let attempts: Vec<i64> = results.iter().map(|(_, a)| i64::from(*a)).collect();
+        Ok(sqlx::query_scalar(
+            "INSERT INTO results (item_id, job_id, output, created_at) \
+             SELECT u.i, u.j, u.o::jsonb, $5 \
+             FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[]) AS u(i, j, o, a) \
+             JOIN items ON items.id = u.i AND items.state = 'running' \
+             AND items.worker_id = $6 AND items.attempts = u.a ORDER BY u.i \
+             ON CONFLICT (item_id) DO NOTHING RETURNING item_id",
+        )
+        .bind(&ids)
+        .bind(&jobs)
+        .bind(&outputs)
+        .bind(&attempts)
+        .bind(now)
+        .bind(worker)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
+
+    /// Results of items that succeeded; the items must be locked by this transaction.
+    async fn write_results(
+        &self,
+        tx: &mut Tx,
+        succeeded: &[&Succeeded],
         now: Millis,
     ) -> Result<(), StoreError> {
+        if succeeded.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = succeeded.iter().map(|s| s.item_id).collect();
+        let jobs: Vec<&str> = succeeded.iter().map(|s| s.job_id.as_str()).collect();
+        let outputs: Vec<String> = succeeded.iter().map(|s| json_text(&s.output)).collect();
+        sqlx::query(
+            "INSERT INTO results (item_id, job_id, output, created_at) \
+             SELECT i, j, o::jsonb, $4 FROM UNNEST($1::bigint[], $2::text[], $3::text[]) \
+             AS t(i, j, o) \
+             ON CONFLICT (item_id) DO UPDATE SET output = excluded.output",
+        )
+        .bind(&ids)
+        .bind(&jobs)
+        .bind(&outputs)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Applies a completion plan's item updates and errors (its results are written by
+    /// `write_results`). The jobs and the items of the plan must be locked by this transaction.
+    async fn apply_plan(&self, tx: &mut Tx, plan: &CompletionPlan) -> Result<(), StoreError> {
         if !plan.succeeded.is_empty() {
             let ids: Vec<i64> = plan.succeeded.iter().map(|s| s.item_id).collect();
             sqlx::query(
@@ -52,24 +111,6 @@ impl CompletionDriver for PgStore {
                  WHERE id = ANY($1::bigint[])",
             )
             .bind(&ids)
-            .execute(&mut **tx)
-            .await?;
-            let jobs: Vec<&str> = plan.succeeded.iter().map(|s| s.job_id.as_str()).collect();
-            let outputs: Vec<String> = plan
-                .succeeded
-                .iter()
-                .map(|s| json_text(&s.output))
-                .collect();
-            sqlx::query(
-                "INSERT INTO results (item_id, job_id, output, created_at) \
-                 SELECT i, j, o::jsonb, $4 FROM UNNEST($1::bigint[], $2::text[], $3::text[]) \
-                 AS t(i, j, o) \
-                 ON CONFLICT (item_id) DO UPDATE SET output = excluded.output",
-            )
-            .bind(&ids)
-            .bind(&jobs)
-            .bind(&outputs)
-            .bind(now)
             .execute(&mut **tx)
             .await?;
         }

@@ -5,7 +5,12 @@
 //! of their jobs, always in ascending id order (`... WHERE id = ANY($1) ORDER BY id FOR
 //! UPDATE`), and only then the items, again in id order. Claims take items with `FOR UPDATE
 //! SKIP LOCKED`. Heartbeats lock only items (in id order) and never wait for a job, so they
-//! cannot close a cycle. Listings lock one job row (`claim_listing` with `SKIP LOCKED`;
+//! cannot close a cycle. A completion writes the results of its items before it locks the job
+//! rows (a claim of the same job waits for less); it locks no item for them, their foreign key
+//! holds each item `KEY SHARE` (in id order), and heartbeats and completions lock items `FOR NO
+//! KEY UPDATE`, which does not wait for that, so only removing an item (deleting a finished
+//! job whose last items are still being completed) can wait for it: a deadlock there is
+//! rare, and both sides retry it. Listings lock one job row (`claim_listing` with `SKIP LOCKED`;
 //! `add_items` and `seal_job` before inserting or counting items). A document write locks its
 //! item before the document, the order in which deleting a job reaches them (items, then the
 //! `ON DELETE SET NULL` of their documents). Batches cross the boundary as arrays

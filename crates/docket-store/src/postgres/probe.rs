@@ -91,6 +91,14 @@ impl SchemaProbe for PgStore {
         tx.rollback().await?;
         attempt
     }
+
+    async fn probe_item_without_its_job(&self) -> Result<bool, StoreError> {
+        crate::algo::probe::item_without_its_job(self).await
+    }
+
+    async fn probe_rows_of_job(&self, job_id: &str) -> Result<i64, StoreError> {
+        crate::algo::probe::rows_of_job(self, job_id).await
+    }
 }
 
 /// Whether the database refused a statement for breaking a rule of the schema: a CHECK or

@@ -183,10 +183,12 @@ impl QueueDriver for PgStore {
         let progress: Vec<f64> = held.iter().map(|u| u.progress.clamp(0.0, 100.0)).collect();
         let started: Vec<bool> = held.iter().map(|u| u.started).collect();
         // Items are locked in id order first, like a completion does, so that a heartbeat and
-        // a completion of the same worker cannot deadlock.
+        // a completion of the same worker cannot deadlock; `NO KEY`, as an update takes them,
+        // so that a completion's results (whose foreign key holds their items `KEY SHARE`) do
+        // not wait for a heartbeat, nor a heartbeat for them.
         let ids: Vec<i64> = sqlx::query_scalar(
             "WITH mine AS MATERIALIZED (SELECT id FROM items WHERE id = ANY($1::bigint[]) \
-             AND state = 'running' AND worker_id = $4 ORDER BY id FOR UPDATE) \
+             AND state = 'running' AND worker_id = $4 ORDER BY id FOR NO KEY UPDATE) \
              UPDATE items SET lease_until = $5, stage = u.stage, progress = u.progress, \
              started = u.started \
              FROM UNNEST($1::bigint[], $2::text[], $3::float8[], $6::bool[]) \

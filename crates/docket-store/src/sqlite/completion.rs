@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::algo::completion::{CompletionDriver, LockedBook};
-use crate::plan::{CompletionPlan, Held};
+use crate::plan::{CompletionPlan, Held, Succeeded};
 
 /// A job row with what a rescue needs to decide retry or failure.
 #[derive(sqlx::FromRow)]
@@ -51,14 +51,47 @@ impl CompletionDriver for SqliteStore {
             .collect())
     }
 
-    /// One statement per batch where SQLite can join a bound JSON array; failed, retrying and
-    /// requeued items carry a value of their own each and are updated one by one.
-    async fn apply_plan(
+    /// SQLite's one writer serialises completions and claims anyway: nothing is gained by
+    /// writing results before the books, so they are all written with the plan.
+    async fn write_held_results(
+        &self,
+        _tx: &mut Tx,
+        _worker: &str,
+        _results: &[(Succeeded, u32)],
+        _now: Millis,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn write_results(
         &self,
         tx: &mut Tx,
-        plan: &CompletionPlan,
+        succeeded: &[&Succeeded],
         now: Millis,
     ) -> Result<(), StoreError> {
+        if succeeded.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<serde_json::Value> = succeeded
+            .iter()
+            .map(|s| json!([s.item_id, s.job_id, s.output]))
+            .collect();
+        sqlx::query(
+            "INSERT INTO results (item_id, job_id, output, created_at) \
+             SELECT value ->> '$[0]', value ->> '$[1]', value -> '$[2]', ?1 \
+             FROM json_each(?2) WHERE true \
+             ON CONFLICT (item_id) DO UPDATE SET output = excluded.output",
+        )
+        .bind(now)
+        .bind(serde_json::Value::Array(rows).to_string())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// One statement per batch where SQLite can join a bound JSON array; failed, retrying and
+    /// requeued items carry a value of their own each and are updated one by one.
+    async fn apply_plan(&self, tx: &mut Tx, plan: &CompletionPlan) -> Result<(), StoreError> {
         if !plan.succeeded.is_empty() {
             sqlx::query(
                 "UPDATE items SET event_seq = (SELECT seq FROM event_clock), state = 'succeeded', stage = 'done', progress = 100, \
@@ -66,21 +99,6 @@ impl CompletionDriver for SqliteStore {
                  WHERE id IN (SELECT value FROM json_each(?))",
             )
             .bind(ids_json(plan.succeeded.iter().map(|s| s.item_id)))
-            .execute(&mut **tx)
-            .await?;
-            let rows: Vec<serde_json::Value> = plan
-                .succeeded
-                .iter()
-                .map(|s| json!([s.item_id, s.job_id, s.output]))
-                .collect();
-            sqlx::query(
-                "INSERT INTO results (item_id, job_id, output, created_at) \
-                 SELECT value ->> '$[0]', value ->> '$[1]', value -> '$[2]', ?1 \
-                 FROM json_each(?2) WHERE true \
-                 ON CONFLICT (item_id) DO UPDATE SET output = excluded.output",
-            )
-            .bind(now)
-            .bind(serde_json::Value::Array(rows).to_string())
             .execute(&mut **tx)
             .await?;
         }

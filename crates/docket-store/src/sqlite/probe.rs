@@ -72,4 +72,12 @@ impl SchemaProbe for SqliteStore {
         tx.rollback().await?;
         Ok(accepted)
     }
+
+    async fn probe_item_without_its_job(&self) -> Result<bool, StoreError> {
+        crate::algo::probe::item_without_its_job(self).await
+    }
+
+    async fn probe_rows_of_job(&self, job_id: &str) -> Result<i64, StoreError> {
+        crate::algo::probe::rows_of_job(self, job_id).await
+    }
 }
