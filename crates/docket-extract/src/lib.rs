@@ -28,6 +28,7 @@ mod protocol;
 mod sniff;
 mod text;
 mod text_size;
+mod thumbnail;
 mod word_gaps;
 mod writer;
 

@@ -260,8 +260,5 @@ fn render_thumbnail(page: &Page) -> Option<Vec<u8>> {
     if !long.is_finite() || long <= 0.0 {
         return None;
     }
-    let surface = render(page, THUMBNAIL_PX as f64 / long)?;
-    let mut png = Vec::new();
-    surface.write_to_png(&mut png).ok()?;
-    Some(png)
+    crate::thumbnail::png_of(render(page, THUMBNAIL_PX as f64 / long)?)
 }
