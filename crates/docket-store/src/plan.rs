@@ -114,25 +114,6 @@ pub(crate) struct CompletionPlan {
 /// Which attempt each item still running under the completing worker is on.
 pub(crate) type Held = HashMap<i64, u32>;
 
-/// The results of the completions that succeeded, each with the attempt it reports on:
-/// written before the job rows are locked, for whichever of their items are still held under
-/// that attempt, and checked against the plan once the rows are locked.
-pub(crate) fn early_results(done: &[Completion]) -> Vec<(Succeeded, u32)> {
-    done.iter()
-        .filter_map(|c| match &c.target {
-            ItemTarget::Succeeded { output } => Some((
-                Succeeded {
-                    item_id: c.item_id,
-                    job_id: c.job_id.clone(),
-                    output: output.clone(),
-                },
-                c.attempt,
-            )),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Turns completions into a plan, updating `books` (job id → bookkeeping) as it goes. Only
 /// outcomes of the attempt an item is still held under (running under this worker) are
 /// applied; the rest were lost — including an outcome of an earlier attempt that arrives after

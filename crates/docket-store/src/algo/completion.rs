@@ -9,9 +9,7 @@ use async_trait::async_trait;
 use docket_core::{JobBook, Millis};
 
 use super::sql::{On, Sql, Statements};
-use crate::plan::{
-    early_results, plan_completions, rescue_target, CompletionPlan, Held, Succeeded,
-};
+use crate::plan::{plan_completions, rescue_target, CompletionPlan, Held, Succeeded};
 use crate::{CompleteReport, Completion, StoreError};
 
 /// A job's book as a completion transaction locked it.
@@ -49,14 +47,15 @@ pub(crate) trait CompletionDriver: Statements {
         ids: &[i64],
         worker: &str,
     ) -> Result<Held, StoreError>;
-    /// Writes the results of items that succeeded and are still running under `worker` on the
-    /// attempt given, where no result exists yet, without locking the items; returns the ids
-    /// of the items whose results were written.
+    /// Writes the results of the completions that succeeded whose items are still running
+    /// under `worker` on the attempt reported, where no result exists yet, without locking the
+    /// items; returns the ids of the items whose results were written. A backend may write
+    /// none here (they are then written with the plan).
     async fn write_held_results(
         &self,
         tx: &mut Self::Tx,
         worker: &str,
-        results: &[(Succeeded, u32)],
+        done: &[Completion],
         now: Millis,
     ) -> Result<Vec<i64>, StoreError>;
     /// Writes the results of items that succeeded (the items are locked).
@@ -118,9 +117,8 @@ pub(crate) async fn complete<D: CompletionDriver>(
     // for), so no order of locks changes. Everything else waits for the job rows: which items
     // are still held (the plan), and the item updates, whose `event_seq` numbers must follow
     // commit order within a job.
-    let early = early_results(&done);
     let written: HashSet<i64> = driver
-        .write_held_results(&mut tx, worker, &early, now)
+        .write_held_results(&mut tx, worker, &done, now)
         .await?
         .into_iter()
         .collect();

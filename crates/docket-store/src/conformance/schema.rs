@@ -29,23 +29,10 @@ pub async fn items_belong_to_their_job_and_go_with_it(store: Arc<dyn Store>) {
         .unwrap()
         .job
         .id;
-    let claimed = store
-        .claim("w", JobKind::ALL, 3, 1_000_000, 1)
-        .await
-        .unwrap();
+    let claimed = store.claim(W, JobKind::ALL, 3, LEASE, 1).await.unwrap();
     assert_eq!(claimed.len(), 3);
-    let done = claimed
-        .iter()
-        .map(|c| Completion {
-            item_id: c.item_id,
-            job_id: c.job_id.clone(),
-            attempt: c.attempts,
-            target: ItemTarget::Succeeded {
-                output: serde_json::json!({"ok": true}),
-            },
-        })
-        .collect();
-    store.complete("w", done, 2).await.unwrap();
+    let done = claimed.iter().map(succeed).collect();
+    store.complete(W, done, 2).await.unwrap();
     assert_eq!(store.probe_rows_of_job(&id).await.unwrap(), 6);
     store.mark_deleted(&id, 3).await.unwrap();
     store.remove_deleted(&id).await.unwrap();

@@ -4,6 +4,8 @@
 use super::*;
 use crate::algo::completion::{CompletionDriver, LockedBook};
 use crate::plan::{Held, Succeeded};
+use crate::Completion;
+use docket_core::ItemTarget;
 
 #[async_trait]
 impl CompletionDriver for PgStore {
@@ -40,20 +42,29 @@ impl CompletionDriver for PgStore {
         &self,
         tx: &mut Tx,
         worker: &str,
-        results: &[(Succeeded, u32)],
+        done: &[Completion],
         now: Millis,
     ) -> Result<Vec<i64>, StoreError> {
-        if results.is_empty() {
-            return Ok(Vec::new());
-        }
         // In id order, the order in which everyone locks items (the foreign key check of each
         // result holds its item `KEY SHARE`).
-        let mut results: Vec<&(Succeeded, u32)> = results.iter().collect();
-        results.sort_by_key(|(s, _)| s.item_id);
-        let ids: Vec<i64> = results.iter().map(|(s, _)| s.item_id).collect();
-        let jobs: Vec<&str> = results.iter().map(|(s, _)| s.job_id.as_str()).collect();
-        let outputs: Vec<String> = results.iter().map(|(s, _)| json_text(&s.output)).collect();
-        let attempts: Vec<i64> = results.iter().map(|(_, a)| i64::from(*a)).collect();
+        let mut succeeded: Vec<(&Completion, &serde_json::Value)> = done
+            .iter()
+            .filter_map(|c| match &c.target {
+                ItemTarget::Succeeded { output } => Some((c, output)),
+                _ => None,
+            })
+            .collect();
+        if succeeded.is_empty() {
+            return Ok(Vec::new());
+        }
+        succeeded.sort_by_key(|(c, _)| c.item_id);
+        let ids: Vec<i64> = succeeded.iter().map(|(c, _)| c.item_id).collect();
+        let jobs: Vec<&str> = succeeded.iter().map(|(c, _)| c.job_id.as_str()).collect();
+        let outputs: Vec<String> = succeeded.iter().map(|(_, o)| json_text(o)).collect();
+        let attempts: Vec<i64> = succeeded
+            .iter()
+            .map(|(c, _)| i64::from(c.attempt))
+            .collect();
         Ok(sqlx::query_scalar(
             "INSERT INTO results (item_id, job_id, output, created_at) \
              SELECT u.i, u.j, u.o::jsonb, $5 \

@@ -4,6 +4,7 @@
 use super::*;
 use crate::algo::completion::{CompletionDriver, LockedBook};
 use crate::plan::{CompletionPlan, Held, Succeeded};
+use crate::Completion;
 
 /// A job row with what a rescue needs to decide retry or failure.
 #[derive(sqlx::FromRow)]
@@ -57,7 +58,7 @@ impl CompletionDriver for SqliteStore {
         &self,
         _tx: &mut Tx,
         _worker: &str,
-        _results: &[(Succeeded, u32)],
+        _done: &[Completion],
         _now: Millis,
     ) -> Result<Vec<i64>, StoreError> {
         Ok(Vec::new())
